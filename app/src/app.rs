@@ -1,0 +1,175 @@
+//! The shell: header with navigation, notices, the current page, footer. Owns the experiment
+//! state and keeps the URL in step with it.
+
+use leptos::{ev, prelude::*};
+use web_sys::MouseEvent;
+
+use crate::{
+    components::{
+        notices::{NoticeKind, Notices, PageNotice},
+        theme::ThemeToggle,
+    },
+    labs,
+    state::{
+        codec::Choice,
+        labs::{decode, encode, Labs, Page},
+        url,
+    },
+    worker::client::{Compute, ComputeStatus},
+};
+
+/// The experiment state of the whole page, shared through context. `Copy`: arena handles.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub page: RwSignal<Page>,
+    pub labs: RwSignal<Labs>,
+    pub notices: RwSignal<Vec<PageNotice>>,
+    next_notice: StoredValue<u64>,
+}
+
+impl AppState {
+    fn new() -> Self {
+        AppState {
+            page: RwSignal::new(Page::Home),
+            labs: RwSignal::new(Labs::default()),
+            notices: RwSignal::new(Vec::new()),
+            next_notice: StoredValue::new(1),
+        }
+    }
+
+    /// Reads the page and its lab's settings from the URL; every value not used as written
+    /// becomes a notice (replacing the notices of the previous link).
+    pub fn load_from_url(&self) {
+        let mut labs = self.labs.get_untracked();
+        let (page, notes) = decode(&url::current_query(), &mut labs);
+        self.labs.set(labs);
+        self.page.set(page);
+        self.notices.update(|n| n.retain(|x| x.kind != NoticeKind::Link));
+        for note in notes {
+            self.notify(NoticeKind::Link, note.0);
+        }
+    }
+
+    /// Goes to `page` with a new history entry; that page's lab keeps its settings.
+    pub fn navigate(&self, page: Page) {
+        self.notices.update(|n| n.retain(|x| x.kind != NoticeKind::Link));
+        self.page.set(page);
+        url::push_query(&encode(page, &self.labs.get_untracked()));
+        if let Some(window) = web_sys::window() {
+            window.scroll_to_with_x_and_y(0.0, 0.0);
+            if let Some(main) = window.document().and_then(|d| d.get_element_by_id("main")) {
+                use wasm_bindgen::JsCast;
+                if let Ok(main) = main.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = main.focus();
+                }
+            }
+        }
+    }
+
+    pub fn notify(&self, kind: NoticeKind, text: String) {
+        let id = self.next_notice.get_value();
+        self.next_notice.set_value(id + 1);
+        self.notices.update(|n| n.push(PageNotice { id, kind, text }));
+    }
+}
+
+/// The `href` of a page: a relative query link, so any sub-path works without rewrites.
+pub fn page_href(page: Page) -> String {
+    match page {
+        Page::Home => "./".into(),
+        other => format!("?page={}", other.name()),
+    }
+}
+
+/// Click handler for internal links: navigates in place, unless the person asked for a new
+/// tab or window (modifier keys, middle button), which the browser then handles.
+pub fn follow(page: Page) -> impl Fn(MouseEvent) + Copy + 'static {
+    move |ev: MouseEvent| {
+        if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
+            return;
+        }
+        ev.prevent_default();
+        expect_context::<AppState>().navigate(page);
+    }
+}
+
+const NAV: [Page; 5] = [Page::Attention, Page::Activations, Page::Alignment, Page::Model, Page::About];
+
+#[component]
+pub fn App() -> impl IntoView {
+    let state = AppState::new();
+    provide_context(state);
+    state.load_from_url();
+    let compute = Compute::start();
+    provide_context(compute);
+
+    // The URL follows the state (no new history entry), and the title names the page.
+    Effect::new(move |_| {
+        let page = state.page.get();
+        let query = state.labs.with(|labs| encode(page, labs));
+        url::replace_query(&query);
+        let title = match page {
+            Page::Home => "Softplay — see how a transformer's nonlinearities behave".to_string(),
+            other => format!("{} — Softplay", other.label()),
+        };
+        if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+            doc.set_title(&title);
+        }
+    });
+    window_event_listener(ev::popstate, move |_| state.load_from_url());
+    Effect::new(move |_| {
+        if let ComputeStatus::Stopped(why) = compute.status.get() {
+            state.notify(NoticeKind::Error, format!("Computation is off: {why}"));
+        }
+    });
+
+    let nav_item = move |page: Page| {
+        view! {
+            <li>
+                <a
+                    href=page_href(page)
+                    aria-current=move || (state.page.get() == page).then_some("page")
+                    on:click=follow(page)
+                >
+                    {page.label()}
+                </a>
+            </li>
+        }
+    };
+
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="site-header">
+            <a class="brand" href=page_href(Page::Home) on:click=follow(Page::Home)>
+                <img src="icons/favicon.svg" alt="" width="28" height="28"/>
+                <span>"Softplay"</span>
+            </a>
+            <nav aria-label="Labs">
+                <ul>{NAV.into_iter().map(nav_item).collect::<Vec<_>>()}</ul>
+            </nav>
+            <ThemeToggle/>
+        </header>
+        <Notices/>
+        <main id="main" tabindex="-1">
+            {move || match state.page.get() {
+                Page::Home => view! { <labs::home::Home/> }.into_any(),
+                Page::Attention => view! { <labs::attention::AttentionLab/> }.into_any(),
+                Page::Activations => view! { <labs::activations::ActivationsLab/> }.into_any(),
+                Page::Alignment => view! { <labs::alignment::AlignmentLab/> }.into_any(),
+                Page::Model => view! { <labs::model::ModelLab/> }.into_any(),
+                Page::About => view! { <labs::about::About/> }.into_any(),
+            }}
+        </main>
+        <footer class="site-footer">
+            <p>
+                "Computing on: "
+                <span class="backend" data-testid="backend">{move || compute.status.get().describe()}</span>
+            </p>
+            <p>
+                {format!("Softplay {} · ", env!("CARGO_PKG_VERSION"))}
+                "Everything runs in this page; nothing you do is sent anywhere. · "
+                <a href=page_href(Page::About) on:click=follow(Page::About)>"About"</a>
+            </p>
+        </footer>
+    }
+}

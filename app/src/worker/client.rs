@@ -1,0 +1,153 @@
+//! Starts the compute worker, sends it typed requests and routes its answers back to the
+//! component that asked, by request id.
+
+use std::{cell::RefCell, collections::HashMap, rc::Rc};
+
+use leptos::prelude::*;
+use softplay_worker::protocol::{Backend, Request, Response};
+use wasm_bindgen::{prelude::*, JsCast};
+use web_sys::{ErrorEvent, MessageEvent, Worker};
+
+/// The worker's loader (`www/worker-loader.js`), next to `index.html`; relative, so the site
+/// works from any sub-path.
+const WORKER_URL: &str = "worker-loader.js";
+
+/// What the page knows of the worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ComputeStatus {
+    Starting,
+    Ready(Backend),
+    /// The worker could not start or stopped; the text says why and what to do.
+    Stopped(String),
+}
+
+impl ComputeStatus {
+    /// One line for the footer.
+    pub fn describe(&self) -> String {
+        match self {
+            ComputeStatus::Starting => "starting the compute worker…".into(),
+            ComputeStatus::Ready(Backend::WebGpu { adapter, max_rel_diff }) => {
+                format!("WebGPU — {adapter}; agrees with the CPU to {max_rel_diff:.1e}")
+            }
+            ComputeStatus::Ready(Backend::Cpu { reason }) => format!("CPU (wasm simd128) — {reason}"),
+            ComputeStatus::Stopped(why) => format!("stopped — {why}"),
+        }
+    }
+}
+
+type Handler = Box<dyn FnMut(Response)>;
+
+struct Inner {
+    worker: Option<Worker>,
+    next_id: u32,
+    handlers: HashMap<u32, Handler>,
+}
+
+/// The compute worker, shared through context. `Copy`: both fields are arena handles.
+#[derive(Clone, Copy)]
+pub struct Compute {
+    pub status: RwSignal<ComputeStatus>,
+    inner: StoredValue<Rc<RefCell<Inner>>, LocalStorage>,
+}
+
+impl Compute {
+    /// Starts the worker. If it cannot start, the status says so and requests fail at once.
+    pub fn start() -> Self {
+        let status = RwSignal::new(ComputeStatus::Starting);
+        let inner = Rc::new(RefCell::new(Inner { worker: None, next_id: 1, handlers: HashMap::new() }));
+        match Worker::new(WORKER_URL) {
+            Ok(worker) => {
+                let weak = Rc::downgrade(&inner);
+                let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                    let Some(inner) = weak.upgrade() else { return };
+                    match serde_wasm_bindgen::from_value::<Response>(event.data()) {
+                        Ok(response) => dispatch(&inner, status, response),
+                        Err(e) => web_sys::console::error_1(&format!("unreadable worker message: {e}").into()),
+                    }
+                });
+                worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                on_message.forget();
+                let weak = Rc::downgrade(&inner);
+                let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+                    let why = format!(
+                        "the compute worker failed ({}); reload the page to restart it",
+                        if event.message().is_empty() { "could not load it".to_string() } else { event.message() }
+                    );
+                    status.set(ComputeStatus::Stopped(why.clone()));
+                    if let Some(inner) = weak.upgrade() {
+                        stop(&inner, &why);
+                    }
+                });
+                worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+                on_error.forget();
+                inner.borrow_mut().worker = Some(worker);
+            }
+            Err(e) => status.set(ComputeStatus::Stopped(format!("could not start the compute worker: {e:?}"))),
+        }
+        Compute { status, inner: StoredValue::new_local(inner) }
+    }
+
+    /// Sends `make(id)` and calls `on_response` with every answer for it (progress, then one
+    /// result or failure).
+    pub fn send(&self, make: impl FnOnce(u32) -> Request, on_response: impl FnMut(Response) + 'static) {
+        let inner = self.inner.get_value();
+        let mut guard = inner.borrow_mut();
+        let id = guard.next_id;
+        guard.next_id += 1;
+        let request = make(id);
+        let mut on_response: Handler = Box::new(on_response);
+        let Some(worker) = guard.worker.clone() else {
+            drop(guard);
+            on_response(Response::Failed { id: Some(id), message: self.status.get_untracked().describe() });
+            return;
+        };
+        guard.handlers.insert(id, on_response);
+        drop(guard);
+        let sent = serde_wasm_bindgen::to_value(&request)
+            .map_err(|e| e.to_string())
+            .and_then(|value| worker.post_message(&value).map_err(|e| format!("{e:?}")));
+        if let Err(message) = sent {
+            let handler = inner.borrow_mut().handlers.remove(&id);
+            if let Some(mut handler) = handler {
+                handler(Response::Failed { id: Some(id), message });
+            }
+        }
+    }
+}
+
+fn dispatch(inner: &Rc<RefCell<Inner>>, status: RwSignal<ComputeStatus>, response: Response) {
+    let (id, last) = match &response {
+        Response::Ready { backend } => {
+            status.set(ComputeStatus::Ready(backend.clone()));
+            return;
+        }
+        Response::Failed { id: None, message } => {
+            status.set(ComputeStatus::Stopped(format!("{message}; reload the page to restart it")));
+            stop(inner, message);
+            return;
+        }
+        Response::Progress { id, .. } => (*id, false),
+        Response::SoftmaxDone(summary) => (summary.id, true),
+        Response::Failed { id: Some(id), .. } => (*id, true),
+    };
+    // Take the handler out while it runs, so it may send new requests.
+    let handler = inner.borrow_mut().handlers.remove(&id);
+    if let Some(mut handler) = handler {
+        handler(response);
+        if !last {
+            inner.borrow_mut().handlers.insert(id, handler);
+        }
+    }
+}
+
+/// Ends a worker that failed: later requests fail at once with the status, and the ones
+/// waiting now fail with `message`.
+fn stop(inner: &Rc<RefCell<Inner>>, message: &str) {
+    if let Some(worker) = inner.borrow_mut().worker.take() {
+        worker.terminate();
+    }
+    let handlers: Vec<(u32, Handler)> = inner.borrow_mut().handlers.drain().collect();
+    for (id, mut handler) in handlers {
+        handler(Response::Failed { id: Some(id), message: message.to_string() });
+    }
+}

@@ -1,0 +1,283 @@
+// The app shell: routes, theming, keyboard and landmarks, the URL state, the worker, budgets.
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { after, before, test } from 'node:test';
+
+import { BASE, OUT, backendKnown, launch, open, query, rendered } from './lib.mjs';
+
+const ROUTES = [
+  { name: 'home', query: '', heading: "See how a transformer's nonlinearities behave" },
+  { name: 'attention', query: '?page=attention', heading: 'Attention' },
+  { name: 'activations', query: '?page=activations', heading: 'Activations' },
+  { name: 'alignment', query: '?page=alignment', heading: 'Alignment' },
+  { name: 'model', query: '?page=model', heading: 'Model' },
+  { name: 'about', query: '?page=about', heading: 'About Softplay' },
+];
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('the site is served from a sub-path with no rewrite rules', () => {
+  assert.match(new URL(BASE).pathname, /^\/[^/]+\/$/, `BASE ${BASE} should be a sub-path`);
+});
+
+test('every route loads in both themes with no console error, no failed request, nothing from another origin', async () => {
+  for (const colorScheme of ['light', 'dark']) {
+    for (const route of ROUTES) {
+      const { page, context, problems, origins } = await open(browser, route.query, { colorScheme });
+      await rendered(page);
+      assert.equal((await page.textContent('main h1')).trim(), route.heading);
+      const backend = await backendKnown(page);
+      assert.match(backend, /^(WebGPU — .+|CPU \(wasm simd128\) — .+)$/);
+      await page.screenshot({ path: `${OUT}/${route.name}-${colorScheme}.png`, fullPage: true });
+      assert.deepEqual(problems, [], `${route.name} (${colorScheme})`);
+      assert.deepEqual([...origins], [new URL(BASE).origin], `${route.name} asked another origin`);
+      await context.close();
+    }
+  }
+});
+
+test('every page has one banner, navigation, main and footer landmark, and every control a name', async () => {
+  const { page, context } = await open(browser, '');
+  for (const route of ROUTES) {
+    await page.goto(BASE + route.query);
+    await rendered(page);
+    const report = await page.evaluate(() => {
+      const count = (sel) => document.querySelectorAll(sel).length;
+      const unnamed = [...document.querySelectorAll('input, select, button, a[href]')]
+        .filter((el) => {
+          const name =
+            el.getAttribute('aria-label') ||
+            (el.labels && [...el.labels].map((l) => l.textContent).join('')) ||
+            el.textContent ||
+            el.getAttribute('title');
+          return !name || !name.trim();
+        })
+        .map((el) => el.outerHTML.slice(0, 80));
+      return { header: count('header'), nav: count('nav[aria-label]'), main: count('main'), footer: count('footer'), unnamed };
+    });
+    assert.deepEqual(report, { header: 1, nav: 1, main: 1, footer: 1, unnamed: [] }, route.name);
+  }
+  await context.close();
+});
+
+test('the theme follows the system, the toggle switches it and the choice is remembered', async () => {
+  const { page, context } = await open(browser, '', { colorScheme: 'dark' });
+  await rendered(page);
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const systemDark = await background();
+  assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'true');
+  await page.click('.theme-toggle');
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+  assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'false');
+  const light = await background();
+  assert.notEqual(light, systemDark);
+  await page.reload();
+  await rendered(page);
+  assert.equal(await background(), light, 'the light choice survives a reload on a dark system');
+  await context.close();
+});
+
+test('keyboard: skip link first, then the navigation works with Enter', async () => {
+  const { page, context } = await open(browser, '');
+  await rendered(page);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.className), 'skip-link');
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press('Tab');
+    if ((await page.evaluate(() => document.activeElement.textContent)) === 'Attention') break;
+  }
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Attention');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('main h1:text-is("Attention")');
+  assert.match(await query(page), /^\?page=attention&v=1&/);
+  await context.close();
+});
+
+test('a crafted bad link is read safely and every rejected value is named', async () => {
+  const bad = '?page=attention&n=1000000000&attn=lssa&scale=NaN&zoom=3';
+  const { page, context, problems } = await open(browser, bad);
+  await rendered(page);
+  const notice = await page.textContent('.notice-link');
+  assert.match(notice, /ignored n=1000000000: must be 2\.\.4096; using 256/);
+  assert.match(notice, /ignored scale=NaN: not a finite number \(must be 0\.01\.\.10000\); using 1/);
+  assert.match(notice, /ignored zoom=3: not a setting of the Attention lab/);
+  assert.equal(await page.inputValue('#ctl-n-number'), '256');
+  assert.equal(await page.inputValue('#ctl-attn'), 'lssa', 'the good value in the same link is kept');
+  assert.equal(await query(page), '?page=attention&v=1&attn=lssa&n=256&d=64&causal=1&scale=1&seed=7');
+  await page.screenshot({ path: `${OUT}/bad-link-notice.png`, fullPage: true });
+  // A dismissed notice goes away.
+  const before = await page.locator('.notice-link li').count();
+  await page.click('.notice-link li:first-child .notice-dismiss');
+  assert.equal(await page.locator('.notice-link li').count(), before - 1);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('a link from a newer version says so', async () => {
+  const { page, context } = await open(browser, '?page=model&v=99&layers=3&future=1');
+  await rendered(page);
+  const notice = await page.textContent('.notice-link');
+  assert.match(notice, /made by a newer version of Softplay \(v=99; this page reads v=1\)/);
+  assert.match(notice, /ignored future=1: not a setting of the Model lab/);
+  assert.equal(await page.inputValue('#ctl-layers-number'), '3');
+  await context.close();
+});
+
+test('moving a slider rewrites the link without adding history, and the link restores it', async () => {
+  const { page, context } = await open(browser, '?page=attention&n=128&seed=11');
+  await rendered(page);
+  const length = await page.evaluate(() => history.length);
+  await page.focus('#ctl-n');
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  assert.match(await query(page), /&n=133&/);
+  await page.fill('#ctl-d-number', '32');
+  await page.press('#ctl-d-number', 'Enter');
+  assert.match(await query(page), /&d=32&/);
+  await page.selectOption('#ctl-attn', 'sigmoid');
+  await page.uncheck('#ctl-causal');
+  assert.equal(await page.evaluate(() => history.length), length, 'settings must not add history entries');
+  const link = page.url();
+  assert.match(link, /attn=sigmoid&n=133&d=32&causal=0&scale=1&seed=11$/);
+
+  // A typed value outside the range is clamped, and the control says so.
+  await page.fill('#ctl-n-number', '99999');
+  await page.press('#ctl-n-number', 'Enter');
+  assert.match(await page.textContent('.control-message'), /99999 is above the maximum of n \(2\.\.4096\): set to 4096/);
+  assert.match(await query(page), /&n=4096&/);
+
+  // Opening the earlier link elsewhere restores exactly those settings.
+  const other = await browser.newContext();
+  const again = await other.newPage();
+  await again.goto(link);
+  await rendered(again);
+  assert.equal(await again.inputValue('#ctl-n-number'), '133');
+  assert.equal(await again.inputValue('#ctl-d-number'), '32');
+  assert.equal(await again.inputValue('#ctl-attn'), 'sigmoid');
+  assert.equal(await again.isChecked('#ctl-causal'), false);
+  assert.equal(await again.inputValue('#ctl-seed'), '11');
+  await other.close();
+  await context.close();
+});
+
+test('navigation adds history entries, Back returns, and each lab keeps its settings', async () => {
+  const { page, context } = await open(browser, '');
+  await rendered(page);
+  await page.click('nav >> text=Model');
+  await page.waitForSelector('main h1:text-is("Model")');
+  await page.fill('#ctl-steps-number', '500');
+  await page.press('#ctl-steps-number', 'Enter');
+  await page.click('nav >> text=About');
+  await page.waitForSelector('main h1:text-is("About Softplay")');
+  await page.goBack();
+  await page.waitForSelector('main h1:text-is("Model")');
+  assert.equal(await page.inputValue('#ctl-steps-number'), '500');
+  await page.goBack();
+  await page.waitForSelector('main h1:text-is("See how a transformer\'s nonlinearities behave")');
+  assert.equal(await query(page), '');
+  await context.close();
+});
+
+test('the compute worker runs a long softmax with progress while the page stays responsive', async () => {
+  const { page, context, problems } = await open(browser, '?page=about');
+  await rendered(page);
+  assert.match(await backendKnown(page), /^WebGPU — /, 'Chromium with --enable-unsafe-webgpu has a WebGPU adapter');
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+    }).observe({ type: 'longtask' });
+  });
+  await page.selectOption('#check-len', String(1 << 24));
+  await page.click('text=Run the compute check');
+  await page.waitForSelector('progress');
+  // The page answers clicks while the worker computes.
+  const sawProgress = await page.waitForFunction(() => Number(document.querySelector('progress').value) > 0);
+  assert.ok(sawProgress);
+  await page.click('.theme-toggle');
+  await page.click('.theme-toggle');
+  const result = await page.waitForSelector('[data-testid=check-result]', { timeout: 120_000 });
+  const text = await result.textContent();
+  const sum = Number(/Σp = ([0-9.]+)/.exec(text)[1]);
+  assert.ok(Math.abs(sum - 1) < 1e-5, `Σp = ${sum}`);
+  assert.match(text, /Softmax of 16777216 values/);
+  const ms = Number(/in (\d+) ms/.exec(text)[1]);
+  const longTasks = await page.evaluate(() => window.__longTasks);
+  console.log(`compute check: 16M values in ${ms} ms; main-thread long tasks during it: ${JSON.stringify(longTasks)}`);
+  assert.deepEqual(longTasks.filter((d) => d > 50), [], 'no main-thread task over 50 ms while the worker runs');
+  assert.ok(ms > 100, 'the check ran long enough to measure responsiveness');
+  await page.screenshot({ path: `${OUT}/about-compute-check.png`, fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('without WebGPU the page says it computes on the CPU, and why', async () => {
+  const cpuOnly = await launch({ webgpu: false });
+  const { page, problems } = await open(cpuOnly, '?page=about');
+  await rendered(page);
+  const backend = await backendKnown(page);
+  assert.match(backend, /^CPU \(wasm simd128\) — WebGPU unavailable, using CPU/);
+  await page.click('text=Run the compute check');
+  await page.waitForSelector('[data-testid=check-result]', { timeout: 120_000 });
+  await page.screenshot({ path: `${OUT}/about-cpu-only.png`, fullPage: true });
+  assert.deepEqual(problems, []);
+  await cpuOnly.close();
+});
+
+test('a page that cannot start shows the banner with what went wrong and how to recover', async () => {
+  const { page, context } = await open(browser, '?page=attention', {
+    route: (p) => p.route(/softplay-app-.*_bg\.wasm$/, (r) => r.abort()),
+  });
+  const banner = await page.waitForSelector('#fatal:not([hidden])');
+  assert.match(await banner.textContent(), /Softplay could not start .*Reload the page to recover/s);
+  await page.screenshot({ path: `${OUT}/fatal-banner.png` });
+  await context.close();
+});
+
+test('a worker that cannot load is reported, and the rest of the page works', async () => {
+  const { page, context } = await open(browser, '?page=about', {
+    route: (p) => p.route(/softplay-worker_bg\.wasm$/, (r) => r.abort()),
+  });
+  await rendered(page);
+  assert.match(await backendKnown(page), /^stopped — could not load the compute worker/);
+  assert.match(await page.textContent('.notice-error'), /Computation is off: could not load the compute worker/);
+  await page.click('text=Run the compute check');
+  assert.match(await page.textContent('.result.error'), /The check failed: stopped — could not load the compute worker/);
+  await page.click('nav >> text=Attention');
+  await page.waitForSelector('main h1:text-is("Attention")');
+  await context.close();
+});
+
+test('budgets: shell wasm+js ≤ 300 KB gzip, first render ≤ 1 s; strict CSP', async () => {
+  const dist = new URL('../dist/', import.meta.url);
+  const shell = readdirSync(dist).filter((f) => /^softplay-app-.*(\.js|_bg\.wasm)$/.test(f));
+  assert.equal(shell.length, 2, `expected the app's .js and _bg.wasm, found ${shell}`);
+  const gzipBytes = shell.reduce((sum, f) => sum + gzipSync(readFileSync(new URL(f, dist)), { level: 9 }).length, 0);
+
+  const html = readFileSync(new URL('index.html', dist), 'utf8');
+  const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)[1];
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.doesNotMatch(csp, /'unsafe-eval'|'unsafe-inline'/);
+  assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/, 'no inline script');
+
+  const renders = [];
+  for (let i = 0; i < 5; i++) {
+    const { page, context } = await open(browser, '?page=attention');
+    await rendered(page);
+    renders.push(await page.evaluate(() => performance.getEntriesByName('softplay-rendered')[0].startTime));
+    await context.close();
+  }
+  renders.sort((a, b) => a - b);
+  const median = renders[2];
+  const figures = { shell_gzip_bytes: gzipBytes, first_render_ms_median_of_5: Math.round(median), first_render_ms_all: renders.map(Math.round) };
+  writeFileSync(`${OUT}/budgets.json`, JSON.stringify(figures, null, 2));
+  console.log(`budgets: ${JSON.stringify(figures)}`);
+  assert.ok(gzipBytes <= 300 * 1024, `shell is ${gzipBytes} bytes gzip`);
+  assert.ok(median <= 1000, `first render took ${median} ms`);
+});

@@ -1,0 +1,17 @@
+//! Softplay kernels: the math behind every curve and heatmap in the playground.
+//!
+//! Plain Rust with no dependency on the web, the page or the URL. It builds and tests
+//! natively and on `wasm32-unknown-unknown` (with `+simd128`). The GPU path (wgpu: WebGPU in
+//! the browser, Vulkan natively) sits behind the `gpu` feature, with the same numbers as the
+//! CPU path.
+//!
+//! Layout, after llm.c: each operation is a plain function over caller-owned buffers, with
+//! the shapes written once at the top of its doc comment.
+
+pub mod rng;
+pub mod softmax;
+
+#[cfg(feature = "gpu")]
+pub mod gpu;
+
+pub use rng::Rng;

@@ -1,0 +1,41 @@
+//! Kernels in a real browser (headless Chromium through wasm-bindgen-test-runner), including
+//! the WebGPU path (`--enable-unsafe-webgpu` gives Chromium a SwiftShader adapter).
+#![cfg(target_arch = "wasm32")]
+
+use softplay_kernels::{softmax::softmax_in_place, Rng};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn softmax_in_the_browser_sums_to_one() {
+    let mut x = vec![0.0f32; 4096];
+    Rng::new(9).fill_normal(&mut x, 10.0);
+    softmax_in_place(&mut x);
+    let total: f64 = x.iter().map(|&v| v as f64).sum();
+    assert!((total - 1.0).abs() < 1e-5, "sum {total}");
+}
+
+#[wasm_bindgen_test]
+fn rng_stream_is_the_same_as_natively() {
+    // The first draws of seed 7, as printed by the native build (integer arithmetic only).
+    let mut r = Rng::new(7);
+    let got: Vec<u32> = (0..4).map(|_| r.next_u32()).collect();
+    assert_eq!(got, [1272886081, 2559268596, 3744202375, 949846691]);
+}
+
+#[cfg(feature = "gpu")]
+#[wasm_bindgen_test]
+async fn webgpu_softmax_rows_matches_cpu() {
+    use softplay_kernels::{gpu::GpuContext, softmax::softmax_rows_in_place};
+    let ctx = GpuContext::new().await.expect("headless Chromium with --enable-unsafe-webgpu has an adapter");
+    let cols = 100;
+    let mut x = vec![0.0f32; 64 * cols];
+    Rng::new(3).fill_normal(&mut x, 5.0);
+    let gpu = ctx.softmax_rows(&x, cols).await.unwrap();
+    let mut cpu = x.clone();
+    softmax_rows_in_place(&mut cpu, cols);
+    for (g, c) in gpu.iter().zip(&cpu) {
+        assert!((g - c).abs() <= 1e-4 * c.abs().max(1e-6), "{g} vs {c}");
+    }
+}

@@ -1,0 +1,25 @@
+// Starts the page's WebAssembly (the file names come from the build, in data-js and data-wasm)
+// and shows, in the #fatal banner, any error that stops the page: a failed load, an old
+// browser, an uncaught exception. A Rust panic fills the same banner from Rust first.
+const fatal = document.getElementById('fatal');
+
+function showFatal(what) {
+  if (!fatal || !fatal.hidden) return; // keep the first, most specific message
+  fatal.querySelector('.what').textContent = what;
+  fatal.hidden = false;
+}
+
+fatal?.querySelector('.reload')?.addEventListener('click', () => location.reload());
+addEventListener('error', (e) => showFatal(`${e.message || e.error}`));
+addEventListener('unhandledrejection', (e) => showFatal(`${e.reason}`));
+
+const script = document.querySelector('script[data-js]');
+try {
+  const { default: init } = await import(script.dataset.js);
+  await init({ module_or_path: script.dataset.wasm });
+} catch (e) {
+  showFatal(
+    `Softplay could not start (${e}). It needs a browser with WebAssembly SIMD: ` +
+      'Chrome or Edge 91+, Firefox 89+, Safari 16.4+.',
+  );
+}

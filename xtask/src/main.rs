@@ -1,0 +1,214 @@
+//! Project tasks. The README's two commands live here:
+//!
+//! - `cargo xtask serve [--port 8080] [--base /softplay/]` — installs what is missing, builds the
+//!   release site and serves `dist/` on http://127.0.0.1:8080.
+//! - `cargo xtask test` — installs what is missing and runs every test: formatting and lints,
+//!   native tests, kernels in headless Chromium (WebGPU included), and the end-to-end tests
+//!   against the built site served from a sub-path.
+//!
+//! Also `cargo xtask build` (the site only). Each step prints what it does and how long it
+//! took. Nothing here downloads a binary: tools come from crates.io, npm and Debian.
+
+mod serve;
+mod tools;
+
+use std::{
+    env,
+    path::{Path, PathBuf},
+    process::{Command, ExitCode},
+    time::Instant,
+};
+
+/// The repository root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the repository").to_path_buf()
+}
+
+/// A failed step: what failed, and what to do about it.
+pub struct Failure(pub String);
+
+pub type Step = Result<(), Failure>;
+
+/// Runs one named step, printing its name and elapsed time.
+pub fn step(name: &str, f: impl FnOnce() -> Step) -> Step {
+    println!("\n==> {name}");
+    let start = Instant::now();
+    let result = f();
+    let secs = start.elapsed().as_secs_f64();
+    match &result {
+        Ok(()) => println!("<== {name}: ok in {secs:.1} s"),
+        Err(Failure(why)) => println!("<== {name}: FAILED after {secs:.1} s\n    {why}"),
+    }
+    result
+}
+
+/// Runs a command in the repository root, echoing it; fails if it exits non-zero.
+pub fn run(cmd: &mut Command) -> Step {
+    cmd.current_dir(root());
+    println!("    $ {}", describe(cmd));
+    match cmd.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(Failure(format!("`{}` exited with {status}", describe(cmd)))),
+        Err(e) => Err(Failure(format!("could not run `{}`: {e}", describe(cmd)))),
+    }
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
+}
+
+/// `cargo`, as the running toolchain's.
+pub fn cargo() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// PATH with the project's npm tools (wasm-opt) in front.
+pub fn path_with_node_tools() -> String {
+    let bin = root().join("node_modules/.bin");
+    format!("{}:{}", bin.display(), env::var("PATH").unwrap_or_default())
+}
+
+/// Builds the release site into `dist/` with trunk.
+fn build_site() -> Step {
+    step("build the release site (trunk)", || {
+        run(Command::new("trunk")
+            .args(["build", "--config", "trunk.toml", "--release"])
+            .env("PATH", path_with_node_tools()))
+    })
+}
+
+fn serve_cmd(args: &[String]) -> Step {
+    let mut port = 8080u16;
+    let mut base = "/".to_string();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--port" => {
+                port = it
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or_else(|| Failure("--port needs a number 1..65535".into()))?
+            }
+            "--base" => {
+                base = it.next().cloned().ok_or_else(|| Failure("--base needs a path like /softplay/".into()))?
+            }
+            other => return Err(Failure(format!("unknown option {other}; serve takes --port N and --base /path/"))),
+        }
+    }
+    let start = Instant::now();
+    tools::ensure_build_tools()?;
+    build_site()?;
+    println!("\nReady in {:.0} s.", start.elapsed().as_secs_f64());
+    serve::serve_forever(&root().join("dist"), port, &base)
+}
+
+fn test_cmd() -> Step {
+    let start = Instant::now();
+    tools::ensure_build_tools()?;
+    tools::ensure_test_tools()?;
+    let mut results = Vec::new();
+    let mut record = |name: &str, r: Step| {
+        results.push((name.to_string(), r.is_ok()));
+    };
+
+    record("format", step("cargo fmt --check", || run(cargo().args(["fmt", "--all", "--check"]))));
+    record(
+        "clippy native",
+        step("clippy, native", || {
+            run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))
+        }),
+    );
+    record(
+        "clippy wasm32",
+        step("clippy, wasm32", || {
+            run(cargo().args([
+                "clippy",
+                "--workspace",
+                "--exclude",
+                "xtask",
+                "--all-targets",
+                "--all-features",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        }),
+    );
+    record(
+        "native tests",
+        step("native tests (kernels with the GPU path on lavapipe, URL codec, protocol)", || {
+            run(cargo().args(["test", "--workspace", "--all-features"]).env("SOFTPLAY_REQUIRE_GPU", "1"))
+        }),
+    );
+    record(
+        "wasm tests",
+        step("kernels in headless Chromium (wasm-bindgen-test, WebGPU on SwiftShader)", || {
+            run(cargo()
+                .args(["test", "-p", "softplay-kernels", "--features", "gpu", "--target", "wasm32-unknown-unknown"])
+                .env("CHROMEDRIVER", tools::CHROMEDRIVER)
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "180"))
+        }),
+    );
+    let built = build_site();
+    let site_ok = built.is_ok();
+    record("site build", built);
+    if site_ok {
+        record("end-to-end", step("end-to-end tests (Playwright, Chromium, site under /softplay/)", e2e));
+    }
+
+    let failed: Vec<&str> = results.iter().filter(|(_, ok)| !ok).map(|(n, _)| n.as_str()).collect();
+    println!(
+        "\nxtask test: {} of {} steps passed in {:.0} s",
+        results.len() - failed.len(),
+        results.len(),
+        start.elapsed().as_secs_f64()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure(format!("failed steps: {}", failed.join(", "))))
+    }
+}
+
+/// Serves `dist/` under /softplay/ on a free port and runs the Playwright tests against it.
+fn e2e() -> Step {
+    let server = serve::Server::start(&root().join("dist"), 0, "/softplay/")?;
+    let url = format!("http://127.0.0.1:{}/softplay/", server.port);
+    println!("    serving dist/ at {url}");
+    let out = root().join("target/e2e");
+    std::fs::create_dir_all(&out).map_err(|e| Failure(format!("cannot create {}: {e}", out.display())))?;
+    run(Command::new("node")
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "e2e/"])
+        .env("SOFTPLAY_URL", &url)
+        .env("SOFTPLAY_E2E_OUT", &out)
+        .env("CHROMIUM", tools::CHROMIUM))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve_cmd(&args[1..]),
+        Some("test") => test_cmd(),
+        Some("build") => tools::ensure_build_tools().and_then(|_| build_site()),
+        // The end-to-end tests alone, against the dist/ already built.
+        Some("e2e") => step("end-to-end tests (Playwright, Chromium, site under /softplay/)", e2e),
+        _ => {
+            eprintln!("usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(why)) => {
+            eprintln!("\nerror: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}

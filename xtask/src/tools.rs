@@ -1,0 +1,131 @@
+//! Installs what the build and the tests need, from the package registries only: the wasm32
+//! target (rustup), trunk and wasm-bindgen-cli (crates.io, built from source), wasm-opt and
+//! Playwright (npm), Chromium, ChromeDriver and the lavapipe Vulkan driver (Debian). A step
+//! that needs root and does not have it stops with the exact command to run.
+
+use std::{fs, path::Path, process::Command};
+
+use crate::{cargo, root, run, step, Failure, Step};
+
+pub const TRUNK_VERSION: &str = "0.21.14";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian packages the tests need: the browser and its driver, and Mesa's software Vulkan
+/// driver (lavapipe) for the native GPU tests.
+const APT_PACKAGES: [&str; 4] = ["chromium", "chromium-driver", "mesa-vulkan-drivers", "libvulkan1"];
+
+/// What `cmd --version` prints, if it runs.
+fn version_of(program: &str) -> Option<String> {
+    let out = Command::new(program).arg("--version").output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The wasm-bindgen version that Cargo.lock pins: the CLI must match it exactly.
+pub fn locked_wasm_bindgen() -> Result<String, Failure> {
+    let lock =
+        fs::read_to_string(root().join("Cargo.lock")).map_err(|e| Failure(format!("reading Cargo.lock: {e}")))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err(Failure("Cargo.lock names no wasm-bindgen version".into()))
+}
+
+pub fn ensure_build_tools() -> Step {
+    step("check the build tools (wasm32 target, trunk, wasm-bindgen-cli, wasm-opt)", || {
+        let targets = Command::new("rustup").args(["target", "list", "--installed"]).output();
+        let has_wasm = targets.map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"));
+        match has_wasm {
+            Ok(true) => println!("    wasm32-unknown-unknown: installed"),
+            _ => run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?,
+        }
+
+        let want_trunk = format!("trunk {TRUNK_VERSION}");
+        match version_of("trunk") {
+            Some(v) if v == want_trunk => println!("    {v}: installed"),
+            other => {
+                println!("    trunk: found {other:?}, installing {TRUNK_VERSION} (a few minutes)");
+                run(cargo().args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]))?;
+            }
+        }
+
+        let bindgen = locked_wasm_bindgen()?;
+        let want = format!("wasm-bindgen {bindgen}");
+        match version_of("wasm-bindgen") {
+            Some(v) if v == want => println!("    {v}: installed"),
+            other => {
+                println!("    wasm-bindgen: found {other:?}, installing {bindgen} to match Cargo.lock");
+                // No --locked: its lock file names a crate version the registry no longer has.
+                run(cargo().args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
+            }
+        }
+        let trunk_toml = fs::read_to_string(root().join("trunk.toml")).unwrap_or_default();
+        if !trunk_toml.contains(&format!("wasm_bindgen = \"{bindgen}\"")) {
+            return Err(Failure(format!(
+                "trunk.toml's [tools] wasm_bindgen must be \"{bindgen}\" (the version in Cargo.lock)"
+            )));
+        }
+
+        ensure_node_modules()
+    })
+}
+
+/// `npm ci` when node_modules is missing or older than package-lock.json.
+fn ensure_node_modules() -> Step {
+    let root = root();
+    let stamp = root.join("node_modules/.package-lock.json");
+    let fresh = match (fs::metadata(&stamp), fs::metadata(root.join("package-lock.json"))) {
+        (Ok(s), Ok(l)) => s.modified().ok() >= l.modified().ok(),
+        _ => false,
+    };
+    if fresh && root.join("node_modules/.bin/wasm-opt").exists() {
+        println!("    node_modules (wasm-opt, playwright-core): installed");
+        Ok(())
+    } else {
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]))
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+}
+
+fn apt_missing() -> Vec<&'static str> {
+    APT_PACKAGES
+        .into_iter()
+        .filter(|pkg| {
+            let out = Command::new("dpkg-query").args(["-W", "-f=${Status}", pkg]).output();
+            !matches!(out, Ok(o) if String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        })
+        .collect()
+}
+
+pub fn ensure_test_tools() -> Step {
+    step("check the test tools (Chromium, ChromeDriver, lavapipe)", || {
+        let missing = apt_missing();
+        if missing.is_empty() {
+            println!("    {}: installed", APT_PACKAGES.join(", "));
+        } else if is_root() {
+            run(Command::new("apt-get").arg("update").arg("-q"))?;
+            run(Command::new("apt-get")
+                .args(["install", "-y", "-q", "--no-install-recommends"])
+                .args(&missing)
+                .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        } else {
+            return Err(Failure(format!(
+                "these Debian packages are missing and installing them needs root; run:\n    sudo apt-get update && sudo apt-get install -y {}",
+                missing.join(" ")
+            )));
+        }
+        for path in [CHROMIUM, CHROMEDRIVER] {
+            if !Path::new(path).exists() {
+                return Err(Failure(format!("{path} is missing after installing Debian's chromium packages")));
+            }
+        }
+        Ok(())
+    })
+}
