@@ -164,12 +164,11 @@ fn test_cmd() -> Step {
     }
 
     let failed: Vec<&str> = results.iter().filter(|(_, ok)| !ok).map(|(n, _)| n.as_str()).collect();
-    println!(
-        "\nxtask test: {} of {} steps passed in {:.0} s",
-        results.len() - failed.len(),
-        results.len(),
-        start.elapsed().as_secs_f64()
-    );
+    println!("\nTest steps in {:.0} s (each step's own test counts are above):", start.elapsed().as_secs_f64());
+    for (name, ok) in &results {
+        println!("    {} {name}", if *ok { "ok    " } else { "FAILED" });
+    }
+    println!("steps: {} passed, {} failed", results.len() - failed.len(), failed.len());
     if failed.is_empty() {
         Ok(())
     } else {
