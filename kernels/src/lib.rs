@@ -8,8 +8,10 @@
 //! Layout, after llm.c: each operation is a plain function over caller-owned buffers, with
 //! the shapes written once at the top of its doc comment.
 
+pub mod attention;
 pub mod rng;
 pub mod softmax;
+pub mod vector;
 
 #[cfg(feature = "gpu")]
 pub mod gpu;

@@ -47,7 +47,11 @@ pub fn softmax_in_place(x: &mut [f32]) {
 
 /// Softmax of each row of a `[rows, cols]` row-major matrix, in place.
 pub fn softmax_rows_in_place(x: &mut [f32], cols: usize) {
-    assert!(cols > 0 && x.len() % cols == 0, "softmax_rows_in_place: {} values are not rows of {cols}", x.len());
+    assert!(
+        cols > 0 && x.len().is_multiple_of(cols),
+        "softmax_rows_in_place: {} values are not rows of {cols}",
+        x.len()
+    );
     for row in x.chunks_exact_mut(cols) {
         softmax_in_place(row);
     }

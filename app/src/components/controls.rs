@@ -274,8 +274,11 @@ mod tests {
     fn log_slider_covers_the_range_and_rounds_to_readable_values() {
         assert_eq!(log_value(&MODEL_LR, 0.0), 1e-5);
         assert_eq!(log_value(&MODEL_LR, LOG_STEPS), 1.0);
-        let mid = log_value(&MODEL_LR, 600.0);
-        assert_eq!(format_float(mid).trim_start_matches("0.").trim_start_matches('0').len() <= 3, true);
+        for pos in [1.0, 333.0, 600.0, 777.0] {
+            let v = log_value(&MODEL_LR, pos);
+            let three_digits: f64 = format!("{v:.2e}").parse().unwrap();
+            assert_eq!(v, three_digits, "slider value {v} has more than three significant digits");
+        }
         for pos in [0.0, 137.0, 500.0, 999.0] {
             let v = log_value(&ATTN_SCALE, pos);
             assert!((log_position(&ATTN_SCALE, v) - pos).abs() <= 3.0, "{pos} -> {v}");

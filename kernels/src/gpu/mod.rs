@@ -96,7 +96,7 @@ impl GpuContext {
     /// Row softmax of a `[rows, cols]` row-major matrix: the GPU twin of
     /// [`crate::softmax::softmax_rows_in_place`].
     pub async fn softmax_rows(&self, x: &[f32], cols: usize) -> Result<Vec<f32>, GpuError> {
-        if cols == 0 || x.is_empty() || x.len() % cols != 0 {
+        if cols == 0 || x.is_empty() || !x.len().is_multiple_of(cols) {
             return Err(GpuError::Failed(format!("{} values are not rows of {cols}", x.len())));
         }
         let rows = x.len() / cols;

@@ -1,0 +1,426 @@
+//! Attention with a choice of normaliser: softmax (three algorithms, and a naive teaching
+//! variant), softplus (LSSA, LSSAR), sigmoid, ReLU and linear. Math, defaults and traps:
+//! `formulas.md` §1; each normaliser's file names its paper.
+//!
+//! Shapes, for every function here: `q`, `k`, `v`, `out` and their gradients are
+//! `[batch, heads, n, d]` row-major f32; the optional weights are `[batch, heads, n, n]`; the
+//! optional row statistics are `[batch, heads, n]`. Row `i` (0-based) of a causal mask sees keys
+//! `j <= i` (`N_i = i + 1` keys); a full mask sees all `n` (`N_i = n`).
+//!
+//! Each query row is computed on its own: its scores go into a row buffer of `n` values, the
+//! normaliser turns them into weights in place, and `out_i = Σ_j A_ij v_j`. Extra memory is
+//! O(n·d) (transformed queries and keys) plus O(n); the n×n weights exist only when the caller
+//! asks for them. The online softmax goes further and never holds a row: it streams the keys
+//! with a running max and sum (the form that tiles). Backward recomputes each row from q, k, v.
+
+pub mod linear;
+pub mod relu;
+pub mod sigmoid;
+pub mod softmax;
+pub mod softplus;
+pub mod stats;
+
+use std::fmt;
+
+pub use softmax::SoftmaxAlgorithm;
+pub use softplus::{Lssa, LssaScale};
+pub use stats::RowStats;
+
+use crate::vector::{axpy, dot};
+
+/// How scores become weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Variant {
+    /// `softmax(q·k/√d)`, by the chosen algorithm.
+    Softmax(SoftmaxAlgorithm),
+    /// Length-scaled softplus attention (Gao & Spratling 2025).
+    Lssa(Lssa),
+    /// LSSA re-weighted by `ReLU(N_i·A − O_i)^p` (Gao & Spratling 2025); `p` default 15.
+    Lssar { lssa: Lssa, p: f32 },
+    /// `σ(q·k/√d + b)`, no normalisation (Ramapuram et al. 2025); `None` means `b = −ln n`.
+    Sigmoid { bias: Option<f32> },
+    /// `ReLU(q·k/√d) / n`, no normalisation.
+    Relu,
+    /// `φ(q)·φ(k) / Σ φ(q)·φ(k)` with `φ = elu + 1` (Katharopoulos et al. 2020).
+    Linear,
+}
+
+impl Variant {
+    /// LSSAR with the paper's defaults (LSSA with q/k norm and `ln d · ln N_i`, `p = 15`).
+    pub const LSSAR_DEFAULT: Variant = Variant::Lssar { lssa: Lssa::DEFAULT, p: 15.0 };
+
+    /// Whether each row's weights sum to 1.
+    pub fn is_normalised(&self) -> bool {
+        !matches!(self, Variant::Sigmoid { .. } | Variant::Relu)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mask {
+    Causal,
+    Full,
+}
+
+impl Mask {
+    /// Number of keys row `i` sees.
+    #[inline]
+    pub fn visible(self, i: usize, n: usize) -> usize {
+        match self {
+            Mask::Causal => i + 1,
+            Mask::Full => n,
+        }
+    }
+}
+
+/// One attention computation: the shape, the normaliser and the mask. The one value a caller
+/// passes to either direction, so that sweeping variants is a loop over `variant`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Attention {
+    pub shape: Shape,
+    pub variant: Variant,
+    pub mask: Mask,
+}
+
+/// Where the backward pass writes: `∂L/∂q`, `∂L/∂k`, `∂L/∂v`, each `[batch, heads, n, d]`.
+pub struct Gradients<'a> {
+    pub dq: &'a mut [f32],
+    pub dk: &'a mut [f32],
+    pub dv: &'a mut [f32],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub batch: usize,
+    pub heads: usize,
+    pub n: usize,
+    pub d: usize,
+}
+
+impl Shape {
+    /// One head of one sequence.
+    pub fn single(n: usize, d: usize) -> Shape {
+        Shape { batch: 1, heads: 1, n, d }
+    }
+    pub fn qkv_len(&self) -> usize {
+        self.batch * self.heads * self.n * self.d
+    }
+    pub fn weights_len(&self) -> usize {
+        self.batch * self.heads * self.n * self.n
+    }
+    pub fn rows(&self) -> usize {
+        self.batch * self.heads * self.n
+    }
+}
+
+/// A request the kernels cannot carry out; the message names the value and what is allowed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttentionError {
+    /// A buffer has the wrong length for the shape.
+    Length { buffer: &'static str, expected: usize, got: usize },
+    /// A parameter is outside its range.
+    Parameter(String),
+    /// The naive softmax is a teaching variant with no backward pass.
+    NoBackward,
+}
+
+impl fmt::Display for AttentionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttentionError::Length { buffer, expected, got } => {
+                write!(f, "{buffer} has {got} values; the shape needs {expected}")
+            }
+            AttentionError::Parameter(why) => f.write_str(why),
+            AttentionError::NoBackward => f.write_str("the naive softmax is forward-only (a teaching variant)"),
+        }
+    }
+}
+
+impl std::error::Error for AttentionError {}
+
+fn check_len(buffer: &'static str, got: usize, expected: usize) -> Result<(), AttentionError> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(AttentionError::Length { buffer, expected, got })
+    }
+}
+
+fn check(shape: Shape, variant: Variant) -> Result<(), AttentionError> {
+    if shape.n == 0 || shape.d == 0 || shape.batch == 0 || shape.heads == 0 {
+        return Err(AttentionError::Parameter(format!(
+            "shape {}×{}×{}×{}: every dimension must be at least 1",
+            shape.batch, shape.heads, shape.n, shape.d
+        )));
+    }
+    match variant {
+        Variant::Lssar { p, .. } if !(1.0..=64.0).contains(&p) => {
+            Err(AttentionError::Parameter(format!("p={p}: must be in 1..64")))
+        }
+        Variant::Sigmoid { bias: Some(b) } if !b.is_finite() => {
+            Err(AttentionError::Parameter(format!("b={b}: must be a finite number")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What a forward pass writes besides `out`.
+#[derive(Default)]
+pub struct Extras<'a> {
+    /// `[batch, heads, n, n]`: the weights, masked entries 0.
+    pub weights: Option<&'a mut [f32]>,
+    /// `[batch, heads, n]`: statistics of each row's weights.
+    pub stats: Option<&'a mut [RowStats]>,
+}
+
+/// The per-head scores `s_ij = c_i · q'_i·k'_j`, where `q'`, `k'` are q and k as the variant
+/// transforms them (unchanged, l2-normalised, or `elu + 1`) and `c_i` the row scale.
+struct Scores {
+    d: usize,
+    q: Vec<f32>,
+    k: Vec<f32>,
+    /// For the backward pass through the transform: per-row norms (qk-norm).
+    q_norm: Vec<f32>,
+    k_norm: Vec<f32>,
+}
+
+/// How a variant turns q and k into scores.
+#[derive(Clone, Copy, PartialEq)]
+enum Transform {
+    Identity,
+    L2Norm,
+    EluPlusOne,
+}
+
+fn transform_of(variant: Variant) -> Transform {
+    match variant {
+        Variant::Lssa(l) | Variant::Lssar { lssa: l, .. } if l.qk_norm => Transform::L2Norm,
+        Variant::Linear => Transform::EluPlusOne,
+        _ => Transform::Identity,
+    }
+}
+
+/// Added inside the square root of the l2 norm, so a zero vector stays finite.
+pub const QK_NORM_EPS: f32 = 1e-12;
+
+impl Scores {
+    fn new(variant: Variant, n: usize, d: usize, q: &[f32], k: &[f32]) -> Scores {
+        let t = transform_of(variant);
+        let prepare = |x: &[f32]| -> (Vec<f32>, Vec<f32>) {
+            match t {
+                Transform::Identity => (x.to_vec(), Vec::new()),
+                Transform::L2Norm => {
+                    let mut out = x.to_vec();
+                    let mut norms = Vec::with_capacity(n);
+                    for row in out.chunks_exact_mut(d) {
+                        let r = (dot(row, row) + QK_NORM_EPS).sqrt();
+                        norms.push(r);
+                        let inv = 1.0 / r;
+                        row.iter_mut().for_each(|v| *v *= inv);
+                    }
+                    (out, norms)
+                }
+                Transform::EluPlusOne => {
+                    (x.iter().map(|&v| if v > 0.0 { v + 1.0 } else { v.exp() }).collect(), Vec::new())
+                }
+            }
+        };
+        let (q, q_norm) = prepare(q);
+        let (k, k_norm) = prepare(k);
+        Scores { d, q, k, q_norm, k_norm }
+    }
+
+    /// Writes the scores of row `i` against keys `0..row.len()` into `row`.
+    fn row(&self, i: usize, c: f32, row: &mut [f32]) {
+        let d = self.d;
+        let qi = &self.q[i * d..(i + 1) * d];
+        for (j, s) in row.iter_mut().enumerate() {
+            *s = c * dot(qi, &self.k[j * d..(j + 1) * d]);
+        }
+    }
+
+    /// Back through the transform: turns gradients w.r.t. q', k' into gradients w.r.t. q, k.
+    fn backward(&self, variant: Variant, q: &[f32], k: &[f32], dq: &mut [f32], dk: &mut [f32]) {
+        let d = self.d;
+        match transform_of(variant) {
+            Transform::Identity => {}
+            Transform::L2Norm => {
+                l2_norm_backward(q, dq, &self.q_norm, d);
+                l2_norm_backward(k, dk, &self.k_norm, d);
+            }
+            Transform::EluPlusOne => {
+                for (x, g) in [(q, &mut *dq), (k, &mut *dk)] {
+                    for (gv, &xv) in g.iter_mut().zip(x) {
+                        if xv <= 0.0 {
+                            *gv *= xv.exp();
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Back through `x' = x / r`, `r = sqrt(|x|² + ε)`, row by row: `dx = dx'/r − x (x·dx') / r³`.
+fn l2_norm_backward(x: &[f32], g: &mut [f32], norms: &[f32], d: usize) {
+    for ((x, g), &r) in x.chunks_exact(d).zip(g.chunks_exact_mut(d)).zip(norms) {
+        let proj = dot(x, g) / (r * r * r);
+        let inv = 1.0 / r;
+        for (gv, &xv) in g.iter_mut().zip(x) {
+            *gv = *gv * inv - xv * proj;
+        }
+    }
+}
+
+/// The row scale `c_i` of the scores.
+fn row_scale(variant: Variant, d: usize, visible: usize) -> f32 {
+    let inv_sqrt_d = 1.0 / (d as f32).sqrt();
+    match variant {
+        Variant::Softmax(_) | Variant::Sigmoid { .. } | Variant::Relu => inv_sqrt_d,
+        Variant::Lssa(l) | Variant::Lssar { lssa: l, .. } => l.scale.factor(d, visible),
+        Variant::Linear => 1.0,
+    }
+}
+
+/// Turns a row of scores into weights in place; `aux` is scratch of the same length.
+fn weights_from_scores(variant: Variant, n: usize, i: usize, row: &mut [f32], aux: &mut [f32]) {
+    match variant {
+        Variant::Softmax(algorithm) => softmax::row_forward(algorithm, row),
+        Variant::Lssa(_) => softplus::lssa_row_forward(row),
+        Variant::Lssar { p, .. } => softplus::lssar_row_forward(row, aux, i, p),
+        Variant::Sigmoid { bias } => sigmoid::row_forward(row, sigmoid::bias_or_default(bias, n)),
+        Variant::Relu => relu::row_forward(row, n),
+        Variant::Linear => linear::row_forward(row),
+    }
+}
+
+/// Forward attention: `out = A v` with the variant's weights `A`, and the extras asked for.
+pub fn attention_forward(
+    attention: &Attention,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    out: &mut [f32],
+    mut extras: Extras<'_>,
+) -> Result<(), AttentionError> {
+    let Attention { shape, variant, mask } = *attention;
+    check(shape, variant)?;
+    let len = shape.qkv_len();
+    check_len("q", q.len(), len)?;
+    check_len("k", k.len(), len)?;
+    check_len("v", v.len(), len)?;
+    check_len("out", out.len(), len)?;
+    if let Some(w) = &extras.weights {
+        check_len("weights", w.len(), shape.weights_len())?;
+    }
+    if let Some(s) = &extras.stats {
+        check_len("stats", s.len(), shape.rows())?;
+    }
+    let Shape { n, d, .. } = shape;
+    let mut row = vec![0.0f32; n];
+    let mut aux = vec![0.0f32; n];
+    for h in 0..shape.batch * shape.heads {
+        let (qh, kh, vh) =
+            (&q[h * n * d..(h + 1) * n * d], &k[h * n * d..(h + 1) * n * d], &v[h * n * d..(h + 1) * n * d]);
+        let outh = &mut out[h * n * d..(h + 1) * n * d];
+        let mut weights = extras.weights.as_deref_mut().map(|w| &mut w[h * n * n..(h + 1) * n * n]);
+        let mut stats = extras.stats.as_deref_mut().map(|s| &mut s[h * n..(h + 1) * n]);
+        if variant == Variant::Softmax(SoftmaxAlgorithm::Online) && weights.is_none() && stats.is_none() {
+            softmax::online_fused_forward(mask, n, d, qh, kh, vh, outh);
+            continue;
+        }
+        let scores = Scores::new(variant, n, d, qh, kh);
+        for i in 0..n {
+            let visible = mask.visible(i, n);
+            let row = &mut row[..visible];
+            scores.row(i, row_scale(variant, d, visible), row);
+            weights_from_scores(variant, n, i, row, &mut aux[..visible]);
+            let oi = &mut outh[i * d..(i + 1) * d];
+            oi.fill(0.0);
+            for (j, &a) in row.iter().enumerate() {
+                if a != 0.0 {
+                    axpy(oi, a, &vh[j * d..(j + 1) * d]);
+                }
+            }
+            if let Some(w) = weights.as_deref_mut() {
+                let wi = &mut w[i * n..(i + 1) * n];
+                wi[..visible].copy_from_slice(row);
+                wi[visible..].fill(0.0);
+            }
+            if let Some(s) = stats.as_deref_mut() {
+                s[i] = RowStats::of(row);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Backward attention: given `dout = ∂L/∂out`, writes the gradients (overwriting them).
+pub fn attention_backward(
+    attention: &Attention,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    dout: &[f32],
+    grads: Gradients<'_>,
+) -> Result<(), AttentionError> {
+    let Attention { shape, variant, mask } = *attention;
+    let Gradients { dq, dk, dv } = grads;
+    check(shape, variant)?;
+    if variant == Variant::Softmax(SoftmaxAlgorithm::Naive) {
+        return Err(AttentionError::NoBackward);
+    }
+    let len = shape.qkv_len();
+    for (name, buf) in [("q", q.len()), ("k", k.len()), ("v", v.len()), ("dout", dout.len())] {
+        check_len(name, buf, len)?;
+    }
+    for (name, buf) in [("dq", dq.len()), ("dk", dk.len()), ("dv", dv.len())] {
+        check_len(name, buf, len)?;
+    }
+    let Shape { n, d, .. } = shape;
+    let (mut s, mut a, mut aux, mut da) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
+    dq.fill(0.0);
+    dk.fill(0.0);
+    dv.fill(0.0);
+    for h in 0..shape.batch * shape.heads {
+        let r = h * n * d..(h + 1) * n * d;
+        let (qh, kh, vh, douth) = (&q[r.clone()], &k[r.clone()], &v[r.clone()], &dout[r.clone()]);
+        let (dqh, dkh, dvh) = (&mut dq[r.clone()], &mut dk[r.clone()], &mut dv[r]);
+        let scores = Scores::new(variant, n, d, qh, kh);
+        for i in 0..n {
+            let visible = mask.visible(i, n);
+            let c = row_scale(variant, d, visible);
+            let (s, a, aux, da) = (&mut s[..visible], &mut a[..visible], &mut aux[..visible], &mut da[..visible]);
+            scores.row(i, c, s);
+            a.copy_from_slice(s);
+            weights_from_scores(variant, n, i, a, aux);
+            let doi = &douth[i * d..(i + 1) * d];
+            for j in 0..visible {
+                da[j] = dot(doi, &vh[j * d..(j + 1) * d]);
+                if a[j] != 0.0 {
+                    axpy(&mut dvh[j * d..(j + 1) * d], a[j], doi);
+                }
+            }
+            // da becomes ds, the gradient w.r.t. the scores.
+            match variant {
+                Variant::Softmax(_) => softmax::row_backward(a, da),
+                Variant::Lssa(_) => softplus::lssa_row_backward(s, a, da),
+                Variant::Lssar { p, .. } => softplus::lssar_row_backward(s, a, aux, da, i, p),
+                Variant::Sigmoid { .. } => sigmoid::row_backward(a, da),
+                Variant::Relu => relu::row_backward(s, da, n),
+                Variant::Linear => linear::row_backward(s, a, da),
+            }
+            // s_ij = c · q'_i·k'_j
+            let qi = &scores.q[i * d..(i + 1) * d];
+            let dqi = &mut dqh[i * d..(i + 1) * d];
+            for (j, &g) in da.iter().enumerate() {
+                if g != 0.0 {
+                    let g = g * c;
+                    axpy(dqi, g, &scores.k[j * d..(j + 1) * d]);
+                    axpy(&mut dkh[j * d..(j + 1) * d], g, qi);
+                }
+            }
+        }
+        scores.backward(variant, qh, kh, dqh, dkh);
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! Sigmoid attention (Ramapuram et al., "Theory, Analysis, and Best Practices for Sigmoid
+//! Self-Attention", ICLR 2025). `formulas.md` §1.3.
+//!
+//! `A_ij = σ(q·k/√d + b)`, with no row normalisation: rows need not sum to 1. The bias `b`
+//! defaults to `−ln n`; without it the initial attention norm is large and training unstable,
+//! the paper's main finding. Masked entries are 0 (`σ(−∞)`), never a large finite negative.
+
+use super::softplus::sigmoid;
+
+/// The bias to use: the given one, or `−ln n`.
+pub fn bias_or_default(bias: Option<f32>, n: usize) -> f32 {
+    bias.unwrap_or(-(n as f32).ln())
+}
+
+pub fn row_forward(row: &mut [f32], b: f32) {
+    for s in row.iter_mut() {
+        *s = sigmoid(*s + b);
+    }
+}
+
+/// `ds = dA ⊙ A(1 − A)`.
+pub fn row_backward(a: &[f32], da: &mut [f32]) {
+    for (g, &w) in da.iter_mut().zip(a) {
+        *g *= w * (1.0 - w);
+    }
+}

@@ -1,0 +1,220 @@
+//! Softmax attention weights, by three algorithms that agree to float rounding, and a naive
+//! one kept to show why the others exist. `formulas.md` §1.1.
+//!
+//! - Three-pass: max, `Σ e^(s − max)`, normalise.
+//! - Online (Milakov & Gimelshein 2018): one pass keeps a running max and a running sum,
+//!   rescaling the sum when the max grows; a second pass writes the weights. Fused with the
+//!   output (`online_fused_forward`) it streams key tiles and holds no row at all: the form
+//!   flash attention tiles.
+//! - Two-pass (Dukhan & Ablavatski 2020): every `e^s` is a pair (mantissa `p`, exponent `k`)
+//!   with `e^s = p·2^k`; the sum is accumulated as such a pair, rescaled by exact powers of
+//!   two. No max pass and no overflow.
+//! - Naive: `e^s / Σ e^s`, which overflows to inf (and the weights to NaN) once a score passes
+//!   ~88.7. A teaching variant: forward only.
+
+use super::Mask;
+use crate::vector::{axpy, dot, max, scale};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SoftmaxAlgorithm {
+    ThreePass,
+    Online,
+    TwoPass,
+    Naive,
+}
+
+/// Scores to weights, in place.
+pub fn row_forward(algorithm: SoftmaxAlgorithm, row: &mut [f32]) {
+    match algorithm {
+        SoftmaxAlgorithm::ThreePass => three_pass(row),
+        SoftmaxAlgorithm::Online => online(row),
+        SoftmaxAlgorithm::TwoPass => two_pass(row),
+        SoftmaxAlgorithm::Naive => naive(row),
+    }
+}
+
+pub fn three_pass(row: &mut [f32]) {
+    let m = max(row);
+    let mut sum = 0.0f32;
+    for x in row.iter_mut() {
+        *x = (*x - m).exp();
+        sum += *x;
+    }
+    scale(row, 1.0 / sum);
+}
+
+pub fn online(row: &mut [f32]) {
+    let (mut m, mut sum) = (f32::NEG_INFINITY, 0.0f32);
+    for &x in row.iter() {
+        if x > m {
+            sum *= (m - x).exp();
+            m = x;
+        }
+        sum += (x - m).exp();
+    }
+    let inv = 1.0 / sum;
+    for x in row.iter_mut() {
+        *x = (*x - m).exp() * inv;
+    }
+}
+
+pub fn naive(row: &mut [f32]) {
+    let mut sum = 0.0f32;
+    for x in row.iter_mut() {
+        *x = x.exp();
+        sum += *x;
+    }
+    scale(row, 1.0 / sum);
+}
+
+const LOG2E: f64 = std::f64::consts::LOG2_E;
+const LN2: f64 = std::f64::consts::LN_2;
+// Minimax coefficients of e^t on [−ln2/2, ln2/2], degree 5 (as in XNNPACK's p5 kernels).
+const C1: f32 = 0.999_999_7;
+const C2: f32 = 0.499_991_5;
+const C3: f32 = 0.166_676_52;
+const C4: f32 = 0.041_897_822;
+const C5: f32 = 0.008_289_291;
+
+/// `e^x = p·2^k` with `p` in about `[0.71, 1.42]`. The range reduction `t = x − k·ln 2` runs in
+/// f64 so that it stays exact for the large scores this algorithm exists for.
+#[inline]
+pub fn exp_pair(x: f32) -> (f32, i32) {
+    let k = (x as f64 * LOG2E).round();
+    let t = (x as f64 - k * LN2) as f32;
+    let p = 1.0 + t * (C1 + t * (C2 + t * (C3 + t * (C4 + t * C5))));
+    (p, k as i32)
+}
+
+/// `2^e` for the non-positive exponent differences of the two-pass algorithm (0 below −126).
+#[inline]
+fn pow2(e: i32) -> f32 {
+    if e < -126 {
+        0.0
+    } else {
+        f32::from_bits(((e + 127) as u32) << 23)
+    }
+}
+
+pub fn two_pass(row: &mut [f32]) {
+    let (mut p_sum, mut k_sum) = (0.0f32, i32::MIN);
+    for &x in row.iter() {
+        let (p, k) = exp_pair(x);
+        if k > k_sum {
+            p_sum = if k_sum == i32::MIN { p } else { p_sum * pow2(k_sum - k) + p };
+            k_sum = k;
+        } else {
+            p_sum += p * pow2(k - k_sum);
+        }
+    }
+    let inv = 1.0 / p_sum;
+    for x in row.iter_mut() {
+        let (p, k) = exp_pair(*x);
+        *x = p * inv * pow2(k - k_sum);
+    }
+}
+
+/// `ds = A ⊙ (dA − Σ A dA)`, in place over `da`.
+pub fn row_backward(a: &[f32], da: &mut [f32]) {
+    let inner = dot(a, da);
+    for (g, &w) in da.iter_mut().zip(a) {
+        *g = w * (*g - inner);
+    }
+}
+
+/// Keys per tile of the fused online forward.
+const TILE: usize = 64;
+
+/// Online softmax attention fused with the output: streams the keys in tiles, keeping a
+/// running max `m`, sum `z` and unnormalised output; nothing of size n is held.
+/// Shapes: `q`, `k`, `v`, `out` are `[n, d]` of one head.
+pub fn online_fused_forward(mask: Mask, n: usize, d: usize, q: &[f32], k: &[f32], v: &[f32], out: &mut [f32]) {
+    let c = 1.0 / (d as f32).sqrt();
+    let mut tile = [0.0f32; TILE];
+    for i in 0..n {
+        let qi = &q[i * d..(i + 1) * d];
+        let oi = &mut out[i * d..(i + 1) * d];
+        oi.fill(0.0);
+        let (mut m, mut z) = (f32::NEG_INFINITY, 0.0f32);
+        let visible = mask.visible(i, n);
+        for start in (0..visible).step_by(TILE) {
+            let end = (start + TILE).min(visible);
+            let s = &mut tile[..end - start];
+            for (t, j) in s.iter_mut().zip(start..end) {
+                *t = c * dot(qi, &k[j * d..(j + 1) * d]);
+            }
+            let tile_max = max(s);
+            if tile_max > m {
+                let rescale = (m - tile_max).exp();
+                z *= rescale;
+                scale(oi, rescale);
+                m = tile_max;
+            }
+            for (&t, j) in s.iter().zip(start..end) {
+                let p = (t - m).exp();
+                z += p;
+                axpy(oi, p, &v[j * d..(j + 1) * d]);
+            }
+        }
+        scale(oi, 1.0 / z);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rng;
+
+    fn reference(row: &[f32]) -> Vec<f64> {
+        let m = row.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x as f64));
+        let z: f64 = row.iter().map(|&x| (x as f64 - m).exp()).sum();
+        row.iter().map(|&x| (x as f64 - m).exp() / z).collect()
+    }
+
+    #[test]
+    fn exp_pair_is_accurate_over_a_wide_range() {
+        let mut worst = 0.0f64;
+        let mut x = -300.0f32;
+        while x < 300.0 {
+            let (p, k) = exp_pair(x);
+            let got = p as f64 * 2f64.powi(k);
+            let want = (x as f64).exp();
+            worst = worst.max((got - want).abs() / want);
+            x += 0.0137;
+        }
+        assert!(worst < 4e-7, "largest relative error {worst:e}");
+    }
+
+    #[test]
+    fn three_algorithms_agree_to_1e6_relative_for_small_and_huge_scores() {
+        let mut rng = Rng::new(3);
+        for scale_ in [1.0f32, 30.0, 1e4] {
+            for n in [1usize, 2, 7, 64, 1000] {
+                let mut row = vec![0.0f32; n];
+                rng.fill_normal(&mut row, scale_);
+                let want = reference(&row);
+                for alg in [SoftmaxAlgorithm::ThreePass, SoftmaxAlgorithm::Online, SoftmaxAlgorithm::TwoPass] {
+                    let mut got = row.clone();
+                    row_forward(alg, &mut got);
+                    for (g, w) in got.iter().zip(&want) {
+                        let err = (*g as f64 - w).abs();
+                        assert!(err <= 1e-6 * w.max(1e-30) + 1e-12, "{alg:?} n={n} scale={scale_}: {g} vs {w}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn naive_overflows_exactly_past_88_7() {
+        let mut ok = vec![88.0f32, 0.0];
+        naive(&mut ok);
+        assert!(ok.iter().all(|w| w.is_finite()));
+        let mut bad = vec![89.0f32, 0.0];
+        naive(&mut bad);
+        assert!(bad[0].is_nan(), "e^89 overflows f32, so inf/inf = NaN: {bad:?}");
+        let mut stable = vec![89.0f32, 0.0];
+        three_pass(&mut stable);
+        assert!((stable[0] - 1.0).abs() < 1e-6 && stable[1] > 0.0);
+    }
+}
