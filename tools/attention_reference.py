@@ -64,7 +64,10 @@ def masked_softmax(logits, vis):
 
 
 def softplus(s):
-    return jnp.maximum(s, 0) + jnp.log1p(jnp.exp(-jnp.abs(s)))
+    # jax.nn.softplus (log-add-exp) is overflow-free and its derivative is sigma(s) everywhere;
+    # max(s, 0) + log1p(exp(-|s|)) would differentiate to 0 at s = 0 exactly (tie and kink),
+    # which the integer "large" inputs hit.
+    return jax.nn.softplus(s)
 
 
 def log_softplus(s):
@@ -100,7 +103,7 @@ def lssar_attn(q, k, v, mask, p=15):
     sharpen = zmax > 0
     # Fallback rows divide by 1 instead of a non-positive max, so no NaN reaches the
     # gradient through the branch that jnp.where discards.
-    r = (jnp.maximum(z, 0) / jnp.where(sharpen, zmax, 1.0)) ** p
+    r = (jax.nn.relu(z) / jnp.where(sharpen, zmax, 1.0)) ** p
     r_sum = jnp.sum(r, axis=1, keepdims=True)
     a = jnp.where(sharpen, r / jnp.where(sharpen, r_sum, 1.0), a)
     return a @ v, a
@@ -116,13 +119,16 @@ def sigmoid_attn(q, k, v, mask):
 def relu_attn(q, k, v, mask):
     n, d = q.shape
     vis, _ = visible(n, mask)
-    a = jnp.where(vis, jnp.maximum(q @ k.T / np.sqrt(d), 0) / n, 0.0)
+    # jax.nn.relu has derivative 0 at 0 (jnp.maximum would split a tie 0.5/0.5); exact zeros
+    # occur with the integer "large" inputs.
+    a = jnp.where(vis, jax.nn.relu(q @ k.T / np.sqrt(d)) / n, 0.0)
     return a @ v, a
 
 
 def elu_plus_one(x):
-    # exp only sees non-positive arguments, so the untaken branch cannot overflow.
-    return jnp.where(x > 0, x + 1, jnp.exp(jnp.minimum(x, 0)))
+    # exp only sees non-positive arguments, so the untaken branch cannot overflow. A where, not
+    # jnp.minimum, so that the derivative at exactly 0 is 1 rather than a tie split in half.
+    return jnp.where(x > 0, x + 1, jnp.exp(jnp.where(x > 0, 0.0, x)))
 
 
 def linear_attn(q, k, v, mask):

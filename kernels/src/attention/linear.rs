@@ -16,10 +16,12 @@ pub fn row_forward(row: &mut [f32]) {
     }
 }
 
-/// `ds = (dA − Σ A dA) / Σ s`; zero for a uniform fallback row.
+/// `ds = (dA − Σ A dA) / Σ s`; zero for a uniform fallback row. `dA` is shifted first, as in
+/// [`super::softmax::row_backward`], to avoid cancellation in nearly one-hot rows.
 pub fn row_backward(s: &[f32], a: &[f32], da: &mut [f32]) {
     let sum: f32 = s.iter().sum();
     if sum > 0.0 {
+        super::softmax::shift_by_largest(a, da);
         let inner = crate::vector::dot(a, da);
         let inv = 1.0 / sum;
         for g in da.iter_mut() {

@@ -20,7 +20,7 @@ pub mod softmax;
 pub mod softplus;
 pub mod stats;
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
 pub use softmax::SoftmaxAlgorithm;
 pub use softplus::{Lssa, LssaScale};
@@ -174,10 +174,11 @@ pub struct Extras<'a> {
 
 /// The per-head scores `s_ij = c_i · q'_i·k'_j`, where `q'`, `k'` are q and k as the variant
 /// transforms them (unchanged, l2-normalised, or `elu + 1`) and `c_i` the row scale.
-struct Scores {
+struct Scores<'a> {
     d: usize,
-    q: Vec<f32>,
-    k: Vec<f32>,
+    /// Borrowed when the transform is the identity, so softmax, sigmoid and ReLU copy nothing.
+    q: Cow<'a, [f32]>,
+    k: Cow<'a, [f32]>,
     /// For the backward pass through the transform: per-row norms (qk-norm).
     q_norm: Vec<f32>,
     k_norm: Vec<f32>,
@@ -202,12 +203,12 @@ fn transform_of(variant: Variant) -> Transform {
 /// Added inside the square root of the l2 norm, so a zero vector stays finite.
 pub const QK_NORM_EPS: f32 = 1e-12;
 
-impl Scores {
-    fn new(variant: Variant, n: usize, d: usize, q: &[f32], k: &[f32]) -> Scores {
+impl<'a> Scores<'a> {
+    fn new(variant: Variant, n: usize, d: usize, q: &'a [f32], k: &'a [f32]) -> Scores<'a> {
         let t = transform_of(variant);
-        let prepare = |x: &[f32]| -> (Vec<f32>, Vec<f32>) {
+        let prepare = |x: &'a [f32]| -> (Cow<'a, [f32]>, Vec<f32>) {
             match t {
-                Transform::Identity => (x.to_vec(), Vec::new()),
+                Transform::Identity => (Cow::Borrowed(x), Vec::new()),
                 Transform::L2Norm => {
                     let mut out = x.to_vec();
                     let mut norms = Vec::with_capacity(n);
@@ -217,10 +218,10 @@ impl Scores {
                         let inv = 1.0 / r;
                         row.iter_mut().for_each(|v| *v *= inv);
                     }
-                    (out, norms)
+                    (Cow::Owned(out), norms)
                 }
                 Transform::EluPlusOne => {
-                    (x.iter().map(|&v| if v > 0.0 { v + 1.0 } else { v.exp() }).collect(), Vec::new())
+                    (Cow::Owned(x.iter().map(|&v| if v > 0.0 { v + 1.0 } else { v.exp() }).collect()), Vec::new())
                 }
             }
         };
@@ -405,7 +406,7 @@ pub fn attention_backward(
                 Variant::Softmax(_) => softmax::row_backward(a, da),
                 Variant::Lssa(_) => softplus::lssa_row_backward(s, a, da),
                 Variant::Lssar { p, .. } => softplus::lssar_row_backward(s, a, aux, da, i, p),
-                Variant::Sigmoid { .. } => sigmoid::row_backward(a, da),
+                Variant::Sigmoid { bias } => sigmoid::row_backward(s, da, sigmoid::bias_or_default(bias, n)),
                 Variant::Relu => relu::row_backward(s, da, n),
                 Variant::Linear => linear::row_backward(s, a, da),
             }

@@ -18,9 +18,10 @@ pub fn row_forward(row: &mut [f32], b: f32) {
     }
 }
 
-/// `ds = dA ⊙ A(1 − A)`.
-pub fn row_backward(a: &[f32], da: &mut [f32]) {
-    for (g, &w) in da.iter_mut().zip(a) {
-        *g *= w * (1.0 - w);
+/// `ds = dA ⊙ σ'(s + b)` with `σ'(x) = σ(x)σ(−x)`: computed from the score rather than as
+/// `A(1 − A)`, which loses all precision once `A` rounds to 1.
+pub fn row_backward(s: &[f32], da: &mut [f32], b: f32) {
+    for (g, &x) in da.iter_mut().zip(s) {
+        *g *= sigmoid(x + b) * sigmoid(-(x + b));
     }
 }

@@ -79,16 +79,16 @@ const C5: f32 = 0.008_289_291;
 /// `e^x = p·2^k` with `p` in about `[0.71, 1.42]`. The range reduction `t = x − k·ln 2` runs in
 /// f64 so that it stays exact for the large scores this algorithm exists for.
 #[inline]
-pub fn exp_pair(x: f32) -> (f32, i32) {
+pub fn exp_pair(x: f32) -> (f32, i64) {
     let k = (x as f64 * LOG2E).round();
     let t = (x as f64 - k * LN2) as f32;
     let p = 1.0 + t * (C1 + t * (C2 + t * (C3 + t * (C4 + t * C5))));
-    (p, k as i32)
+    (p, k as i64)
 }
 
 /// `2^e` for the non-positive exponent differences of the two-pass algorithm (0 below −126).
 #[inline]
-fn pow2(e: i32) -> f32 {
+fn pow2(e: i64) -> f32 {
     if e < -126 {
         0.0
     } else {
@@ -97,29 +97,42 @@ fn pow2(e: i32) -> f32 {
 }
 
 pub fn two_pass(row: &mut [f32]) {
-    let (mut p_sum, mut k_sum) = (0.0f32, i32::MIN);
+    let (mut p_sum, mut k_sum) = (0.0f32, i64::MIN);
     for &x in row.iter() {
         let (p, k) = exp_pair(x);
         if k > k_sum {
-            p_sum = if k_sum == i32::MIN { p } else { p_sum * pow2(k_sum - k) + p };
+            p_sum = p_sum * pow2(k_sum.saturating_sub(k)) + p;
             k_sum = k;
         } else {
-            p_sum += p * pow2(k - k_sum);
+            p_sum += p * pow2(k.saturating_sub(k_sum));
         }
     }
     let inv = 1.0 / p_sum;
     for x in row.iter_mut() {
         let (p, k) = exp_pair(*x);
-        *x = p * inv * pow2(k - k_sum);
+        *x = p * inv * pow2(k.saturating_sub(k_sum));
     }
 }
 
 /// `ds = A ⊙ (dA − Σ A dA)`, in place over `da`.
+///
+/// `dA` is first shifted by its value at the largest weight (softmax's gradient does not change
+/// when `dA` moves by a constant). For a nearly one-hot row the largest weight's term is then
+/// exactly 0 and the others carry no cancellation, where the textbook form subtracts two
+/// nearly equal numbers.
 pub fn row_backward(a: &[f32], da: &mut [f32]) {
+    shift_by_largest(a, da);
     let inner = dot(a, da);
     for (g, &w) in da.iter_mut().zip(a) {
         *g = w * (*g - inner);
     }
+}
+
+/// Subtracts from every `da` its value at the largest `a`.
+pub fn shift_by_largest(a: &[f32], da: &mut [f32]) {
+    let top = a.iter().enumerate().fold(0, |best, (j, &w)| if w > a[best] { j } else { best });
+    let center = da[top];
+    da.iter_mut().for_each(|g| *g -= center);
 }
 
 /// Keys per tile of the fused online forward.
@@ -177,7 +190,7 @@ mod tests {
         let mut x = -300.0f32;
         while x < 300.0 {
             let (p, k) = exp_pair(x);
-            let got = p as f64 * 2f64.powi(k);
+            let got = p as f64 * 2f64.powi(k as i32);
             let want = (x as f64).exp();
             worst = worst.max((got - want).abs() / want);
             x += 0.0137;

@@ -1,0 +1,231 @@
+//! Properties every attention variant must have, and gradients checked by finite differences.
+//! (Agreement with the outside JAX reference is in `attention_reference.rs`.)
+
+use softplay_kernels::{
+    attention::{
+        attention_backward, attention_forward, Attention, Extras, Gradients, Lssa, LssaScale, Mask, RowStats, Shape,
+        SoftmaxAlgorithm, Variant,
+    },
+    Rng,
+};
+
+fn all_variants() -> Vec<Variant> {
+    vec![
+        Variant::Softmax(SoftmaxAlgorithm::ThreePass),
+        Variant::Softmax(SoftmaxAlgorithm::Online),
+        Variant::Softmax(SoftmaxAlgorithm::TwoPass),
+        Variant::Lssa(Lssa::DEFAULT),
+        Variant::Lssa(Lssa { qk_norm: false, scale: LssaScale::InvSqrtD }),
+        Variant::Lssa(Lssa { qk_norm: true, scale: LssaScale::None }),
+        Variant::LSSAR_DEFAULT,
+        Variant::Lssar { lssa: Lssa::DEFAULT, p: 3.0 },
+        Variant::Sigmoid { bias: None },
+        Variant::Sigmoid { bias: Some(0.5) },
+        Variant::Relu,
+        Variant::Linear,
+    ]
+}
+
+fn random(len: usize, scale: f32, seed: u64) -> Vec<f32> {
+    let mut x = vec![0.0; len];
+    Rng::new(seed).fill_normal(&mut x, scale);
+    x
+}
+
+struct Run {
+    out: Vec<f32>,
+    weights: Vec<f32>,
+    stats: Vec<RowStats>,
+}
+
+fn forward(a: &Attention, q: &[f32], k: &[f32], v: &[f32]) -> Run {
+    let mut out = vec![0.0; a.shape.qkv_len()];
+    let mut weights = vec![0.0; a.shape.weights_len()];
+    let mut stats = vec![RowStats::default(); a.shape.rows()];
+    attention_forward(a, q, k, v, &mut out, Extras { weights: Some(&mut weights), stats: Some(&mut stats) }).unwrap();
+    Run { out, weights, stats }
+}
+
+fn out_only(a: &Attention, q: &[f32], k: &[f32], v: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; a.shape.qkv_len()];
+    attention_forward(a, q, k, v, &mut out, Extras::default()).unwrap();
+    out
+}
+
+#[test]
+fn normalised_rows_sum_to_one_and_stats_agree_with_the_weights() {
+    let shape = Shape { batch: 2, heads: 2, n: 37, d: 8 };
+    let (q, k, v) = (random(shape.qkv_len(), 1.5, 1), random(shape.qkv_len(), 1.5, 2), random(shape.qkv_len(), 1.0, 3));
+    for variant in all_variants() {
+        for mask in [Mask::Causal, Mask::Full] {
+            let a = Attention { shape, variant, mask };
+            let run = forward(&a, &q, &k, &v);
+            for (r, (row, st)) in run.weights.chunks(shape.n).zip(&run.stats).enumerate() {
+                let sum: f32 = row.iter().sum();
+                assert!((st.row_sum - sum).abs() < 1e-5, "{variant:?}: stats row_sum {} vs {sum}", st.row_sum);
+                if variant.is_normalised() {
+                    assert!((sum - 1.0).abs() < 1e-5, "{variant:?} {mask:?} row {r} sums to {sum}");
+                }
+                assert!(row.iter().all(|w| w.is_finite() && *w >= 0.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn causal_rows_ignore_future_keys_and_values() {
+    let shape = Shape::single(20, 6);
+    let (q, k, v) = (random(120, 1.0, 4), random(120, 1.0, 5), random(120, 1.0, 6));
+    for variant in all_variants() {
+        let a = Attention { shape, variant, mask: Mask::Causal };
+        let base = out_only(&a, &q, &k, &v);
+        // Change keys and values from position 12 on: rows 0..12 must not move at all.
+        let (mut k2, mut v2) = (k.clone(), v.clone());
+        for x in k2[12 * 6..].iter_mut().chain(v2[12 * 6..].iter_mut()) {
+            *x = -3.0 * *x + 1.0;
+        }
+        let moved = out_only(&a, &q, &k2, &v2);
+        assert_eq!(&base[..12 * 6], &moved[..12 * 6], "{variant:?}: an early row saw a future key");
+        assert_ne!(&base[12 * 6..], &moved[12 * 6..], "{variant:?}: the change should show in later rows");
+    }
+}
+
+#[test]
+fn permuting_keys_with_their_values_leaves_full_mask_outputs_unchanged() {
+    let (n, d) = (23, 5);
+    let shape = Shape::single(n, d);
+    let (q, k, v) = (random(n * d, 1.2, 7), random(n * d, 1.2, 8), random(n * d, 1.0, 9));
+    let mut rng = Rng::new(10);
+    let mut perm: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        perm.swap(i, rng.below(i as u32 + 1) as usize);
+    }
+    let permute = |x: &[f32]| -> Vec<f32> { perm.iter().flat_map(|&j| x[j * d..(j + 1) * d].to_vec()).collect() };
+    let (kp, vp) = (permute(&k), permute(&v));
+    for variant in all_variants() {
+        let a = Attention { shape, variant, mask: Mask::Full };
+        let base = out_only(&a, &q, &k, &v);
+        let permuted = out_only(&a, &q, &kp, &vp);
+        for (x, y) in base.iter().zip(&permuted) {
+            assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{variant:?}: {x} vs {y}");
+        }
+    }
+}
+
+#[test]
+fn heads_and_batches_are_independent() {
+    let shape = Shape { batch: 2, heads: 3, n: 9, d: 4 };
+    let len = shape.qkv_len();
+    let (q, k, v) = (random(len, 1.0, 11), random(len, 1.0, 12), random(len, 1.0, 13));
+    for variant in all_variants() {
+        let all = out_only(&Attention { shape, variant, mask: Mask::Causal }, &q, &k, &v);
+        let one = Attention { shape: Shape::single(9, 4), variant, mask: Mask::Causal };
+        for h in 0..6 {
+            let r = h * 36..(h + 1) * 36;
+            let single = out_only(&one, &q[r.clone()], &k[r.clone()], &v[r.clone()]);
+            assert_eq!(&all[r], &single[..], "{variant:?} head {h}");
+        }
+    }
+}
+
+#[test]
+fn online_fused_path_matches_the_row_path() {
+    let shape = Shape::single(300, 16);
+    let (q, k, v) = (random(4800, 3.0, 14), random(4800, 3.0, 15), random(4800, 1.0, 16));
+    for mask in [Mask::Causal, Mask::Full] {
+        let online = Attention { shape, variant: Variant::Softmax(SoftmaxAlgorithm::Online), mask };
+        let fused = out_only(&online, &q, &k, &v); // no extras: the streaming path
+        let rows = forward(&online, &q, &k, &v).out; // with extras: the row path
+        let three =
+            out_only(&Attention { variant: Variant::Softmax(SoftmaxAlgorithm::ThreePass), ..online }, &q, &k, &v);
+        for ((a, b), c) in fused.iter().zip(&rows).zip(&three) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()) && (a - c).abs() <= 1e-5 * (1.0 + c.abs()));
+        }
+    }
+}
+
+#[test]
+fn no_nan_or_inf_from_huge_finite_inputs_except_the_naive_softmax() {
+    let shape = Shape::single(64, 16);
+    for scale in [1e2f32, 1e4, 1e6] {
+        let (q, k, v) = (random(1024, scale, 17), random(1024, scale, 18), random(1024, 1.0, 19));
+        let dout = random(1024, 1.0, 20);
+        for variant in all_variants() {
+            for mask in [Mask::Causal, Mask::Full] {
+                let a = Attention { shape, variant, mask };
+                let run = forward(&a, &q, &k, &v);
+                assert!(
+                    run.out.iter().chain(&run.weights).all(|x| x.is_finite()),
+                    "{variant:?} {mask:?} scale {scale}"
+                );
+                let (mut dq, mut dk, mut dv) = (vec![0.0; 1024], vec![0.0; 1024], vec![0.0; 1024]);
+                attention_backward(&a, &q, &k, &v, &dout, Gradients { dq: &mut dq, dk: &mut dk, dv: &mut dv }).unwrap();
+                assert!(
+                    dq.iter().chain(&dk).chain(&dv).all(|x| x.is_finite()),
+                    "{variant:?} {mask:?} scale {scale}: non-finite gradient"
+                );
+            }
+        }
+    }
+    let naive = Attention { shape, variant: Variant::Softmax(SoftmaxAlgorithm::Naive), mask: Mask::Full };
+    let (q, k, v) = (random(1024, 1e2, 17), random(1024, 1e2, 18), random(1024, 1.0, 19));
+    assert!(out_only(&naive, &q, &k, &v).iter().any(|x| x.is_nan()), "the naive softmax should overflow here");
+}
+
+/// `L = Σ dout ⊙ out`, in f64 for the finite differences.
+fn loss(a: &Attention, q: &[f32], k: &[f32], v: &[f32], dout: &[f32]) -> f64 {
+    out_only(a, q, k, v).iter().zip(dout).map(|(o, g)| *o as f64 * *g as f64).sum()
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let (n, d) = (6, 4);
+    let shape = Shape::single(n, d);
+    let (q, k, v, dout) = (random(24, 0.8, 21), random(24, 0.8, 22), random(24, 1.0, 23), random(24, 1.0, 24));
+    for variant in all_variants() {
+        for mask in [Mask::Causal, Mask::Full] {
+            let a = Attention { shape, variant, mask };
+            let (mut dq, mut dk, mut dv) = (vec![0.0; 24], vec![0.0; 24], vec![0.0; 24]);
+            attention_backward(&a, &q, &k, &v, &dout, Gradients { dq: &mut dq, dk: &mut dk, dv: &mut dv }).unwrap();
+            for (which, grad) in [(0, &dq), (1, &dk), (2, &dv)] {
+                let largest = grad.iter().fold(0.0f32, |m, g| m.max(g.abs())).max(1e-3);
+                for idx in 0..24 {
+                    let eps = 1e-2f32;
+                    let bumped = |delta: f32| {
+                        let (mut q2, mut k2, mut v2) = (q.clone(), k.clone(), v.clone());
+                        [&mut q2, &mut k2, &mut v2][which][idx] += delta;
+                        loss(&a, &q2, &k2, &v2, &dout)
+                    };
+                    let numeric = ((bumped(eps) - bumped(-eps)) / (2.0 * eps as f64)) as f32;
+                    let analytic = grad[idx];
+                    assert!(
+                        (numeric - analytic).abs() <= 2e-2 * largest,
+                        "{variant:?} {mask:?} d{}[{idx}]: analytic {analytic} vs numeric {numeric}",
+                        ["q", "k", "v"][which]
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_requests_are_errors_that_name_the_value() {
+    let a = Attention {
+        shape: Shape::single(4, 2),
+        variant: Variant::Lssar { lssa: Lssa::DEFAULT, p: 0.5 },
+        mask: Mask::Full,
+    };
+    let x = vec![0.0; 8];
+    let mut out = vec![0.0; 8];
+    let err = attention_forward(&a, &x, &x, &x, &mut out, Extras::default()).unwrap_err();
+    assert_eq!(err.to_string(), "p=0.5: must be in 1..64");
+    let a = Attention { variant: Variant::Softmax(SoftmaxAlgorithm::ThreePass), ..a };
+    let err = attention_forward(&a, &x[..7], &x, &x, &mut out, Extras::default()).unwrap_err();
+    assert_eq!(err.to_string(), "q has 7 values; the shape needs 8");
+    let naive = Attention { variant: Variant::Softmax(SoftmaxAlgorithm::Naive), ..a };
+    let (mut g1, mut g2, mut g3) = (vec![0.0; 8], vec![0.0; 8], vec![0.0; 8]);
+    let err =
+        attention_backward(&naive, &x, &x, &x, &x, Gradients { dq: &mut g1, dk: &mut g2, dv: &mut g3 }).unwrap_err();
+    assert!(err.to_string().contains("forward-only"));
+}
