@@ -3,18 +3,46 @@
 //! unless SOFTPLAY_REQUIRE_GPU=1, which `cargo xtask test` sets after installing lavapipe.
 #![cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
 
-use softplay_kernels::{gpu::GpuContext, softmax::softmax_rows_in_place, Rng};
+use softplay_kernels::{
+    attention::{Attention, Mask, Shape, Variant},
+    gpu::GpuContext,
+    softmax::softmax_rows_in_place,
+    Rng,
+};
+
+#[path = "gpu_attention_cases.rs"]
+mod cases;
+
+fn context() -> Option<GpuContext> {
+    match pollster::block_on(GpuContext::new()) {
+        Ok(ctx) => Some(ctx),
+        Err(e) if std::env::var("SOFTPLAY_REQUIRE_GPU").as_deref() != Ok("1") => {
+            eprintln!("skipping: {e}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn gpu_attention_matches_cpu() {
+    let Some(ctx) = context() else { return };
+    let worst = pollster::block_on(cases::gpu_cpu_max_difference(&ctx));
+    println!("GPU attention vs CPU on {}: largest difference {worst:e}", ctx.adapter_description());
+}
+
+#[test]
+fn gpu_attention_says_which_variants_it_lacks() {
+    let Some(ctx) = context() else { return };
+    let x = vec![0.5f32; 8];
+    let a = Attention { shape: Shape::single(4, 2), variant: Variant::Relu, mask: Mask::Full };
+    let err = pollster::block_on(ctx.attention_forward(&a, &x, &x, &x)).unwrap_err();
+    assert!(err.to_string().contains("no GPU kernel"), "{err}");
+}
 
 #[test]
 fn gpu_softmax_rows_matches_cpu() {
-    let ctx = match pollster::block_on(GpuContext::new()) {
-        Ok(ctx) => ctx,
-        Err(e) if std::env::var("SOFTPLAY_REQUIRE_GPU").as_deref() != Ok("1") => {
-            eprintln!("skipping: {e}");
-            return;
-        }
-        Err(e) => panic!("{e}"),
-    };
+    let Some(ctx) = context() else { return };
     eprintln!("adapter: {}", ctx.adapter_description());
     let (rows, cols) = (300, 257);
     let mut x = vec![0.0f32; rows * cols];
@@ -30,7 +58,7 @@ fn gpu_softmax_rows_matches_cpu() {
 
 #[test]
 fn gpu_rejects_a_bad_shape_instead_of_panicking() {
-    let Ok(ctx) = pollster::block_on(GpuContext::new()) else { return };
+    let Some(ctx) = context() else { return };
     let err = pollster::block_on(ctx.softmax_rows(&[1.0, 2.0, 3.0], 2)).unwrap_err();
     assert!(err.to_string().contains("not rows of 2"), "{err}");
 }

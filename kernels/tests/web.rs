@@ -25,6 +25,23 @@ fn rng_stream_is_the_same_as_natively() {
 }
 
 #[cfg(feature = "gpu")]
+#[path = "gpu_attention_cases.rs"]
+mod cases;
+
+#[cfg(feature = "gpu")]
+#[wasm_bindgen_test]
+async fn webgpu_attention_matches_cpu() {
+    let ctx = softplay_kernels::gpu::GpuContext::new().await.expect("a WebGPU adapter");
+    let worst = cases::gpu_cpu_max_difference(&ctx).await;
+    web_sys_log(&format!("WebGPU attention vs CPU: largest difference {worst:e}"));
+}
+
+#[cfg(feature = "gpu")]
+fn web_sys_log(message: &str) {
+    wasm_bindgen_test::console_log!("{message}");
+}
+
+#[cfg(feature = "gpu")]
 #[wasm_bindgen_test]
 async fn webgpu_softmax_rows_matches_cpu() {
     use softplay_kernels::{gpu::GpuContext, softmax::softmax_rows_in_place};

@@ -9,6 +9,14 @@ use std::fmt;
 
 use wgpu::util::DeviceExt;
 
+use crate::attention::{sigmoid::bias_or_default, Attention, LssaScale, Mask, SoftmaxAlgorithm, Variant};
+
+/// Largest head dimension the GPU attention kernel takes (its accumulator is a fixed array).
+pub const GPU_MAX_D: usize = 256;
+
+/// Keys per dispatch of the GPU attention kernel: bounds the work of one invocation.
+const GPU_KEY_BLOCK: usize = 128;
+
 /// Why the GPU path is not available or did not finish.
 #[derive(Clone, Debug, PartialEq)]
 pub enum GpuError {
@@ -29,12 +37,29 @@ impl fmt::Display for GpuError {
 
 impl std::error::Error for GpuError {}
 
+/// Compiles a WGSL compute shader with entry point `main`.
+fn compute_pipeline(device: &wgpu::Device, label: &str, wgsl: &str) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(wgsl.into()),
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(label),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
 /// A device and queue, with the compiled pipelines of the kernels that have a GPU twin.
 pub struct GpuContext {
     device: wgpu::Device,
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     softmax_rows: wgpu::ComputePipeline,
+    attention: wgpu::ComputePipeline,
 }
 
 impl GpuContext {
@@ -52,24 +77,16 @@ impl GpuContext {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("softplay"),
-                required_limits: wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits()),
+                // The WebGPU defaults (8 storage buffers per stage, which the attention kernel uses), which
+                // every WebGPU adapter offers.
+                required_limits: wgpu::Limits::default().using_resolution(adapter.limits()),
                 ..Default::default()
             })
             .await
             .map_err(|e| GpuError::Unavailable(e.to_string()))?;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("softmax_rows"),
-            source: wgpu::ShaderSource::Wgsl(include_str!("softmax_rows.wgsl").into()),
-        });
-        let softmax_rows = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("softmax_rows"),
-            layout: None,
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        Ok(GpuContext { info: adapter.get_info(), device, queue, softmax_rows })
+        let softmax_rows = compute_pipeline(&device, "softmax_rows", include_str!("softmax_rows.wgsl"));
+        let attention = compute_pipeline(&device, "attention", include_str!("attention.wgsl"));
+        Ok(GpuContext { info: adapter.get_info(), device, queue, softmax_rows, attention })
     }
 
     /// The adapter's name, kind and backend, for the page's "computing on …" line. Browsers
@@ -133,6 +150,135 @@ impl GpuContext {
             pass.dispatch_workgroups((rows as u32).div_ceil(64), 1, 1);
         }
         encoder.copy_buffer_to_buffer(&data, 0, &readback, 0, size);
+        self.queue.submit([encoder.finish()]);
+        self.read_back(&readback).await
+    }
+
+    /// Attention forward on the GPU: the twin of [`crate::attention::attention_forward`] (output
+    /// only) for softmax, LSSA, LSSAR and sigmoid. The GPU streams keys with the online
+    /// softmax, whatever the CPU algorithm named; the naive softmax, ReLU and linear attention
+    /// have no GPU kernel.
+    pub async fn attention_forward(
+        &self,
+        attention: &Attention,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+    ) -> Result<Vec<f32>, GpuError> {
+        let Attention { shape, variant, mask } = *attention;
+        let (variant_code, lssa, p, bias) = match variant {
+            Variant::Softmax(SoftmaxAlgorithm::Naive) => {
+                return Err(GpuError::Failed("the naive softmax has no GPU kernel (a CPU teaching variant)".into()))
+            }
+            Variant::Softmax(_) => (0u32, None, 0.0, 0.0),
+            Variant::Lssa(l) => (1, Some(l), 0.0, 0.0),
+            Variant::Lssar { lssa, p } => (2, Some(lssa), p, 0.0),
+            Variant::Sigmoid { bias } => (3, None, 0.0, bias_or_default(bias, shape.n)),
+            Variant::Relu | Variant::Linear => {
+                return Err(GpuError::Failed(format!("{variant:?} attention has no GPU kernel; the CPU computes it")))
+            }
+        };
+        if shape.d > GPU_MAX_D || shape.n == 0 || shape.d == 0 {
+            return Err(GpuError::Failed(format!("d={}: the GPU kernel takes 1..{GPU_MAX_D}", shape.d)));
+        }
+        let len = shape.qkv_len();
+        for (name, buf) in [("q", q), ("k", k), ("v", v)] {
+            if buf.len() != len {
+                return Err(GpuError::Failed(format!("{name} has {} values; the shape needs {len}", buf.len())));
+            }
+        }
+        let heads = (shape.batch * shape.heads) as u32;
+        let scale_kind = match lssa.map(|l| l.scale) {
+            Some(LssaScale::None) => 0u32,
+            Some(LssaScale::InvSqrtD) | None => 1,
+            Some(LssaScale::LnDLnN) => 2,
+        };
+        let storage = |label, data: &[f32]| {
+            self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(data),
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+        };
+        let scratch = |label, floats: usize, extra: wgpu::BufferUsages| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: (floats * 4) as wgpu::BufferAddress,
+                usage: wgpu::BufferUsages::STORAGE | extra,
+                mapped_at_creation: false,
+            })
+        };
+        let (qb, kb, vb) = (storage("q", q), storage("k", k), storage("v", v));
+        let rows = shape.batch * shape.heads * shape.n;
+        let qn = scratch("q'", len, wgpu::BufferUsages::empty());
+        let kn = scratch("k'", len, wgpu::BufferUsages::empty());
+        let state = scratch("row state", rows * (shape.d + 4), wgpu::BufferUsages::empty());
+        let out = scratch("attention out", len, wgpu::BufferUsages::COPY_SRC);
+        let readback = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("attention readback"),
+            size: (len * 4) as wgpu::BufferAddress,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+
+        // The stages of attention.wgsl, each over every key block where it walks the keys.
+        let key_stages: &[u32] = match variant_code {
+            0 | 1 => &[1],
+            2 => &[3, 4, 5, 6],
+            _ => &[2],
+        };
+        let mut dispatches = vec![(0u32, 0u32, 0u32)];
+        for &stage in key_stages {
+            for start in (0..shape.n).step_by(GPU_KEY_BLOCK) {
+                dispatches.push((stage, start as u32, (start + GPU_KEY_BLOCK).min(shape.n) as u32));
+            }
+        }
+        dispatches.push((7, 0, 0));
+
+        let layout = self.attention.get_bind_group_layout(0);
+        let mut encoder = self.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&self.attention);
+            for (stage, key_start, key_end) in dispatches {
+                let params: [u32; 12] = [
+                    heads,
+                    shape.n as u32,
+                    shape.d as u32,
+                    u32::from(mask == Mask::Causal),
+                    variant_code,
+                    u32::from(lssa.is_some_and(|l| l.qk_norm)),
+                    scale_kind,
+                    stage,
+                    key_start,
+                    key_end,
+                    f32::to_bits(p),
+                    f32::to_bits(bias),
+                ];
+                let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("attention params"),
+                    contents: bytemuck::cast_slice(&params),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                });
+                let buffers = [&qb, &kb, &vb, &qn, &kn, &state, &out, &uniform];
+                let entries: Vec<wgpu::BindGroupEntry> = buffers
+                    .iter()
+                    .enumerate()
+                    .map(|(binding, b)| wgpu::BindGroupEntry {
+                        binding: binding as u32,
+                        resource: b.as_entire_binding(),
+                    })
+                    .collect();
+                let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &layout,
+                    entries: &entries,
+                });
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.dispatch_workgroups((rows as u32).div_ceil(64), 1, 1);
+            }
+        }
+        encoder.copy_buffer_to_buffer(&out, 0, &readback, 0, (len * 4) as wgpu::BufferAddress);
         self.queue.submit([encoder.finish()]);
         self.read_back(&readback).await
     }
