@@ -10,7 +10,7 @@ use softplay_kernels::{
     Rng,
 };
 
-#[path = "gpu_attention_cases.rs"]
+#[path = "shared/gpu_attention_cases.rs"]
 mod cases;
 
 fn context() -> Option<GpuContext> {

@@ -25,7 +25,7 @@ fn rng_stream_is_the_same_as_natively() {
 }
 
 #[cfg(feature = "gpu")]
-#[path = "gpu_attention_cases.rs"]
+#[path = "shared/gpu_attention_cases.rs"]
 mod cases;
 
 #[cfg(feature = "gpu")]

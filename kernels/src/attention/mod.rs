@@ -26,7 +26,7 @@ pub use softmax::SoftmaxAlgorithm;
 pub use softplus::{Lssa, LssaScale};
 pub use stats::RowStats;
 
-use crate::vector::{axpy, dot};
+use crate::vector::{axpy, axpy4, dot, dot4};
 
 /// How scores become weights.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -234,8 +234,18 @@ impl<'a> Scores<'a> {
     fn row(&self, i: usize, c: f32, row: &mut [f32]) {
         let d = self.d;
         let qi = &self.q[i * d..(i + 1) * d];
-        for (j, s) in row.iter_mut().enumerate() {
-            *s = c * dot(qi, &self.k[j * d..(j + 1) * d]);
+        let key = |j: usize| &self.k[j * d..(j + 1) * d];
+        let mut blocks = row.chunks_exact_mut(4);
+        for (b, s) in (&mut blocks).enumerate() {
+            let j = 4 * b;
+            let dots = dot4(qi, [key(j), key(j + 1), key(j + 2), key(j + 3)]);
+            for (s, dot) in s.iter_mut().zip(dots) {
+                *s = c * dot;
+            }
+        }
+        let done = row.len() - row.len() % 4;
+        for (j, s) in row[done..].iter_mut().enumerate() {
+            *s = c * dot(qi, key(done + j));
         }
     }
 
@@ -294,6 +304,26 @@ fn weights_from_scores(variant: Variant, n: usize, i: usize, row: &mut [f32], au
     }
 }
 
+/// `out = Σ_j a_j v_j` over the keys of one row, four keys at a time; blocks whose weights are
+/// all zero (ReLU, LSSAR) are skipped.
+fn weighted_sum(a: &[f32], v: &[f32], d: usize, out: &mut [f32]) {
+    out.fill(0.0);
+    let value = |j: usize| &v[j * d..(j + 1) * d];
+    let mut blocks = a.chunks_exact(4);
+    for (b, w) in (&mut blocks).enumerate() {
+        if w.iter().any(|&x| x != 0.0) {
+            let j = 4 * b;
+            axpy4(out, [w[0], w[1], w[2], w[3]], [value(j), value(j + 1), value(j + 2), value(j + 3)]);
+        }
+    }
+    let done = a.len() - a.len() % 4;
+    for (j, &w) in blocks.remainder().iter().enumerate() {
+        if w != 0.0 {
+            axpy(out, w, value(done + j));
+        }
+    }
+}
+
 /// Forward attention: `out = A v` with the variant's weights `A`, and the extras asked for.
 pub fn attention_forward(
     attention: &Attention,
@@ -335,13 +365,7 @@ pub fn attention_forward(
             let row = &mut row[..visible];
             scores.row(i, row_scale(variant, d, visible), row);
             weights_from_scores(variant, n, i, row, &mut aux[..visible]);
-            let oi = &mut outh[i * d..(i + 1) * d];
-            oi.fill(0.0);
-            for (j, &a) in row.iter().enumerate() {
-                if a != 0.0 {
-                    axpy(oi, a, &vh[j * d..(j + 1) * d]);
-                }
-            }
+            weighted_sum(row, vh, d, &mut outh[i * d..(i + 1) * d]);
             if let Some(w) = weights.as_deref_mut() {
                 let wi = &mut w[i * n..(i + 1) * n];
                 wi[..visible].copy_from_slice(row);
