@@ -419,10 +419,17 @@ pub fn attention_backward(
             a.copy_from_slice(s);
             weights_from_scores(variant, n, i, a, aux);
             let doi = &douth[i * d..(i + 1) * d];
-            for j in 0..visible {
-                da[j] = dot(doi, &vh[j * d..(j + 1) * d]);
-                if a[j] != 0.0 {
-                    axpy(&mut dvh[j * d..(j + 1) * d], a[j], doi);
+            let value = |j: usize| &vh[j * d..(j + 1) * d];
+            let whole = visible - visible % 4;
+            for j in (0..whole).step_by(4) {
+                da[j..j + 4].copy_from_slice(&dot4(doi, [value(j), value(j + 1), value(j + 2), value(j + 3)]));
+            }
+            for j in whole..visible {
+                da[j] = dot(doi, value(j));
+            }
+            for (j, &w) in a.iter().enumerate() {
+                if w != 0.0 {
+                    axpy(&mut dvh[j * d..(j + 1) * d], w, doi);
                 }
             }
             // da becomes ds, the gradient w.r.t. the scores.
@@ -434,14 +441,25 @@ pub fn attention_backward(
                 Variant::Relu => relu::row_backward(s, da, n),
                 Variant::Linear => linear::row_backward(s, a, da),
             }
-            // s_ij = c · q'_i·k'_j
+            // s_ij = c · q'_i·k'_j: dq'_i += c Σ_j ds_ij k'_j (four keys at a time) and
+            // dk'_j += c ds_ij q'_i.
             let qi = &scores.q[i * d..(i + 1) * d];
+            let key = |j: usize| &scores.k[j * d..(j + 1) * d];
             let dqi = &mut dqh[i * d..(i + 1) * d];
+            for j in (0..whole).step_by(4) {
+                let g = [da[j] * c, da[j + 1] * c, da[j + 2] * c, da[j + 3] * c];
+                if g.iter().any(|&x| x != 0.0) {
+                    axpy4(dqi, g, [key(j), key(j + 1), key(j + 2), key(j + 3)]);
+                }
+            }
+            for j in whole..visible {
+                if da[j] != 0.0 {
+                    axpy(dqi, da[j] * c, key(j));
+                }
+            }
             for (j, &g) in da.iter().enumerate() {
                 if g != 0.0 {
-                    let g = g * c;
-                    axpy(dqi, g, &scores.k[j * d..(j + 1) * d]);
-                    axpy(&mut dkh[j * d..(j + 1) * d], g, qi);
+                    axpy(&mut dkh[j * d..(j + 1) * d], g * c, qi);
                 }
             }
         }
