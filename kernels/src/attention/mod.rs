@@ -424,8 +424,8 @@ pub fn attention_backward(
             for j in (0..whole).step_by(4) {
                 da[j..j + 4].copy_from_slice(&dot4(doi, [value(j), value(j + 1), value(j + 2), value(j + 3)]));
             }
-            for j in whole..visible {
-                da[j] = dot(doi, value(j));
+            for (j, g) in da.iter_mut().enumerate().skip(whole) {
+                *g = dot(doi, value(j));
             }
             for (j, &w) in a.iter().enumerate() {
                 if w != 0.0 {
@@ -452,9 +452,9 @@ pub fn attention_backward(
                     axpy4(dqi, g, [key(j), key(j + 1), key(j + 2), key(j + 3)]);
                 }
             }
-            for j in whole..visible {
-                if da[j] != 0.0 {
-                    axpy(dqi, da[j] * c, key(j));
+            for (j, &g) in da.iter().enumerate().skip(whole) {
+                if g != 0.0 {
+                    axpy(dqi, g * c, key(j));
                 }
             }
             for (j, &g) in da.iter().enumerate() {
