@@ -229,3 +229,27 @@ fn bad_requests_are_errors_that_name_the_value() {
         attention_backward(&naive, &x, &x, &x, &x, Gradients { dq: &mut g1, dk: &mut g2, dv: &mut g3 }).unwrap_err();
     assert!(err.to_string().contains("forward-only"));
 }
+
+#[test]
+fn length_sweep_reports_each_length_and_softmax_flattens_as_rows_grow() {
+    use softplay_kernels::attention::stats::length_sweep;
+    let d = 32;
+    let inputs = |n: usize| (random(n * d, 1.0, n as u64), random(n * d, 1.0, n as u64 + 1), random(n * d, 1.0, 5));
+    let factors = [1, 2, 4, 8, 16];
+    let softmax =
+        length_sweep(Variant::Softmax(SoftmaxAlgorithm::ThreePass), Mask::Full, d, 16, &factors, inputs).unwrap();
+    let lssa = length_sweep(Variant::Lssa(Lssa::DEFAULT), Mask::Full, d, 16, &factors, inputs).unwrap();
+    assert_eq!(softmax.iter().map(|p| p.n).collect::<Vec<_>>(), vec![16, 32, 64, 128, 256]);
+    for pair in softmax.windows(2) {
+        assert!(pair[1].entropy > pair[0].entropy, "softmax entropy should grow with length: {softmax:?}");
+        assert!(pair[1].max_weight < pair[0].max_weight);
+    }
+    for p in softmax.iter().chain(&lssa) {
+        assert!((p.row_sum - 1.0).abs() < 1e-5);
+    }
+    println!(
+        "entropy growth 1x→16x: softmax {:.3} nats, LSSA {:.3} nats",
+        softmax[4].entropy - softmax[0].entropy,
+        lssa[4].entropy - lssa[0].entropy
+    );
+}
