@@ -6,9 +6,11 @@
 //!   native tests, kernels in headless Chromium (WebGPU included), and the end-to-end tests
 //!   against the built site served from a sub-path.
 //!
-//! Also `cargo xtask build` (the site only). Each step prints what it does and how long it
-//! took. Nothing here downloads a binary: tools come from crates.io, npm and Debian.
+//! Also `cargo xtask build` (the site only), `cargo xtask e2e` and `cargo xtask bench attention`
+//! (ours against tfjs-wasm and onnxruntime-web: `bench.rs`). Each step prints what it does and
+//! how long it took. Nothing here downloads a binary: tools come from crates.io, npm and Debian.
 
+mod bench;
 mod serve;
 mod tools;
 
@@ -198,8 +200,11 @@ fn main() -> ExitCode {
         Some("build") => tools::ensure_build_tools().and_then(|_| build_site()),
         // The end-to-end tests alone, against the dist/ already built.
         Some("e2e") => step("end-to-end tests (Playwright, Chromium, site under /softplay/)", e2e),
+        Some("bench") => bench::bench_cmd(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e");
+            eprintln!(
+                "usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e | bench attention"
+            );
             return ExitCode::from(2);
         }
     };
