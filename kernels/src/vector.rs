@@ -114,6 +114,14 @@ pub fn exp_nonpositive(x: f32) -> f32 {
 /// `x ← e^(x − shift)` for every value (all `x <= shift`); returns their sum.
 #[inline]
 pub fn exp_shifted_sum(x: &mut [f32], shift: f32) -> f32 {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd128::exp_shifted_sum(x, shift);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    exp_shifted_sum_portable(x, shift)
+}
+
+#[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+fn exp_shifted_sum_portable(x: &mut [f32], shift: f32) -> f32 {
     let mut acc = [0.0f32; 8];
     let mut chunks = x.chunks_exact_mut(8);
     for chunk in &mut chunks {
@@ -128,6 +136,226 @@ pub fn exp_shifted_sum(x: &mut [f32], shift: f32) -> f32 {
         tail += *v;
     }
     (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]) + tail
+}
+
+/// Query rows processed together by the blocked kernels: each key and value loaded is used
+/// for this many rows.
+pub const ROWS: usize = 4;
+
+/// Keys per block of the packed key layout ([`pack_keys`]).
+pub const KEY_BLOCK: usize = 8;
+
+/// The keys `[n, d]` repacked for [`scores_block`]: each full block of [`KEY_BLOCK`] keys is
+/// stored transposed, `[d, KEY_BLOCK]`, so a block's tile reads one contiguous run. Keys past
+/// the last full block are not packed (the kernel reads them from the row-major keys).
+pub fn pack_keys(k: &[f32], n: usize, d: usize) -> Vec<f32> {
+    let blocks = n / KEY_BLOCK;
+    let mut packed = vec![0.0f32; blocks * d * KEY_BLOCK];
+    for (b, block) in packed.chunks_exact_mut(d * KEY_BLOCK).enumerate() {
+        for l in 0..KEY_BLOCK {
+            let key = &k[(b * KEY_BLOCK + l) * d..(b * KEY_BLOCK + l + 1) * d];
+            for (c, &x) in key.iter().enumerate() {
+                block[c * KEY_BLOCK + l] = x;
+            }
+        }
+    }
+    packed
+}
+
+/// Scores of [`ROWS`] query rows against keys `0..n_keys`:
+/// `out[r·out_stride + j] = q[r]·k[j]`, from the packed keys of [`pack_keys`] (and the
+/// row-major keys `k` `[n, d]` past the last full block). Entries up to the end of the last
+/// block started may be written too (never past `n`).
+pub fn scores_block(
+    q: [&[f32]; ROWS],
+    packed: &[f32],
+    k: &[f32],
+    n: usize,
+    n_keys: usize,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let d = q[0].len();
+    assert!(q.iter().all(|r| r.len() == d), "scores_block: query rows differ in length");
+    assert!(n_keys <= n && n <= out_stride && k.len() >= n * d, "scores_block: n_keys, n or k out of range");
+    assert!(packed.len() >= (n / KEY_BLOCK) * d * KEY_BLOCK, "scores_block: packed keys too short");
+    assert!(out.len() >= (ROWS - 1) * out_stride + n, "scores_block: out is too short");
+    // Blocks that are packed and hold at least one key below n_keys.
+    let blocks = n_keys.div_ceil(KEY_BLOCK).min(n / KEY_BLOCK);
+    for b in 0..blocks {
+        let tile = &packed[b * d * KEY_BLOCK..(b + 1) * d * KEY_BLOCK];
+        let j = b * KEY_BLOCK;
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        simd128::score_tile(q, tile, out, out_stride, j);
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        {
+            // The same ROWS × 8 tile in plain arrays, which LLVM vectorises on other targets.
+            let mut acc = [[0.0f32; KEY_BLOCK]; ROWS];
+            for (c, kc) in tile.chunks_exact(KEY_BLOCK).enumerate() {
+                for (a, qr) in acc.iter_mut().zip(&q) {
+                    let x = qr[c];
+                    for l in 0..KEY_BLOCK {
+                        a[l] += x * kc[l];
+                    }
+                }
+            }
+            for (r, a) in acc.iter().enumerate() {
+                out[r * out_stride + j..r * out_stride + j + KEY_BLOCK].copy_from_slice(a);
+            }
+        }
+    }
+    for j in blocks * KEY_BLOCK..n_keys {
+        let kj = &k[j * d..(j + 1) * d];
+        for (r, qr) in q.iter().enumerate() {
+            out[r * out_stride + j] = dot(qr, kj);
+        }
+    }
+}
+
+/// Weighted sums of [`ROWS`] rows of weights over the values:
+/// `out[r·d + c] = Σ_{j < n_keys} p[r·p_stride + j] · v[j·d + c]`.
+/// Shapes: `p` is `[ROWS, p_stride]`; `v` is `[n_keys.., d]`; `out` is `[ROWS, d]`.
+pub fn weighted_sum_block(p: &[f32], p_stride: usize, v: &[f32], d: usize, n_keys: usize, out: &mut [f32]) {
+    assert!(n_keys <= p_stride && p.len() >= (ROWS - 1) * p_stride + n_keys, "weighted_sum_block: p is too short");
+    assert!(v.len() >= n_keys * d && out.len() >= ROWS * d, "weighted_sum_block: v or out is too short");
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let done = simd128::weighted_sum_block(p, p_stride, v, d, n_keys, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let done = {
+        let whole = d - d % 8;
+        for c in (0..whole).step_by(8) {
+            let mut acc = [[0.0f32; 8]; ROWS];
+            for j in 0..n_keys {
+                let vj = &v[j * d + c..j * d + c + 8];
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let w = p[r * p_stride + j];
+                    for l in 0..8 {
+                        a[l] += w * vj[l];
+                    }
+                }
+            }
+            for (r, a) in acc.iter().enumerate() {
+                out[r * d + c..r * d + c + 8].copy_from_slice(a);
+            }
+        }
+        whole
+    };
+    for r in 0..ROWS {
+        let o = &mut out[r * d + done..(r + 1) * d];
+        o.fill(0.0);
+        for j in 0..n_keys {
+            let w = p[r * p_stride + j];
+            if w != 0.0 {
+                axpy(o, w, &v[j * d + done..(j + 1) * d]);
+            }
+        }
+    }
+}
+
+/// Explicit simd128 versions of the blocked kernels: registers hold a [`ROWS`] × 8 tile of
+/// results for the whole reduction, so every loaded vector is used four times.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128 {
+    use core::arch::wasm32::*;
+
+    use super::ROWS;
+
+    /// One [`ROWS`] × 8 tile of scores from one packed key block (`[d, 8]`), written at
+    /// column `j` of `out`.
+    pub fn score_tile(q: [&[f32]; ROWS], tile: &[f32], out: &mut [f32], out_stride: usize, j: usize) {
+        let mut acc = [f32x4_splat(0.0); 2 * ROWS];
+        for (c, kc) in tile.chunks_exact(8).enumerate() {
+            // SAFETY: `kc` is a slice of exactly 8 f32, so both 16-byte unaligned loads read
+            // inside it; v128_load has no alignment requirement.
+            let (k0, k1) =
+                unsafe { (v128_load(kc.as_ptr() as *const v128), v128_load(kc.as_ptr().add(4) as *const v128)) };
+            for r in 0..ROWS {
+                let qs = f32x4_splat(q[r][c]);
+                acc[2 * r] = f32x4_add(acc[2 * r], f32x4_mul(qs, k0));
+                acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4_mul(qs, k1));
+            }
+        }
+        for r in 0..ROWS {
+            let o = &mut out[r * out_stride + j..r * out_stride + j + 8];
+            // SAFETY: `o` is a slice of exactly 8 f32; both stores write inside it.
+            unsafe {
+                v128_store(o.as_mut_ptr() as *mut v128, acc[2 * r]);
+                v128_store(o.as_mut_ptr().add(4) as *mut v128, acc[2 * r + 1]);
+            }
+        }
+    }
+
+    /// [`super::exp_shifted_sum`], four lanes at a time: the same polynomial and rounding as
+    /// [`super::exp_nonpositive`], so both builds give the same weights.
+    pub fn exp_shifted_sum(x: &mut [f32], shift: f32) -> f32 {
+        use super::{C1, C2, C3, C4, C5, EXP_LOWEST, LN2_HI, LN2_LO, LOG2E};
+        let (lowest, log2e, round) = (f32x4_splat(EXP_LOWEST), f32x4_splat(LOG2E), f32x4_splat(12_582_912.0));
+        let (hi, lo, one) = (f32x4_splat(LN2_HI), f32x4_splat(LN2_LO), f32x4_splat(1.0));
+        let c = [f32x4_splat(C1), f32x4_splat(C2), f32x4_splat(C3), f32x4_splat(C4), f32x4_splat(C5)];
+        let shift_v = f32x4_splat(shift);
+        let mut sum = f32x4_splat(0.0);
+        let mut chunks = x.chunks_exact_mut(4);
+        for chunk in &mut chunks {
+            // SAFETY: `chunk` is exactly 4 f32; the load and the store stay inside it.
+            let v = unsafe { v128_load(chunk.as_ptr() as *const v128) };
+            let x = f32x4_sub(v, shift_v);
+            let under = f32x4_lt(x, lowest);
+            let xc = v128_bitselect(lowest, x, under);
+            let k = f32x4_sub(f32x4_add(f32x4_mul(xc, log2e), round), round);
+            let t = f32x4_sub(f32x4_sub(xc, f32x4_mul(k, hi)), f32x4_mul(k, lo));
+            let mut p = c[4];
+            for &ci in c[..4].iter().rev() {
+                p = f32x4_add(ci, f32x4_mul(t, p));
+            }
+            p = f32x4_add(one, f32x4_mul(t, p));
+            let two_k = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(k), i32x4_splat(127)), 23);
+            let e = v128_andnot(f32x4_mul(p, two_k), under);
+            unsafe { v128_store(chunk.as_mut_ptr() as *mut v128, e) };
+            sum = f32x4_add(sum, e);
+        }
+        let mut total = (f32x4_extract_lane::<0>(sum) + f32x4_extract_lane::<2>(sum))
+            + (f32x4_extract_lane::<1>(sum) + f32x4_extract_lane::<3>(sum));
+        for v in chunks.into_remainder() {
+            *v = super::exp_nonpositive(*v - shift);
+            total += *v;
+        }
+        total
+    }
+
+    /// Columns 0.. of the output in blocks of 8; returns how many columns it covered.
+    pub fn weighted_sum_block(
+        p: &[f32],
+        p_stride: usize,
+        v: &[f32],
+        d: usize,
+        n_keys: usize,
+        out: &mut [f32],
+    ) -> usize {
+        let whole = d - d % 8;
+        for c in (0..whole).step_by(8) {
+            let mut acc = [f32x4_splat(0.0); 2 * ROWS];
+            for j in 0..n_keys {
+                let vj = &v[j * d + c..j * d + c + 8];
+                // SAFETY: `vj` is a slice of exactly 8 f32; both loads read inside it.
+                let (v0, v1) =
+                    unsafe { (v128_load(vj.as_ptr() as *const v128), v128_load(vj.as_ptr().add(4) as *const v128)) };
+                for r in 0..ROWS {
+                    let w = f32x4_splat(p[r * p_stride + j]);
+                    acc[2 * r] = f32x4_add(acc[2 * r], f32x4_mul(w, v0));
+                    acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4_mul(w, v1));
+                }
+            }
+            for r in 0..ROWS {
+                let o = &mut out[r * d + c..r * d + c + 8];
+                // SAFETY: `o` is a slice of exactly 8 f32; both stores write inside it.
+                unsafe {
+                    v128_store(o.as_mut_ptr() as *mut v128, acc[2 * r]);
+                    v128_store(o.as_mut_ptr().add(4) as *mut v128, acc[2 * r + 1]);
+                }
+            }
+        }
+        whole
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +375,33 @@ mod tests {
         assert_eq!(exp_nonpositive(0.0), 1.0);
         assert_eq!(exp_nonpositive(-100.0), 0.0);
         assert_eq!(exp_nonpositive(f32::NEG_INFINITY), 0.0);
+    }
+
+    #[test]
+    fn blocked_kernels_match_plain_loops() {
+        let (n, d) = (29, 12);
+        let q: Vec<f32> = (0..ROWS * d).map(|i| (i as f32 * 0.31).sin()).collect();
+        let k: Vec<f32> = (0..n * d).map(|i| (i as f32 * 0.17).cos()).collect();
+        let packed = pack_keys(&k, n, d);
+        let mut s = vec![0.0f32; ROWS * n];
+        let rows: [&[f32]; ROWS] = std::array::from_fn(|r| &q[r * d..(r + 1) * d]);
+        scores_block(rows, &packed, &k, n, n, &mut s, n);
+        for r in 0..ROWS {
+            for j in 0..n {
+                assert!((s[r * n + j] - dot(rows[r], &k[j * d..(j + 1) * d])).abs() < 1e-5);
+            }
+        }
+        let mut out = vec![0.0f32; ROWS * d];
+        weighted_sum_block(&s, n, &k, d, n, &mut out);
+        for r in 0..ROWS {
+            let mut want = vec![0.0f32; d];
+            for j in 0..n {
+                axpy(&mut want, s[r * n + j], &k[j * d..(j + 1) * d]);
+            }
+            for (a, b) in out[r * d..(r + 1) * d].iter().zip(&want) {
+                assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+            }
+        }
     }
 
     #[test]

@@ -24,6 +24,41 @@ fn rng_stream_is_the_same_as_natively() {
     assert_eq!(got, [1272886081, 2559268596, 3744202375, 949846691]);
 }
 
+#[wasm_bindgen_test]
+fn attention_in_the_browser_matches_a_float64_softmax_attention() {
+    // The simd128 kernels run only here; this checks them against a plain f64 computation.
+    use softplay_kernels::attention::{attention_forward, Attention, Extras, Mask, Shape, SoftmaxAlgorithm, Variant};
+    for (n, d) in [(1usize, 8usize), (13, 16), (70, 64), (67, 37)] {
+        let mut rng = Rng::new((n + d) as u64);
+        let (mut q, mut k, mut v) = (vec![0.0f32; n * d], vec![0.0f32; n * d], vec![0.0f32; n * d]);
+        rng.fill_normal(&mut q, 1.0);
+        rng.fill_normal(&mut k, 1.0);
+        rng.fill_normal(&mut v, 1.0);
+        for mask in [Mask::Causal, Mask::Full] {
+            let a =
+                Attention { shape: Shape::single(n, d), variant: Variant::Softmax(SoftmaxAlgorithm::ThreePass), mask };
+            let mut out = vec![0.0f32; n * d];
+            attention_forward(&a, &q, &k, &v, &mut out, Extras::default()).unwrap();
+            for i in 0..n {
+                let visible = if mask == Mask::Causal { i + 1 } else { n };
+                let s: Vec<f64> = (0..visible)
+                    .map(|j| (0..d).map(|c| q[i * d + c] as f64 * k[j * d + c] as f64).sum::<f64>() / (d as f64).sqrt())
+                    .collect();
+                let m = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let z: f64 = s.iter().map(|x| (x - m).exp()).sum();
+                for c in 0..d {
+                    let want: f64 = (0..visible).map(|j| (s[j] - m).exp() / z * v[j * d + c] as f64).sum();
+                    let got = out[i * d + c] as f64;
+                    assert!(
+                        (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                        "n={n} d={d} {mask:?} [{i},{c}]: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[cfg(feature = "gpu")]
 #[path = "shared/gpu_attention_cases.rs"]
 mod cases;

@@ -26,7 +26,7 @@ pub use softmax::SoftmaxAlgorithm;
 pub use softplus::{Lssa, LssaScale};
 pub use stats::RowStats;
 
-use crate::vector::{axpy, axpy4, dot, dot4};
+use crate::vector::{axpy, axpy4, dot, dot4, pack_keys, scale, scores_block, weighted_sum_block, ROWS};
 
 /// How scores become weights.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -304,26 +304,6 @@ fn weights_from_scores(variant: Variant, n: usize, i: usize, row: &mut [f32], au
     }
 }
 
-/// `out = Σ_j a_j v_j` over the keys of one row, four keys at a time; blocks whose weights are
-/// all zero (ReLU, LSSAR) are skipped.
-fn weighted_sum(a: &[f32], v: &[f32], d: usize, out: &mut [f32]) {
-    out.fill(0.0);
-    let value = |j: usize| &v[j * d..(j + 1) * d];
-    let mut blocks = a.chunks_exact(4);
-    for (b, w) in (&mut blocks).enumerate() {
-        if w.iter().any(|&x| x != 0.0) {
-            let j = 4 * b;
-            axpy4(out, [w[0], w[1], w[2], w[3]], [value(j), value(j + 1), value(j + 2), value(j + 3)]);
-        }
-    }
-    let done = a.len() - a.len() % 4;
-    for (j, &w) in blocks.remainder().iter().enumerate() {
-        if w != 0.0 {
-            axpy(out, w, value(done + j));
-        }
-    }
-}
-
 /// Forward attention: `out = A v` with the variant's weights `A`, and the extras asked for.
 pub fn attention_forward(
     attention: &Attention,
@@ -347,8 +327,9 @@ pub fn attention_forward(
         check_len("stats", s.len(), shape.rows())?;
     }
     let Shape { n, d, .. } = shape;
-    let mut row = vec![0.0f32; n];
+    let mut block = vec![0.0f32; ROWS * n];
     let mut aux = vec![0.0f32; n];
+    let mut out_block = vec![0.0f32; ROWS * d];
     for h in 0..shape.batch * shape.heads {
         let (qh, kh, vh) =
             (&q[h * n * d..(h + 1) * n * d], &k[h * n * d..(h + 1) * n * d], &v[h * n * d..(h + 1) * n * d]);
@@ -360,20 +341,40 @@ pub fn attention_forward(
             continue;
         }
         let scores = Scores::new(variant, n, d, qh, kh);
-        for i in 0..n {
-            let visible = mask.visible(i, n);
-            let row = &mut row[..visible];
-            scores.row(i, row_scale(variant, d, visible), row);
-            weights_from_scores(variant, n, i, row, &mut aux[..visible]);
-            weighted_sum(row, vh, d, &mut outh[i * d..(i + 1) * d]);
-            if let Some(w) = weights.as_deref_mut() {
-                let wi = &mut w[i * n..(i + 1) * n];
-                wi[..visible].copy_from_slice(row);
-                wi[visible..].fill(0.0);
+        // Keys packed in transposed blocks, so the blocked score kernel runs SIMD across keys.
+        let packed = pack_keys(&scores.k, n, d);
+        for i0 in (0..n).step_by(ROWS) {
+            let rows = ROWS.min(n - i0);
+            let block_keys = mask.visible(i0 + rows - 1, n);
+            // A short last block repeats its last row; those results are not used.
+            let q_rows: [&[f32]; ROWS] = std::array::from_fn(|r| {
+                let i = (i0 + r).min(n - 1);
+                &scores.q[i * d..(i + 1) * d]
+            });
+            scores_block(q_rows, &packed, &scores.k, n, block_keys, &mut block, n);
+            for r in 0..ROWS {
+                let row = &mut block[r * n..r * n + block_keys];
+                if r >= rows {
+                    row.fill(0.0);
+                    continue;
+                }
+                let i = i0 + r;
+                let visible = mask.visible(i, n);
+                let (row, hidden) = row.split_at_mut(visible);
+                hidden.fill(0.0); // keys of this block that row i must not see
+                scale(row, row_scale(variant, d, visible));
+                weights_from_scores(variant, n, i, row, &mut aux[..visible]);
+                if let Some(w) = weights.as_deref_mut() {
+                    let wi = &mut w[i * n..(i + 1) * n];
+                    wi[..visible].copy_from_slice(row);
+                    wi[visible..].fill(0.0);
+                }
+                if let Some(s) = stats.as_deref_mut() {
+                    s[i] = RowStats::of(row);
+                }
             }
-            if let Some(s) = stats.as_deref_mut() {
-                s[i] = RowStats::of(row);
-            }
+            weighted_sum_block(&block, n, vh, d, block_keys, &mut out_block);
+            outh[i0 * d..(i0 + rows) * d].copy_from_slice(&out_block[..rows * d]);
         }
     }
     Ok(())
