@@ -73,9 +73,14 @@ pub fn dot4(q: &[f32], k: [&[f32]; 4]) -> [f32; 4] {
 /// `y += a0·x0 + a1·x1 + a2·x2 + a3·x3`: one load and store of `y` for four rows of `x`.
 #[inline]
 pub fn axpy4(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let start = simd128::axpy4(y, a, x);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let start = 0;
     let n = y.len();
-    let (x0, x1, x2, x3) = (&x[0][..n], &x[1][..n], &x[2][..n], &x[3][..n]);
-    for c in 0..n {
+    let y = &mut y[start..];
+    let (x0, x1, x2, x3) = (&x[0][start..n], &x[1][start..n], &x[2][start..n], &x[3][start..n]);
+    for c in 0..n - start {
         y[c] += a[0] * x0[c] + a[1] * x1[c] + a[2] * x2[c] + a[3] * x3[c];
     }
 }
@@ -320,6 +325,28 @@ mod simd128 {
             total += *v;
         }
         total
+    }
+
+    /// [`super::axpy4`] over the first multiple of 4 of `y`; returns how far it went.
+    pub fn axpy4(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) -> usize {
+        let n = y.len();
+        assert!(x.iter().all(|r| r.len() >= n), "axpy4: x rows shorter than y");
+        let whole = n - n % 4;
+        let w = [f32x4_splat(a[0]), f32x4_splat(a[1]), f32x4_splat(a[2]), f32x4_splat(a[3])];
+        for c in (0..whole).step_by(4) {
+            let yc = &mut y[c..c + 4];
+            // SAFETY: `yc` and each `x[r][c..c + 4]` are exactly 4 f32 (x rows are at least n
+            // long, asserted above); every load and the store stay inside them.
+            unsafe {
+                let mut acc = v128_load(yc.as_ptr() as *const v128);
+                for r in 0..4 {
+                    let xr = &x[r][c..c + 4];
+                    acc = f32x4_add(acc, f32x4_mul(w[r], v128_load(xr.as_ptr() as *const v128)));
+                }
+                v128_store(yc.as_mut_ptr() as *mut v128, acc);
+            }
+        }
+        whole
     }
 
     /// Columns 0.. of the output in blocks of 8; returns how many columns it covered.

@@ -59,6 +59,50 @@ fn attention_in_the_browser_matches_a_float64_softmax_attention() {
     }
 }
 
+#[wasm_bindgen_test]
+fn attention_backward_in_the_browser_matches_finite_differences() {
+    use softplay_kernels::attention::{
+        attention_backward, attention_forward, Attention, Extras, Gradients, Lssa, Mask, Shape, SoftmaxAlgorithm,
+        Variant,
+    };
+    let (n, d) = (11, 8);
+    let mut rng = Rng::new(21);
+    let mut draw = |scale: f32| {
+        let mut x = vec![0.0f32; n * d];
+        rng.fill_normal(&mut x, scale);
+        x
+    };
+    let (q, k, v, dout) = (draw(0.8), draw(0.8), draw(1.0), draw(1.0));
+    for variant in
+        [Variant::Softmax(SoftmaxAlgorithm::ThreePass), Variant::Lssa(Lssa::DEFAULT), Variant::Sigmoid { bias: None }]
+    {
+        let a = Attention { shape: Shape::single(n, d), variant, mask: Mask::Causal };
+        let loss = |q: &[f32], k: &[f32], v: &[f32]| -> f64 {
+            let mut out = vec![0.0f32; n * d];
+            attention_forward(&a, q, k, v, &mut out, Extras::default()).unwrap();
+            out.iter().zip(&dout).map(|(o, g)| *o as f64 * *g as f64).sum()
+        };
+        let (mut dq, mut dk, mut dv) = (vec![0.0; n * d], vec![0.0; n * d], vec![0.0; n * d]);
+        attention_backward(&a, &q, &k, &v, &dout, Gradients { dq: &mut dq, dk: &mut dk, dv: &mut dv }).unwrap();
+        for (which, grad) in [(0, &dq), (1, &dk), (2, &dv)] {
+            let largest = grad.iter().fold(1e-3f32, |m, g| m.max(g.abs()));
+            for idx in (0..n * d).step_by(7) {
+                let bumped = |delta: f32| {
+                    let (mut q2, mut k2, mut v2) = (q.clone(), k.clone(), v.clone());
+                    [&mut q2, &mut k2, &mut v2][which][idx] += delta;
+                    loss(&q2, &k2, &v2)
+                };
+                let numeric = ((bumped(1e-2) - bumped(-1e-2)) / 2e-2) as f32;
+                assert!(
+                    (numeric - grad[idx]).abs() <= 2e-2 * largest,
+                    "{variant:?} grad {which}[{idx}]: {} vs {numeric}",
+                    grad[idx]
+                );
+            }
+        }
+    }
+}
+
 #[cfg(feature = "gpu")]
 #[path = "shared/gpu_attention_cases.rs"]
 mod cases;

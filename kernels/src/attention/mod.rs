@@ -26,7 +26,7 @@ pub use softmax::SoftmaxAlgorithm;
 pub use softplus::{Lssa, LssaScale};
 pub use stats::RowStats;
 
-use crate::vector::{axpy, axpy4, dot, dot4, pack_keys, scale, scores_block, weighted_sum_block, ROWS};
+use crate::vector::{axpy4, dot, pack_keys, scale, scores_block, weighted_sum_block, ROWS};
 
 /// How scores become weights.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -230,25 +230,6 @@ impl<'a> Scores<'a> {
         Scores { d, q, k, q_norm, k_norm }
     }
 
-    /// Writes the scores of row `i` against keys `0..row.len()` into `row`.
-    fn row(&self, i: usize, c: f32, row: &mut [f32]) {
-        let d = self.d;
-        let qi = &self.q[i * d..(i + 1) * d];
-        let key = |j: usize| &self.k[j * d..(j + 1) * d];
-        let mut blocks = row.chunks_exact_mut(4);
-        for (b, s) in (&mut blocks).enumerate() {
-            let j = 4 * b;
-            let dots = dot4(qi, [key(j), key(j + 1), key(j + 2), key(j + 3)]);
-            for (s, dot) in s.iter_mut().zip(dots) {
-                *s = c * dot;
-            }
-        }
-        let done = row.len() - row.len() % 4;
-        for (j, s) in row[done..].iter_mut().enumerate() {
-            *s = c * dot(qi, key(done + j));
-        }
-    }
-
     /// Back through the transform: turns gradients w.r.t. q', k' into gradients w.r.t. q, k.
     fn backward(&self, variant: Variant, q: &[f32], k: &[f32], dq: &mut [f32], dk: &mut [f32]) {
         let d = self.d;
@@ -403,7 +384,11 @@ pub fn attention_backward(
         check_len(name, buf, len)?;
     }
     let Shape { n, d, .. } = shape;
-    let (mut s, mut a, mut aux, mut da) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
+    // Per block of ROWS query rows: scaled scores, weights, the normaliser's scratch, and dA
+    // (which becomes dS, the gradient with respect to the scores).
+    let (mut s_block, mut a_block) = (vec![0.0f32; ROWS * n], vec![0.0f32; ROWS * n]);
+    let (mut aux, mut ds_block) = (vec![0.0f32; n], vec![0.0f32; ROWS * n]);
+    let mut dq_block = vec![0.0f32; ROWS * d];
     dq.fill(0.0);
     dk.fill(0.0);
     dv.fill(0.0);
@@ -412,55 +397,60 @@ pub fn attention_backward(
         let (qh, kh, vh, douth) = (&q[r.clone()], &k[r.clone()], &v[r.clone()], &dout[r.clone()]);
         let (dqh, dkh, dvh) = (&mut dq[r.clone()], &mut dk[r.clone()], &mut dv[r]);
         let scores = Scores::new(variant, n, d, qh, kh);
-        for i in 0..n {
-            let visible = mask.visible(i, n);
-            let c = row_scale(variant, d, visible);
-            let (s, a, aux, da) = (&mut s[..visible], &mut a[..visible], &mut aux[..visible], &mut da[..visible]);
-            scores.row(i, c, s);
-            a.copy_from_slice(s);
-            weights_from_scores(variant, n, i, a, aux);
-            let doi = &douth[i * d..(i + 1) * d];
-            let value = |j: usize| &vh[j * d..(j + 1) * d];
-            let whole = visible - visible % 4;
-            for j in (0..whole).step_by(4) {
-                da[j..j + 4].copy_from_slice(&dot4(doi, [value(j), value(j + 1), value(j + 2), value(j + 3)]));
-            }
-            for (j, g) in da.iter_mut().enumerate().skip(whole) {
-                *g = dot(doi, value(j));
-            }
-            for (j, &w) in a.iter().enumerate() {
-                if w != 0.0 {
-                    axpy(&mut dvh[j * d..(j + 1) * d], w, doi);
+        let (packed_k, packed_v) = (pack_keys(&scores.k, n, d), pack_keys(vh, n, d));
+        for i0 in (0..n).step_by(ROWS) {
+            let rows = ROWS.min(n - i0);
+            let block_keys = mask.visible(i0 + rows - 1, n);
+            // A short last block repeats its last row with zero weights and gradients.
+            let row_of = |r: usize| (i0 + r).min(n - 1);
+            let q_rows: [&[f32]; ROWS] = std::array::from_fn(|r| &scores.q[row_of(r) * d..(row_of(r) + 1) * d]);
+            let dout_rows: [&[f32]; ROWS] = std::array::from_fn(|r| &douth[row_of(r) * d..(row_of(r) + 1) * d]);
+            scores_block(q_rows, &packed_k, &scores.k, n, block_keys, &mut s_block, n);
+            scores_block(dout_rows, &packed_v, vh, n, block_keys, &mut ds_block, n);
+            let mut c_rows = [0.0f32; ROWS];
+            for (r, c_row) in c_rows.iter_mut().enumerate() {
+                let (s, a, ds) = (
+                    &mut s_block[r * n..r * n + block_keys],
+                    &mut a_block[r * n..r * n + block_keys],
+                    &mut ds_block[r * n..r * n + block_keys],
+                );
+                let i = i0 + r;
+                let visible = if r < rows { mask.visible(i, n) } else { 0 };
+                a[visible..].fill(0.0);
+                ds[visible..].fill(0.0);
+                if visible == 0 {
+                    continue;
                 }
-            }
-            // da becomes ds, the gradient w.r.t. the scores.
-            match variant {
-                Variant::Softmax(_) => softmax::row_backward(a, da),
-                Variant::Lssa(_) => softplus::lssa_row_backward(s, a, da),
-                Variant::Lssar { p, .. } => softplus::lssar_row_backward(s, a, aux, da, i, p),
-                Variant::Sigmoid { bias } => sigmoid::row_backward(s, da, sigmoid::bias_or_default(bias, n)),
-                Variant::Relu => relu::row_backward(s, da, n),
-                Variant::Linear => linear::row_backward(s, a, da),
-            }
-            // s_ij = c · q'_i·k'_j: dq'_i += c Σ_j ds_ij k'_j (four keys at a time) and
-            // dk'_j += c ds_ij q'_i.
-            let qi = &scores.q[i * d..(i + 1) * d];
-            let key = |j: usize| &scores.k[j * d..(j + 1) * d];
-            let dqi = &mut dqh[i * d..(i + 1) * d];
-            for j in (0..whole).step_by(4) {
-                let g = [da[j] * c, da[j + 1] * c, da[j + 2] * c, da[j + 3] * c];
-                if g.iter().any(|&x| x != 0.0) {
-                    axpy4(dqi, g, [key(j), key(j + 1), key(j + 2), key(j + 3)]);
+                let (s, a, da) = (&mut s[..visible], &mut a[..visible], &mut ds[..visible]);
+                *c_row = row_scale(variant, d, visible);
+                scale(s, *c_row);
+                a.copy_from_slice(s);
+                let aux = &mut aux[..visible];
+                weights_from_scores(variant, n, i, a, aux);
+                match variant {
+                    Variant::Softmax(_) => softmax::row_backward(a, da),
+                    Variant::Lssa(_) => softplus::lssa_row_backward(s, a, da),
+                    Variant::Lssar { p, .. } => softplus::lssar_row_backward(s, a, aux, da, i, p),
+                    Variant::Sigmoid { bias } => sigmoid::row_backward(s, da, sigmoid::bias_or_default(bias, n)),
+                    Variant::Relu => relu::row_backward(s, da, n),
+                    Variant::Linear => linear::row_backward(s, a, da),
                 }
+                // s_ij = c_i · q'_i·k'_j: the scale goes into dS once.
+                scale(da, *c_row);
             }
-            for (j, &g) in da.iter().enumerate().skip(whole) {
-                if g != 0.0 {
-                    axpy(dqi, g * c, key(j));
+            // dq'_i = Σ_j dS_ij k'_j, for the rows of the block.
+            weighted_sum_block(&ds_block, n, &scores.k, d, block_keys, &mut dq_block);
+            dqh[i0 * d..(i0 + rows) * d].copy_from_slice(&dq_block[..rows * d]);
+            // dv_j += Σ_r A_rj dout_r and dk'_j += Σ_r dS_rj q'_r: each key's rows are loaded
+            // and stored once for the whole block.
+            for j in 0..block_keys {
+                let column = |m: &[f32]| -> [f32; ROWS] { std::array::from_fn(|r| m[r * n + j]) };
+                let (aj, dsj) = (column(&a_block), column(&ds_block));
+                if aj.iter().any(|&x| x != 0.0) {
+                    axpy4(&mut dvh[j * d..(j + 1) * d], aj, dout_rows);
                 }
-            }
-            for (j, &g) in da.iter().enumerate() {
-                if g != 0.0 {
-                    axpy(&mut dkh[j * d..(j + 1) * d], g * c, qi);
+                if dsj.iter().any(|&x| x != 0.0) {
+                    axpy4(&mut dkh[j * d..(j + 1) * d], dsj, q_rows);
                 }
             }
         }
