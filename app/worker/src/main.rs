@@ -17,7 +17,11 @@ mod web {
     use std::rc::Rc;
 
     use js_sys::Promise;
-    use softplay_kernels::{gpu::GpuContext, softmax, Rng};
+    use softplay_kernels::{
+        attention::{attention_forward, Attention, Extras, Lssa, Mask, Shape, SoftmaxAlgorithm, Variant},
+        gpu::GpuContext,
+        softmax, Rng,
+    };
     use softplay_worker::protocol::{Backend, Request, Response, SoftmaxSummary};
     use wasm_bindgen::{prelude::*, JsCast};
     use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -74,24 +78,45 @@ mod web {
         });
     }
 
-    /// Opens the GPU and checks it against the CPU on a small softmax before trusting it.
+    /// Opens the GPU and checks its attention kernels against the CPU ones before trusting it:
+    /// WebGPU is used only where it gives the same numbers.
     async fn probe_gpu() -> Backend {
         let ctx = match GpuContext::new().await {
             Ok(ctx) => Rc::new(ctx),
             Err(e) => return Backend::Cpu { reason: e.to_string() },
         };
-        let cols = 64;
-        let mut x = vec![0.0f32; 32 * cols];
-        Rng::new(1).fill_normal(&mut x, 8.0);
-        let gpu = match ctx.softmax_rows(&x, cols).await {
-            Ok(values) => values,
-            Err(e) => return Backend::Cpu { reason: e.to_string() },
-        };
-        softmax::softmax_rows_in_place(&mut x, cols);
-        let max_rel_diff = gpu.iter().zip(&x).map(|(g, c)| (g - c).abs() / c.abs().max(1e-6)).fold(0.0f32, f32::max);
-        if max_rel_diff.is_nan() || max_rel_diff > 1e-4 {
+        let shape = Shape { batch: 1, heads: 2, n: 48, d: 16 };
+        let len = shape.qkv_len();
+        let mut rng = Rng::new(1);
+        let (mut q, mut k, mut v) = (vec![0.0f32; len], vec![0.0f32; len], vec![0.0f32; len]);
+        rng.fill_normal(&mut q, 1.5);
+        rng.fill_normal(&mut k, 1.5);
+        rng.fill_normal(&mut v, 1.0);
+        let mut max_rel_diff = 0.0f32;
+        for variant in [
+            Variant::Softmax(SoftmaxAlgorithm::ThreePass),
+            Variant::Lssa(Lssa::DEFAULT),
+            Variant::LSSAR_DEFAULT,
+            Variant::Sigmoid { bias: None },
+        ] {
+            let attention = Attention { shape, variant, mask: Mask::Causal };
+            let gpu = match ctx.attention_forward(&attention, &q, &k, &v).await {
+                Ok(values) => values,
+                Err(e) => return Backend::Cpu { reason: e.to_string() },
+            };
+            let mut cpu = vec![0.0f32; len];
+            if let Err(e) = attention_forward(&attention, &q, &k, &v, &mut cpu, Extras::default()) {
+                return Backend::Cpu { reason: e.to_string() };
+            }
+            for (g, c) in gpu.chunks(shape.d).zip(cpu.chunks(shape.d)) {
+                let size = c.iter().fold(1e-6f32, |m, x| m.max(x.abs()));
+                let diff = g.iter().zip(c).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / size;
+                max_rel_diff = max_rel_diff.max(if diff.is_nan() { f32::INFINITY } else { diff });
+            }
+        }
+        if max_rel_diff > 1e-4 {
             return Backend::Cpu {
-                reason: format!("the GPU's softmax differed from the CPU's by {max_rel_diff:e}; using CPU"),
+                reason: format!("the GPU's attention differed from the CPU's by {max_rel_diff:e}; using CPU"),
             };
         }
         Backend::WebGpu { adapter: ctx.adapter_description(), max_rel_diff }

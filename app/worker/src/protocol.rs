@@ -24,8 +24,8 @@ pub enum Request {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Backend {
-    /// WebGPU, with the adapter's description and the largest relative difference between the
-    /// GPU and the CPU on the start-up check.
+    /// WebGPU, with the adapter's description and the largest difference (relative to each
+    /// output row) between the GPU's and the CPU's attention on the start-up check.
     WebGpu { adapter: String, max_rel_diff: f32 },
     /// The CPU (wasm simd128), and why not the GPU.
     Cpu { reason: String },

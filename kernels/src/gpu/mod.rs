@@ -73,7 +73,8 @@ impl GpuContext {
         let adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions::default())
             .await
-            .map_err(|e| GpuError::Unavailable(e.to_string()))?;
+            // wgpu's text lists every backend it was not built with; the person needs less.
+            .map_err(|_| GpuError::Unavailable("this browser or machine offers no WebGPU adapter".into()))?;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("softplay"),
