@@ -85,6 +85,23 @@ pub fn axpy4(y: &mut [f32], a: [f32; 4], x: [&[f32]; 4]) {
     }
 }
 
+/// [`axpy4`] for two outputs sharing the same four rows of `x`: `y0 += Σ a0_r x_r` and
+/// `y1 += Σ a1_r x_r`, loading each `x` chunk once for both.
+#[inline]
+pub fn axpy4_pair(y0: &mut [f32], y1: &mut [f32], a0: [f32; 4], a1: [f32; 4], x: [&[f32]; 4]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let start = simd128::axpy4_pair(y0, y1, a0, a1, x);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    let start = 0;
+    let n = y0.len();
+    assert_eq!(y1.len(), n, "axpy4_pair: outputs differ in length");
+    for c in start..n {
+        let xs = [x[0][c], x[1][c], x[2][c], x[3][c]];
+        y0[c] += a0[0] * xs[0] + a0[1] * xs[1] + a0[2] * xs[2] + a0[3] * xs[3];
+        y1[c] += a1[0] * xs[0] + a1[1] * xs[1] + a1[2] * xs[2] + a1[3] * xs[3];
+    }
+}
+
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 // ln 2 split so that k·LN2_HI is exact for the |k| <= 127 used here (Cody & Waite).
 const LN2_HI: f32 = 0.693_359_4;
@@ -344,6 +361,32 @@ mod simd128 {
                     acc = f32x4_add(acc, f32x4_mul(w[r], v128_load(xr.as_ptr() as *const v128)));
                 }
                 v128_store(yc.as_mut_ptr() as *mut v128, acc);
+            }
+        }
+        whole
+    }
+
+    /// [`super::axpy4_pair`] over the first multiple of 4; returns how far it went.
+    pub fn axpy4_pair(y0: &mut [f32], y1: &mut [f32], a0: [f32; 4], a1: [f32; 4], x: [&[f32]; 4]) -> usize {
+        let n = y0.len();
+        assert!(y1.len() == n && x.iter().all(|r| r.len() >= n), "axpy4_pair: lengths differ");
+        let whole = n - n % 4;
+        let w0 = [f32x4_splat(a0[0]), f32x4_splat(a0[1]), f32x4_splat(a0[2]), f32x4_splat(a0[3])];
+        let w1 = [f32x4_splat(a1[0]), f32x4_splat(a1[1]), f32x4_splat(a1[2]), f32x4_splat(a1[3])];
+        for c in (0..whole).step_by(4) {
+            let (c0, c1) = (&mut y0[c..c + 4], &mut y1[c..c + 4]);
+            // SAFETY: `c0`, `c1` and each `x[r][c..c + 4]` are exactly 4 f32 (lengths asserted
+            // above); every load and store stays inside them.
+            unsafe {
+                let mut acc0 = v128_load(c0.as_ptr() as *const v128);
+                let mut acc1 = v128_load(c1.as_ptr() as *const v128);
+                for r in 0..4 {
+                    let xr = v128_load(x[r][c..c + 4].as_ptr() as *const v128);
+                    acc0 = f32x4_add(acc0, f32x4_mul(w0[r], xr));
+                    acc1 = f32x4_add(acc1, f32x4_mul(w1[r], xr));
+                }
+                v128_store(c0.as_mut_ptr() as *mut v128, acc0);
+                v128_store(c1.as_mut_ptr() as *mut v128, acc1);
             }
         }
         whole

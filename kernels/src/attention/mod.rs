@@ -26,7 +26,7 @@ pub use softmax::SoftmaxAlgorithm;
 pub use softplus::{Lssa, LssaScale};
 pub use stats::RowStats;
 
-use crate::vector::{axpy4, dot, pack_keys, scale, scores_block, weighted_sum_block, ROWS};
+use crate::vector::{axpy4, axpy4_pair, dot, pack_keys, scale, scores_block, weighted_sum_block, ROWS};
 
 /// How scores become weights.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -443,15 +443,19 @@ pub fn attention_backward(
             dqh[i0 * d..(i0 + rows) * d].copy_from_slice(&dq_block[..rows * d]);
             // dv_j += Σ_r A_rj dout_r and dk'_j += Σ_r dS_rj q'_r: each key's rows are loaded
             // and stored once for the whole block.
-            for j in 0..block_keys {
-                let column = |m: &[f32]| -> [f32; ROWS] { std::array::from_fn(|r| m[r * n + j]) };
-                let (aj, dsj) = (column(&a_block), column(&ds_block));
-                if aj.iter().any(|&x| x != 0.0) {
-                    axpy4(&mut dvh[j * d..(j + 1) * d], aj, dout_rows);
-                }
-                if dsj.iter().any(|&x| x != 0.0) {
-                    axpy4(&mut dkh[j * d..(j + 1) * d], dsj, q_rows);
-                }
+            let column = |m: &[f32], j: usize| -> [f32; ROWS] { std::array::from_fn(|r| m[r * n + j]) };
+            let mut j = 0;
+            while j + 1 < block_keys {
+                // Two keys at a time share the loads of the four dout and q' rows.
+                let (dv0, dv1) = dvh[j * d..(j + 2) * d].split_at_mut(d);
+                axpy4_pair(dv0, dv1, column(&a_block, j), column(&a_block, j + 1), dout_rows);
+                let (dk0, dk1) = dkh[j * d..(j + 2) * d].split_at_mut(d);
+                axpy4_pair(dk0, dk1, column(&ds_block, j), column(&ds_block, j + 1), q_rows);
+                j += 2;
+            }
+            if j < block_keys {
+                axpy4(&mut dvh[j * d..(j + 1) * d], column(&a_block, j), dout_rows);
+                axpy4(&mut dkh[j * d..(j + 1) * d], column(&ds_block, j), q_rows);
             }
         }
         scores.backward(variant, qh, kh, dqh, dkh);
