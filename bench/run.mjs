@@ -7,29 +7,15 @@
 // output), CHROMIUM (default /usr/bin/chromium), BENCH_COMMAND (quoted in the section).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../e2e/chromium.mjs';
 
 const URL_ = process.env.BENCH_URL ?? 'http://127.0.0.1:8080/';
 const OUT = process.env.BENCH_OUT ?? 'target/bench';
 const COMMAND = process.env.BENCH_COMMAND ?? 'cargo xtask bench attention';
 mkdirSync(OUT, { recursive: true });
 
-// As root Chromium needs --no-sandbox; the rest keeps it from calling home on a closed network.
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 async function runPage() {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: FLAGS,
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const fetched = [];

@@ -1,29 +1,15 @@
 // Shared helpers for the end-to-end tests: Debian's Chromium through playwright-core, against
 // the built site that `cargo xtask test` serves from a sub-path on 127.0.0.1.
 import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 export const BASE = process.env.SOFTPLAY_URL ?? 'http://127.0.0.1:8080/';
 export const OUT = process.env.SOFTPLAY_E2E_OUT ?? 'target/e2e';
 mkdirSync(OUT, { recursive: true });
 
-// As root Chromium needs --no-sandbox; the rest keeps it from calling home on a closed network.
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 /** Chromium, with WebGPU (SwiftShader) unless `webgpu` is false. */
 export function launch({ webgpu = true } = {}) {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: [...FLAGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-features=WebGPU'])],
-  });
+  return launchChromium(webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-features=WebGPU']);
 }
 
 /**

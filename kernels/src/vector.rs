@@ -282,28 +282,44 @@ mod simd128 {
 
     use super::ROWS;
 
+    /// Two vectors from the first 8 values of `x`.
+    #[inline(always)]
+    fn load8(x: &[f32]) -> (v128, v128) {
+        let x = &x[..8];
+        // SAFETY: `x` is exactly 8 f32, so both 16-byte unaligned loads read inside it;
+        // v128_load has no alignment requirement.
+        unsafe { (v128_load(x.as_ptr() as *const v128), v128_load(x.as_ptr().add(4) as *const v128)) }
+    }
+
+    /// Writes two vectors to the first 8 values of `out`.
+    #[inline(always)]
+    fn store8(out: &mut [f32], (a, b): (v128, v128)) {
+        let out = &mut out[..8];
+        // SAFETY: `out` is exactly 8 f32; both 16-byte unaligned stores write inside it.
+        unsafe {
+            v128_store(out.as_mut_ptr() as *mut v128, a);
+            v128_store(out.as_mut_ptr().add(4) as *mut v128, b);
+        }
+    }
+
+    /// `acc[r] += s[r] · x` for each of the [`ROWS`] rows of an 8-wide tile.
+    #[inline(always)]
+    fn rank1_rows(acc: &mut [(v128, v128); ROWS], s: [f32; ROWS], x: (v128, v128)) {
+        for (a, s) in acc.iter_mut().zip(s) {
+            let s = f32x4_splat(s);
+            *a = (f32x4_add(a.0, f32x4_mul(s, x.0)), f32x4_add(a.1, f32x4_mul(s, x.1)));
+        }
+    }
+
     /// One [`ROWS`] × 8 tile of scores from one packed key block (`[d, 8]`), written at
     /// column `j` of `out`.
     pub fn score_tile(q: [&[f32]; ROWS], tile: &[f32], out: &mut [f32], out_stride: usize, j: usize) {
-        let mut acc = [f32x4_splat(0.0); 2 * ROWS];
+        let mut acc = [(f32x4_splat(0.0), f32x4_splat(0.0)); ROWS];
         for (c, kc) in tile.chunks_exact(8).enumerate() {
-            // SAFETY: `kc` is a slice of exactly 8 f32, so both 16-byte unaligned loads read
-            // inside it; v128_load has no alignment requirement.
-            let (k0, k1) =
-                unsafe { (v128_load(kc.as_ptr() as *const v128), v128_load(kc.as_ptr().add(4) as *const v128)) };
-            for r in 0..ROWS {
-                let qs = f32x4_splat(q[r][c]);
-                acc[2 * r] = f32x4_add(acc[2 * r], f32x4_mul(qs, k0));
-                acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4_mul(qs, k1));
-            }
+            rank1_rows(&mut acc, std::array::from_fn(|r| q[r][c]), load8(kc));
         }
-        for r in 0..ROWS {
-            let o = &mut out[r * out_stride + j..r * out_stride + j + 8];
-            // SAFETY: `o` is a slice of exactly 8 f32; both stores write inside it.
-            unsafe {
-                v128_store(o.as_mut_ptr() as *mut v128, acc[2 * r]);
-                v128_store(o.as_mut_ptr().add(4) as *mut v128, acc[2 * r + 1]);
-            }
+        for (r, a) in acc.into_iter().enumerate() {
+            store8(&mut out[r * out_stride + j..], a);
         }
     }
 
@@ -403,25 +419,13 @@ mod simd128 {
     ) -> usize {
         let whole = d - d % 8;
         for c in (0..whole).step_by(8) {
-            let mut acc = [f32x4_splat(0.0); 2 * ROWS];
+            let mut acc = [(f32x4_splat(0.0), f32x4_splat(0.0)); ROWS];
             for j in 0..n_keys {
-                let vj = &v[j * d + c..j * d + c + 8];
-                // SAFETY: `vj` is a slice of exactly 8 f32; both loads read inside it.
-                let (v0, v1) =
-                    unsafe { (v128_load(vj.as_ptr() as *const v128), v128_load(vj.as_ptr().add(4) as *const v128)) };
-                for r in 0..ROWS {
-                    let w = f32x4_splat(p[r * p_stride + j]);
-                    acc[2 * r] = f32x4_add(acc[2 * r], f32x4_mul(w, v0));
-                    acc[2 * r + 1] = f32x4_add(acc[2 * r + 1], f32x4_mul(w, v1));
-                }
+                let w = std::array::from_fn(|r| p[r * p_stride + j]);
+                rank1_rows(&mut acc, w, load8(&v[j * d + c..]));
             }
-            for r in 0..ROWS {
-                let o = &mut out[r * d + c..r * d + c + 8];
-                // SAFETY: `o` is a slice of exactly 8 f32; both stores write inside it.
-                unsafe {
-                    v128_store(o.as_mut_ptr() as *mut v128, acc[2 * r]);
-                    v128_store(o.as_mut_ptr().add(4) as *mut v128, acc[2 * r + 1]);
-                }
+            for (r, a) in acc.into_iter().enumerate() {
+                store8(&mut out[r * d + c..], a);
             }
         }
         whole
