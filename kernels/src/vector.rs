@@ -234,6 +234,9 @@ pub fn scores_block(
     }
 }
 
+/// Keys per tile of [`weighted_sum_block`]: 128 rows of `v` at d = 64 are 32 KiB.
+const VALUE_TILE: usize = 128;
+
 /// Weighted sums of [`ROWS`] rows of weights over the values:
 /// `out[r·d + c] = Σ_{j < n_keys} p[r·p_stride + j] · v[j·d + c]`.
 /// Shapes: `p` is `[ROWS, p_stride]`; `v` is `[n_keys.., d]`; `out` is `[ROWS, d]`.
@@ -244,20 +247,30 @@ pub fn weighted_sum_block(p: &[f32], p_stride: usize, v: &[f32], d: usize, n_key
     let done = simd128::weighted_sum_block(p, p_stride, v, d, n_keys, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     let done = {
+        // The same tiles as the simd128 version, in plain arrays.
         let whole = d - d % 8;
-        for c in (0..whole).step_by(8) {
-            let mut acc = [[0.0f32; 8]; ROWS];
-            for j in 0..n_keys {
-                let vj = &v[j * d + c..j * d + c + 8];
+        for r in 0..ROWS {
+            out[r * d..r * d + whole].fill(0.0);
+        }
+        for start in (0..n_keys).step_by(VALUE_TILE) {
+            let end = (start + VALUE_TILE).min(n_keys);
+            for c in (0..whole).step_by(8) {
+                let mut acc = [[0.0f32; 8]; ROWS];
                 for (r, a) in acc.iter_mut().enumerate() {
-                    let w = p[r * p_stride + j];
-                    for l in 0..8 {
-                        a[l] += w * vj[l];
+                    a.copy_from_slice(&out[r * d + c..r * d + c + 8]);
+                }
+                for j in start..end {
+                    let vj = &v[j * d + c..j * d + c + 8];
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        let w = p[r * p_stride + j];
+                        for l in 0..8 {
+                            a[l] += w * vj[l];
+                        }
                     }
                 }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                out[r * d + c..r * d + c + 8].copy_from_slice(a);
+                for (r, a) in acc.iter().enumerate() {
+                    out[r * d + c..r * d + c + 8].copy_from_slice(a);
+                }
             }
         }
         whole
@@ -408,7 +421,9 @@ mod simd128 {
         whole
     }
 
-    /// Columns 0.. of the output in blocks of 8; returns how many columns it covered.
+    /// Columns 0.. of the output in blocks of 8; returns how many columns it covered. Keys
+    /// go in tiles of [`super::VALUE_TILE`], so a tile of `v` stays in cache while every column
+    /// block passes over it; the tile's partial sums are added to `out`.
     pub fn weighted_sum_block(
         p: &[f32],
         p_stride: usize,
@@ -418,14 +433,20 @@ mod simd128 {
         out: &mut [f32],
     ) -> usize {
         let whole = d - d % 8;
-        for c in (0..whole).step_by(8) {
-            let mut acc = [(f32x4_splat(0.0), f32x4_splat(0.0)); ROWS];
-            for j in 0..n_keys {
-                let w = std::array::from_fn(|r| p[r * p_stride + j]);
-                rank1_rows(&mut acc, w, load8(&v[j * d + c..]));
-            }
-            for (r, a) in acc.into_iter().enumerate() {
-                store8(&mut out[r * d + c..], a);
+        for r in 0..ROWS {
+            out[r * d..r * d + whole].fill(0.0);
+        }
+        for start in (0..n_keys).step_by(super::VALUE_TILE) {
+            let end = (start + super::VALUE_TILE).min(n_keys);
+            for c in (0..whole).step_by(8) {
+                let mut acc: [(v128, v128); ROWS] = std::array::from_fn(|r| load8(&out[r * d + c..]));
+                for j in start..end {
+                    let w = std::array::from_fn(|r| p[r * p_stride + j]);
+                    rank1_rows(&mut acc, w, load8(&v[j * d + c..]));
+                }
+                for (r, a) in acc.into_iter().enumerate() {
+                    store8(&mut out[r * d + c..], a);
+                }
             }
         }
         whole
