@@ -234,8 +234,9 @@ pub fn scores_block(
     }
 }
 
-/// Keys per tile of [`weighted_sum_block`]: 128 rows of `v` at d = 64 are 32 KiB.
-const VALUE_TILE: usize = 128;
+/// Keys per tile of [`weighted_sum_block`]: 512 rows of `v` at d = 64 are 128 KiB, which stay
+/// in L2 while the column blocks pass over them; shorter sequences are one tile.
+const VALUE_TILE: usize = 512;
 
 /// Weighted sums of [`ROWS`] rows of weights over the values:
 /// `out[r·d + c] = Σ_{j < n_keys} p[r·p_stride + j] · v[j·d + c]`.
@@ -249,15 +250,15 @@ pub fn weighted_sum_block(p: &[f32], p_stride: usize, v: &[f32], d: usize, n_key
     let done = {
         // The same tiles as the simd128 version, in plain arrays.
         let whole = d - d % 8;
-        for r in 0..ROWS {
-            out[r * d..r * d + whole].fill(0.0);
-        }
-        for start in (0..n_keys).step_by(VALUE_TILE) {
+        for start in (0..n_keys.max(1)).step_by(VALUE_TILE) {
             let end = (start + VALUE_TILE).min(n_keys);
             for c in (0..whole).step_by(8) {
+                // The first tile starts from zero; later ones add to its partial sums.
                 let mut acc = [[0.0f32; 8]; ROWS];
-                for (r, a) in acc.iter_mut().enumerate() {
-                    a.copy_from_slice(&out[r * d + c..r * d + c + 8]);
+                if start > 0 {
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        a.copy_from_slice(&out[r * d + c..r * d + c + 8]);
+                    }
                 }
                 for j in start..end {
                     let vj = &v[j * d + c..j * d + c + 8];
@@ -433,13 +434,16 @@ mod simd128 {
         out: &mut [f32],
     ) -> usize {
         let whole = d - d % 8;
-        for r in 0..ROWS {
-            out[r * d..r * d + whole].fill(0.0);
-        }
-        for start in (0..n_keys).step_by(super::VALUE_TILE) {
+        for start in (0..n_keys.max(1)).step_by(super::VALUE_TILE) {
             let end = (start + super::VALUE_TILE).min(n_keys);
             for c in (0..whole).step_by(8) {
-                let mut acc: [(v128, v128); ROWS] = std::array::from_fn(|r| load8(&out[r * d + c..]));
+                // The first tile starts from zero; later ones add to its partial sums.
+                let mut acc = [(f32x4_splat(0.0), f32x4_splat(0.0)); ROWS];
+                if start > 0 {
+                    for (r, a) in acc.iter_mut().enumerate() {
+                        *a = load8(&out[r * d + c..]);
+                    }
+                }
                 for j in start..end {
                     let w = std::array::from_fn(|r| p[r * p_stride + j]);
                     rank1_rows(&mut acc, w, load8(&v[j * d + c..]));
