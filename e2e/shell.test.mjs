@@ -34,7 +34,7 @@ test('every route loads in both themes with no console error, no failed request,
       await rendered(page);
       assert.equal((await page.textContent('main h1')).trim(), route.heading);
       const backend = await backendKnown(page);
-      assert.match(backend, /^(WebGPU — .+|CPU \(wasm simd128\) — .+)$/);
+      assert.match(backend, /^CPU \(wasm simd128\)( and WebGPU)? — .+$/);
       await page.screenshot({ path: `${OUT}/${route.name}-${colorScheme}.png`, fullPage: true });
       assert.deepEqual(problems, [], `${route.name} (${colorScheme})`);
       assert.deepEqual([...origins], [new URL(BASE).origin], `${route.name} asked another origin`);
@@ -187,7 +187,11 @@ test('navigation adds history entries, Back returns, and each lab keeps its sett
 test('the compute worker runs a long softmax with progress while the page stays responsive', async () => {
   const { page, context, problems } = await open(browser, '?page=about');
   await rendered(page);
-  assert.match(await backendKnown(page), /^WebGPU — /, 'Chromium with --enable-unsafe-webgpu has a WebGPU adapter');
+  assert.match(
+    await backendKnown(page),
+    /^CPU \(wasm simd128\) and WebGPU — .+; its attention kernels agree with the CPU to \d\.\de-\d+$/,
+    'Chromium with --enable-unsafe-webgpu has a WebGPU adapter that passes the start-up check',
+  );
   await page.evaluate(() => {
     window.__longTasks = [];
     new PerformanceObserver((list) => {
@@ -196,12 +200,16 @@ test('the compute worker runs a long softmax with progress while the page stays 
   });
   await page.selectOption('#check-len', String(1 << 24));
   await page.click('text=Run the compute check');
-  await page.waitForSelector('progress');
+  await page.waitForFunction(() => Number(document.querySelector('progress').value) > 0);
+  const progress = await page.evaluate(() => Number(document.querySelector('progress').value));
+  assert.ok(progress > 0, `progress ${progress}`);
   // The page answers clicks while the worker computes.
-  const sawProgress = await page.waitForFunction(() => Number(document.querySelector('progress').value) > 0);
-  assert.ok(sawProgress);
+  assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'false');
   await page.click('.theme-toggle');
+  assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'true');
   await page.click('.theme-toggle');
+  assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'false');
+  assert.equal(await page.$('[data-testid=check-result]'), null, 'the clicks were answered before the check ended');
   const result = await page.waitForSelector('[data-testid=check-result]', { timeout: 120_000 });
   const text = await result.textContent();
   const sum = Number(/Σp = ([0-9.]+)/.exec(text)[1]);
@@ -219,15 +227,21 @@ test('the compute worker runs a long softmax with progress while the page stays 
 
 test('without WebGPU the page says it computes on the CPU, and why', async () => {
   const cpuOnly = await launch({ webgpu: false });
-  const { page, problems } = await open(cpuOnly, '?page=about');
-  await rendered(page);
-  const backend = await backendKnown(page);
-  assert.equal(backend, "CPU (wasm simd128) — WebGPU unavailable, using CPU (this browser or machine offers no WebGPU adapter)");
-  await page.click('text=Run the compute check');
-  await page.waitForSelector('[data-testid=check-result]', { timeout: 120_000 });
-  await page.screenshot({ path: `${OUT}/about-cpu-only.png`, fullPage: true });
-  assert.deepEqual(problems, []);
-  await cpuOnly.close();
+  try {
+    const { page, problems } = await open(cpuOnly, '?page=about');
+    await rendered(page);
+    const backend = await backendKnown(page);
+    assert.equal(
+      backend,
+      'CPU (wasm simd128) — WebGPU unavailable, using CPU (this browser or machine offers no WebGPU adapter)',
+    );
+    await page.click('text=Run the compute check');
+    await page.waitForSelector('[data-testid=check-result]', { timeout: 120_000 });
+    await page.screenshot({ path: `${OUT}/about-cpu-only.png`, fullPage: true });
+    assert.deepEqual(problems, []);
+  } finally {
+    await cpuOnly.close();
+  }
 });
 
 test('a page that cannot start shows the banner with what went wrong and how to recover', async () => {

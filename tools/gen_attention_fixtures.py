@@ -84,6 +84,14 @@ def main():
     for kind in ("large", "unit"):
         if 4 * sum(case_floats(n, d) for *_, n, d in plan) > MAX_BYTES:
             plan = [c for c in plan if not (c[2] == kind and c[3:] == (257, 64))]
+    # Odd sizes, with unit inputs only (the integer "large" inputs rely on 1/sqrt(d) being a
+    # power of two): tails of every block and tile in the kernels.
+    plan += [
+        (variant, mask, "unit", n, d)
+        for variant in VARIANTS
+        for mask in ("causal", "full")
+        for n, d in ((5, 5), (37, 37))
+    ]
     chunks, cases, offset = [], [], 0
     for variant, mask, kind, n, d in plan:
         q, k, v, dout = inputs(n, d, kind)

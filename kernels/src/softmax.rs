@@ -1,9 +1,11 @@
 //! Softmax over one long vector, in streaming passes.
 //!
 //! `y_i = e^(x_i − m) / Σ_j e^(x_j − m)` with `m = max_j x_j` (the three-pass algorithm,
-//! formulas.md §1.1). Each pass works on any chunk of the vector, so a caller (the compute
+//! shared/reference/formulas.md §1.1). Each pass works on any chunk of the vector, so a caller (the compute
 //! worker) can report progress between chunks and the result does not depend on the chunking beyond
 //! float rounding: the max is exact in any order, and the sum is accumulated in f64.
+
+use crate::vector::{exp_shifted_sum, scale};
 
 /// Pass 1 over a chunk: the running maximum, starting from `running_max`.
 /// NaN inputs are skipped here and surface in pass 2.
@@ -11,31 +13,25 @@ pub fn max_pass(chunk: &[f32], running_max: f32) -> f32 {
     chunk.iter().fold(running_max, |m, &x| if x > m { x } else { m })
 }
 
-/// Pass 2 over a chunk: `Σ e^(x − max)` of the chunk, in f64.
+/// Pass 2 over a chunk: `Σ e^(x − max)` of the chunk, in f64. The exponentials are the
+/// vectorised ones of [`crate::vector`], summed in blocks of 64 that are folded into an f64
+/// total, so rounding does not grow with the length.
 pub fn exp_sum_pass(chunk: &[f32], max: f32) -> f64 {
-    // Eight independent f32 lanes let the compiler vectorise the exponentials; every 64 values
-    // the lanes are folded into an f64 total, so rounding does not grow with the length.
-    const BLOCK: usize = 64;
-    let mut total = 0.0f64;
-    let mut blocks = chunk.chunks_exact(BLOCK);
-    for block in &mut blocks {
-        let mut lanes = [0.0f32; 8];
-        for eight in block.chunks_exact(8) {
-            for (lane, &x) in lanes.iter_mut().zip(eight) {
-                *lane += (x - max).exp();
-            }
-        }
-        total += lanes.iter().map(|&l| l as f64).sum::<f64>();
-    }
-    total + blocks.remainder().iter().map(|&x| ((x - max).exp()) as f64).sum::<f64>()
+    let mut block = [0.0f32; 64];
+    chunk
+        .chunks(64)
+        .map(|c| {
+            let b = &mut block[..c.len()];
+            b.copy_from_slice(c);
+            exp_shifted_sum(b, max) as f64
+        })
+        .sum()
 }
 
 /// Pass 3 over a chunk: writes `e^(x − max) / sum` in place.
 pub fn normalise_pass(chunk: &mut [f32], max: f32, sum: f64) {
-    let inv = (1.0 / sum) as f32;
-    for x in chunk.iter_mut() {
-        *x = (*x - max).exp() * inv;
-    }
+    exp_shifted_sum(chunk, max);
+    scale(chunk, (1.0 / sum) as f32);
 }
 
 /// Softmax of the whole vector in place: the three passes above, in one call.

@@ -102,16 +102,16 @@ pub fn axpy4_pair(y0: &mut [f32], y1: &mut [f32], a0: [f32; 4], a1: [f32; 4], x:
     }
 }
 
-const LOG2E: f32 = std::f32::consts::LOG2_E;
+pub(crate) const LOG2E: f32 = std::f32::consts::LOG2_E;
 // ln 2 split so that k·LN2_HI is exact for the |k| <= 127 used here (Cody & Waite).
 const LN2_HI: f32 = 0.693_359_4;
 const LN2_LO: f32 = -2.121_944_4e-4;
 // Minimax coefficients of e^t on [−ln2/2, ln2/2], degree 5 (as in XNNPACK's p5 kernels).
-const C1: f32 = 0.999_999_7;
-const C2: f32 = 0.499_991_5;
-const C3: f32 = 0.166_676_52;
-const C4: f32 = 0.041_897_822;
-const C5: f32 = 0.008_289_291;
+pub(crate) const C1: f32 = 0.999_999_7;
+pub(crate) const C2: f32 = 0.499_991_5;
+pub(crate) const C3: f32 = 0.166_676_52;
+pub(crate) const C4: f32 = 0.041_897_822;
+pub(crate) const C5: f32 = 0.008_289_291;
 /// Below this, e^x is under the smallest normal float: the result is 0.
 const EXP_LOWEST: f32 = -87.336_55;
 
@@ -338,7 +338,7 @@ mod simd128 {
     }
 
     /// [`super::exp_shifted_sum`], four lanes at a time: the same polynomial and rounding as
-    /// [`super::exp_nonpositive`], so both builds give the same weights.
+    /// [`super::exp_nonpositive`] (each value is the same; the sum's order differs).
     pub fn exp_shifted_sum(x: &mut [f32], shift: f32) -> f32 {
         use super::{C1, C2, C3, C4, C5, EXP_LOWEST, LN2_HI, LN2_LO, LOG2E};
         let (lowest, log2e, round) = (f32x4_splat(EXP_LOWEST), f32x4_splat(LOG2E), f32x4_splat(12_582_912.0));

@@ -120,6 +120,15 @@ fn attention_matches_the_jax_reference() {
             let (mut dq, mut dk, mut dv) = (vec![0.0; n * d], vec![0.0; n * d], vec![0.0; n * d]);
             attention_backward(&a, &q, &k, &v, &dout, Gradients { dq: &mut dq, dk: &mut dk, dv: &mut dv }).unwrap();
 
+            if variant == Variant::Softmax(SoftmaxAlgorithm::Online) {
+                // Without extras the online softmax takes its own streaming path.
+                let mut streamed = vec![0.0; n * d];
+                attention_forward(&a, &q, &k, &v, &mut streamed, Extras::default()).unwrap();
+                let err = max_error(&streamed, tensor("out").unwrap(), d);
+                if err > FORWARD_TOL {
+                    failures.push(format!("{name} streaming online softmax: forward error {err:.2e}"));
+                }
+            }
             let stat = |f: fn(&RowStats) -> f32| stats.iter().map(f).collect::<Vec<f32>>();
             let mut forward_err = max_error(&out, tensor("out").unwrap(), d);
             if let Some(w) = tensor("weights") {

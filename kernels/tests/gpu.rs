@@ -32,12 +32,42 @@ fn gpu_attention_matches_cpu() {
 }
 
 #[test]
+fn run_time_choice_uses_the_gpu_where_it_has_a_kernel_and_the_cpu_otherwise() {
+    use softplay_kernels::gpu::{attention_forward_auto, ComputedOn};
+    let ctx = context();
+    let shape = Shape::single(33, 16);
+    let mut x = vec![0.0f32; shape.qkv_len()];
+    Rng::new(4).fill_normal(&mut x, 1.0);
+    for (variant, on_gpu) in [(Variant::Sigmoid { bias: None }, true), (Variant::Relu, false)] {
+        let a = Attention { shape, variant, mask: Mask::Causal };
+        let (out, on) = pollster::block_on(attention_forward_auto(ctx.as_ref(), &a, &x, &x, &x)).unwrap();
+        let want = if on_gpu && ctx.is_some() { ComputedOn::Gpu } else { ComputedOn::Cpu };
+        assert_eq!(on, want, "{variant:?}");
+        let (cpu, _) = pollster::block_on(attention_forward_auto(None, &a, &x, &x, &x)).unwrap();
+        for (g, c) in out.iter().zip(&cpu) {
+            assert!((g - c).abs() <= 1e-4 * (1.0 + c.abs()));
+        }
+    }
+}
+
+#[test]
 fn gpu_attention_says_which_variants_it_lacks() {
     let Some(ctx) = context() else { return };
     let x = vec![0.5f32; 8];
     let a = Attention { shape: Shape::single(4, 2), variant: Variant::Relu, mask: Mask::Full };
     let err = pollster::block_on(ctx.attention_forward(&a, &x, &x, &x)).unwrap_err();
     assert!(err.to_string().contains("no GPU kernel"), "{err}");
+    // Bad shapes and parameters are errors naming the value, as on the CPU, never a panic.
+    let empty = Attention {
+        shape: Shape { batch: 0, heads: 1, n: 4, d: 2 },
+        variant: Variant::Sigmoid { bias: None },
+        mask: Mask::Full,
+    };
+    let err = pollster::block_on(ctx.attention_forward(&empty, &[], &[], &[])).unwrap_err();
+    assert!(err.to_string().contains("every dimension must be at least 1"), "{err}");
+    let bad_p = Attention { variant: Variant::Lssar { lssa: Default::default(), p: 0.0 }, ..a };
+    let err = pollster::block_on(ctx.attention_forward(&bad_p, &x, &x, &x)).unwrap_err();
+    assert!(err.to_string().contains("p=0"), "{err}");
 }
 
 #[test]

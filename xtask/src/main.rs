@@ -8,7 +8,8 @@
 //!
 //! Also `cargo xtask build` (the site only), `cargo xtask e2e` and `cargo xtask bench attention`
 //! (ours against tfjs-wasm and onnxruntime-web: `bench.rs`). Each step prints what it does and
-//! how long it took. Nothing here downloads a binary: tools come from crates.io, npm and Debian.
+//! how long it took. Nothing here downloads a browser, a toolchain or a tool binary from outside
+//! the package registries: tools come from crates.io (built from source), npm, PyPI and Debian.
 
 mod bench;
 mod serve;

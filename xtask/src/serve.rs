@@ -26,9 +26,31 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// `%XX` escapes decoded, as static hosts do for file names; `None` if they are not UTF-8.
+fn percent_decode(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Maps a request path to a file under `dir`, or `None` (outside the base, or escaping `dir`).
 fn resolve(dir: &Path, base: &str, request_path: &str) -> Option<PathBuf> {
-    let path = request_path.split(['?', '#']).next().unwrap_or("");
+    let path = percent_decode(request_path.split(['?', '#']).next().unwrap_or(""))?;
+    let path = path.as_str();
     let rest = path.strip_prefix(base.trim_end_matches('/'))?;
     let rest = rest.strip_prefix('/').unwrap_or(rest);
     if !path.starts_with(base) && !rest.is_empty() {
@@ -147,5 +169,7 @@ mod tests {
         assert_eq!(resolve(dir, "/softplay/", "/softplay/../secret"), None);
         assert_eq!(resolve(dir, "/", "/icons/a.svg"), Some(dir.join("icons/a.svg")));
         assert_eq!(resolve(dir, "/softplay/", "/softplayx/a.js"), None);
+        assert_eq!(resolve(dir, "/", "/a%20b.js"), Some(dir.join("a b.js")));
+        assert_eq!(resolve(dir, "/softplay/", "/softplay/%2e%2e/secret"), None, "escaped .. stays out");
     }
 }

@@ -45,11 +45,25 @@ pub fn apply_stored() {
     }
 }
 
+/// Calls `on_change` when the system's colour scheme changes.
+fn watch_system_scheme(on_change: impl Fn() + 'static) {
+    use wasm_bindgen::{prelude::Closure, JsCast};
+    let Some(query) = web_sys::window().and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+    else {
+        return;
+    };
+    let callback = Closure::<dyn Fn()>::new(on_change);
+    let _ = query.add_event_listener_with_callback("change", callback.as_ref().unchecked_ref());
+    callback.forget();
+}
+
 #[component]
 pub fn ThemeToggle() -> impl IntoView {
     let dark = RwSignal::new(is_dark());
+    // Without a remembered pick the page follows the system, and so does the toggle's state.
+    watch_system_scheme(move || dark.set(is_dark()));
     let toggle = move |_| {
-        let next = !dark.get_untracked();
+        let next = !is_dark();
         dark.set(next);
         apply(next);
         if let Some(s) = storage() {

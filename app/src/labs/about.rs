@@ -117,9 +117,9 @@ pub fn About() -> impl IntoView {
                 <h2 id="how-title">"How it computes"</h2>
                 <p>
                     "The math is Rust compiled to WebAssembly with 128-bit SIMD, running in a Web Worker \
-                     so the page never freezes. Where your browser offers WebGPU, the same kernels also \
-                     run on the GPU, checked against the CPU before they are trusted. The footer says \
-                     which one this page uses."
+                     so the page never freezes. Where your browser offers WebGPU, the worker also opens \
+                     the GPU and checks its attention kernels against the CPU's before it will use them \
+                     for large attention. The footer says what this page has."
                 </p>
                 <p>
                     "Nothing is sent anywhere: the site is static files, every number is computed on \

@@ -16,8 +16,9 @@ pub fn AttentionLab() -> impl IntoView {
             intro="Softmax, softplus (LSSA and LSSAR) and sigmoid attention side by side: the weights \
                    each normaliser gives the same queries and keys, how they change with sequence \
                    length, and where each one breaks numerically."
-            coming="Heatmaps of the attention weights with row statistics, the length sweep (1× to 16×) \
-                    and the logit-scale stability test arrive with the attention kernels."
+            coming="The kernels behind this lab are in place (every normaliser, forward and backward, \
+                    checked against a float64 reference). Next: heatmaps of the weights with row \
+                    statistics, the length sweep (1× to 16×) and the logit-scale stability test."
         >
             <ChoiceControl
                 value=Signal::derive(move || labs.with(|l| l.attention.variant))

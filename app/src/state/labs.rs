@@ -41,7 +41,7 @@ choice_enum!(
 );
 
 choice_enum!(
-    /// How attention scores become weights (formulas.md §1).
+    /// How attention scores become weights (shared/reference/formulas.md §1).
     AttentionVariant, key = "attn", label = "Attention normaliser", default = Softmax, {
         Softmax => ("softmax", "Softmax"),
         Lssa => ("lssa", "Softplus, length-scaled (LSSA)"),
@@ -53,7 +53,7 @@ choice_enum!(
 );
 
 choice_enum!(
-    /// Activation functions (formulas.md §2).
+    /// Activation functions (shared/reference/formulas.md §2).
     Activation, key = "act", label = "Activation", default = Gelu, {
         Relu => ("relu", "ReLU"),
         LeakyRelu => ("leaky-relu", "Leaky ReLU"),
@@ -75,7 +75,7 @@ choice_enum!(
 );
 
 choice_enum!(
-    /// Preference-alignment losses (formulas.md §4).
+    /// Preference-alignment losses (shared/reference/formulas.md §4).
     AlignmentLoss, key = "loss", label = "Loss", default = Dpo, {
         Dpo => ("dpo", "DPO"),
         Cdpo => ("cdpo", "cDPO (label smoothing)"),

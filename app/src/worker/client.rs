@@ -26,9 +26,9 @@ impl ComputeStatus {
     pub fn describe(&self) -> String {
         match self {
             ComputeStatus::Starting => "starting the compute worker…".into(),
-            ComputeStatus::Ready(Backend::WebGpu { adapter, max_rel_diff }) => {
-                format!("WebGPU — {adapter}; agrees with the CPU to {max_rel_diff:.1e}")
-            }
+            ComputeStatus::Ready(Backend::WebGpu { adapter, max_rel_diff }) => format!(
+                "CPU (wasm simd128) and WebGPU — {adapter}; its attention kernels agree with the CPU to {max_rel_diff:.1e}"
+            ),
             ComputeStatus::Ready(Backend::Cpu { reason }) => format!("CPU (wasm simd128) — {reason}"),
             ComputeStatus::Stopped(why) => format!("stopped — {why}"),
         }
@@ -69,6 +69,12 @@ impl Compute {
                 on_message.forget();
                 let weak = Rc::downgrade(&inner);
                 let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+                    // A worker that already said why it stopped (a panic posts `Failed` before it
+                    // traps) keeps that message; the trap's own error adds nothing.
+                    event.prevent_default();
+                    if matches!(status.get_untracked(), ComputeStatus::Stopped(_)) {
+                        return;
+                    }
                     let why = format!(
                         "the compute worker failed ({}); reload the page to restart it",
                         if event.message().is_empty() { "could not load it".to_string() } else { event.message() }

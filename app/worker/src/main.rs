@@ -78,8 +78,14 @@ mod web {
         });
     }
 
+    thread_local! {
+        /// The GPU, once the probe has found that it agrees with the CPU; requests that run
+        /// attention pass it to `gpu::attention_forward_auto`.
+        static GPU: std::cell::RefCell<Option<Rc<GpuContext>>> = const { std::cell::RefCell::new(None) };
+    }
+
     /// Opens the GPU and checks its attention kernels against the CPU ones before trusting it:
-    /// WebGPU is used only where it gives the same numbers.
+    /// WebGPU is kept for later work only where it gives the same numbers.
     async fn probe_gpu() -> Backend {
         let ctx = match GpuContext::new().await {
             Ok(ctx) => Rc::new(ctx),
@@ -119,7 +125,9 @@ mod web {
                 reason: format!("the GPU's attention differed from the CPU's by {max_rel_diff:e}; using CPU"),
             };
         }
-        Backend::WebGpu { adapter: ctx.adapter_description(), max_rel_diff }
+        let adapter = ctx.adapter_description();
+        GPU.with(|gpu| *gpu.borrow_mut() = Some(ctx));
+        Backend::WebGpu { adapter, max_rel_diff }
     }
 
     async fn handle(request: Request) {

@@ -1,16 +1,17 @@
 //! Attention with a choice of normaliser: softmax (three algorithms, and a naive teaching
 //! variant), softplus (LSSA, LSSAR), sigmoid, ReLU and linear. Math, defaults and traps:
-//! `formulas.md` §1; each normaliser's file names its paper.
+//! `shared/reference/formulas.md` §1; each normaliser's file names its paper.
 //!
 //! Shapes, for every function here: `q`, `k`, `v`, `out` and their gradients are
 //! `[batch, heads, n, d]` row-major f32; the optional weights are `[batch, heads, n, n]`; the
 //! optional row statistics are `[batch, heads, n]`. Row `i` (0-based) of a causal mask sees keys
 //! `j <= i` (`N_i = i + 1` keys); a full mask sees all `n` (`N_i = n`).
 //!
-//! Each query row is computed on its own: its scores go into a row buffer of `n` values, the
-//! normaliser turns them into weights in place, and `out_i = Σ_j A_ij v_j`. Extra memory is
-//! O(n·d) (transformed queries and keys) plus O(n); the n×n weights exist only when the caller
-//! asks for them. The online softmax goes further and never holds a row: it streams the keys
+//! Query rows are computed four at a time: their scores go into a block of four row buffers
+//! (from keys packed in transposed blocks, see [`crate::vector::scores_block`]), each row's
+//! normaliser turns its scores into weights in place, and `out_i = Σ_j A_ij v_j`. Extra memory
+//! is O(n·d) (transformed and packed keys and queries) plus O(n); the n×n weights exist only
+//! when the caller asks for them. The online softmax goes further and never holds a row: it streams the keys
 //! with a running max and sum (the form that tiles). Backward recomputes each row from q, k, v.
 
 pub mod linear;
@@ -145,7 +146,8 @@ fn check_len(buffer: &'static str, got: usize, expected: usize) -> Result<(), At
     }
 }
 
-fn check(shape: Shape, variant: Variant) -> Result<(), AttentionError> {
+/// Checks a shape and the variant's parameters (also used by the GPU path).
+pub(crate) fn check(shape: Shape, variant: Variant) -> Result<(), AttentionError> {
     if shape.n == 0 || shape.d == 0 || shape.batch == 0 || shape.heads == 0 {
         return Err(AttentionError::Parameter(format!(
             "shape {}×{}×{}×{}: every dimension must be at least 1",
@@ -407,8 +409,7 @@ pub fn attention_backward(
             let dout_rows: [&[f32]; ROWS] = std::array::from_fn(|r| &douth[row_of(r) * d..(row_of(r) + 1) * d]);
             scores_block(q_rows, &packed_k, &scores.k, n, block_keys, &mut s_block, n);
             scores_block(dout_rows, &packed_v, vh, n, block_keys, &mut ds_block, n);
-            let mut c_rows = [0.0f32; ROWS];
-            for (r, c_row) in c_rows.iter_mut().enumerate() {
+            for r in 0..ROWS {
                 let (s, a, ds) = (
                     &mut s_block[r * n..r * n + block_keys],
                     &mut a_block[r * n..r * n + block_keys],
@@ -422,8 +423,8 @@ pub fn attention_backward(
                     continue;
                 }
                 let (s, a, da) = (&mut s[..visible], &mut a[..visible], &mut ds[..visible]);
-                *c_row = row_scale(variant, d, visible);
-                scale(s, *c_row);
+                let c = row_scale(variant, d, visible);
+                scale(s, c);
                 a.copy_from_slice(s);
                 let aux = &mut aux[..visible];
                 weights_from_scores(variant, n, i, a, aux);
@@ -436,7 +437,7 @@ pub fn attention_backward(
                     Variant::Linear => linear::row_backward(s, a, da),
                 }
                 // s_ij = c_i · q'_i·k'_j: the scale goes into dS once.
-                scale(da, *c_row);
+                scale(da, c);
             }
             // dq'_i = Σ_j dS_ij k'_j, for the rows of the block.
             weighted_sum_block(&ds_block, n, &scores.k, d, block_keys, &mut dq_block);

@@ -1,5 +1,5 @@
 //! Softmax attention weights, by three algorithms that agree to float rounding, and a naive
-//! one kept to show why the others exist. `formulas.md` §1.1.
+//! one kept to show why the others exist. `shared/reference/formulas.md` §1.1.
 //!
 //! - Three-pass: max, `Σ e^(s − max)`, normalise.
 //! - Online (Milakov & Gimelshein 2018): one pass keeps a running max and a running sum,
@@ -65,12 +65,8 @@ pub fn naive(row: &mut [f32]) {
 
 const LOG2E: f64 = std::f64::consts::LOG2_E;
 const LN2: f64 = std::f64::consts::LN_2;
-// Minimax coefficients of e^t on [−ln2/2, ln2/2], degree 5 (as in XNNPACK's p5 kernels).
-const C1: f32 = 0.999_999_7;
-const C2: f32 = 0.499_991_5;
-const C3: f32 = 0.166_676_52;
-const C4: f32 = 0.041_897_822;
-const C5: f32 = 0.008_289_291;
+// The degree-5 minimax polynomial of e^t the vectorised exponential uses too.
+use crate::vector::{C1, C2, C3, C4, C5};
 
 /// `e^x = p·2^k` with `p` in about `[0.71, 1.42]`. The range reduction `t = x − k·ln 2` runs in
 /// f64 so that it stays exact for the large scores this algorithm exists for.

@@ -1,5 +1,5 @@
 // Attention forward on the GPU: the twin of `attention::attention_forward` on the CPU for
-// softmax, LSSA, LSSAR and sigmoid (formulas.md §1). Shapes: q, k, v, out are
+// softmax, LSSA, LSSAR and sigmoid (shared/reference/formulas.md §1). Shapes: q, k, v, out are
 // [heads, n, d] row-major (heads = batch × heads on the CPU side).
 //
 // One invocation per (head, query row). Keys are taken in blocks, one dispatch per block, and

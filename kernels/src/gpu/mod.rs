@@ -9,13 +9,48 @@ use std::fmt;
 
 use wgpu::util::DeviceExt;
 
-use crate::attention::{sigmoid::bias_or_default, Attention, LssaScale, Mask, SoftmaxAlgorithm, Variant};
+use crate::attention::{
+    attention_forward, sigmoid::bias_or_default, Attention, AttentionError, Extras, LssaScale, Mask, SoftmaxAlgorithm,
+    Variant,
+};
+
+/// Where a computation ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComputedOn {
+    Gpu,
+    Cpu,
+}
+
+/// Attention forward on the GPU when one is given and has a kernel for the variant, on the CPU
+/// otherwise (also when the GPU fails): the run-time choice of backend. Returns the output and
+/// where it was computed.
+pub async fn attention_forward_auto(
+    gpu: Option<&GpuContext>,
+    attention: &Attention,
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+) -> Result<(Vec<f32>, ComputedOn), AttentionError> {
+    if let Some(ctx) = gpu {
+        if let Ok(out) = ctx.attention_forward(attention, q, k, v).await {
+            return Ok((out, ComputedOn::Gpu));
+        }
+    }
+    let mut out = vec![0.0f32; attention.shape.qkv_len()];
+    attention_forward(attention, q, k, v, &mut out, Extras::default())?;
+    Ok((out, ComputedOn::Cpu))
+}
 
 /// Largest head dimension the GPU attention kernel takes (its accumulator is a fixed array).
 pub const GPU_MAX_D: usize = 256;
 
-/// Keys per dispatch of the GPU attention kernel: bounds the work of one invocation.
-const GPU_KEY_BLOCK: usize = 128;
+/// Keys per dispatch of the GPU attention kernel for head dimension `d`: each key costs an
+/// invocation about 3d + 2 loop iterations (dot product, accumulate, occasional rescale), and
+/// one dispatch keeps that under ~30,000 (llvmpipe stops an invocation after 65,535; drivers
+/// time out long ones).
+fn keys_per_dispatch(d: usize) -> usize {
+    (30_000 / (3 * d + 2)).clamp(1, 512)
+}
 
 /// Why the GPU path is not available or did not finish.
 #[derive(Clone, Debug, PartialEq)]
@@ -179,7 +214,8 @@ impl GpuContext {
                 return Err(GpuError::Failed(format!("{variant:?} attention has no GPU kernel; the CPU computes it")))
             }
         };
-        if shape.d > GPU_MAX_D || shape.n == 0 || shape.d == 0 {
+        crate::attention::check(shape, variant).map_err(|e| GpuError::Failed(e.to_string()))?;
+        if shape.d > GPU_MAX_D {
             return Err(GpuError::Failed(format!("d={}: the GPU kernel takes 1..{GPU_MAX_D}", shape.d)));
         }
         let len = shape.qkv_len();
@@ -229,9 +265,10 @@ impl GpuContext {
             _ => &[2],
         };
         let mut dispatches = vec![(0u32, 0u32, 0u32)];
+        let block = keys_per_dispatch(shape.d);
         for &stage in key_stages {
-            for start in (0..shape.n).step_by(GPU_KEY_BLOCK) {
-                dispatches.push((stage, start as u32, (start + GPU_KEY_BLOCK).min(shape.n) as u32));
+            for start in (0..shape.n).step_by(block) {
+                dispatches.push((stage, start as u32, (start + block).min(shape.n) as u32));
             }
         }
         dispatches.push((7, 0, 0));

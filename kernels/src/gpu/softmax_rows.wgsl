@@ -1,5 +1,5 @@
 // Row softmax over a [rows, cols] row-major matrix, in place: one invocation per row, the
-// three passes of formulas.md §1.1 (max, sum of e^(x - max), normalise). The same numbers as
+// three passes of shared/reference/formulas.md §1.1 (max, sum of e^(x - max), normalise). The same numbers as
 // `softmax::softmax_rows_in_place` on the CPU, to float rounding.
 
 struct Dims {
