@@ -225,6 +225,22 @@ test('the compute worker runs a long softmax with progress while the page stays 
   await context.close();
 });
 
+test('leaving the About page mid-check and coming back does not start a second run', async () => {
+  const { page, context, problems } = await open(browser, '?page=about');
+  await rendered(page);
+  await backendKnown(page);
+  await page.selectOption('#check-len', String(1 << 24));
+  await page.click('text=Run the compute check');
+  await page.click('nav >> text=Attention');
+  await page.waitForSelector('main h1:text-is("Attention")');
+  await page.click('nav >> text=About');
+  await page.waitForSelector('main h1:text-is("About Softplay")');
+  assert.equal(await page.isDisabled('text=Run the compute check'), true, 'the first run is still going');
+  await page.waitForFunction(() => !document.querySelector('button.primary').disabled, null, { timeout: 120_000 });
+  assert.deepEqual(problems, [], 'answers for the page that was left are dropped quietly');
+  await context.close();
+});
+
 test('without WebGPU the page says it computes on the CPU, and why', async () => {
   const cpuOnly = await launch({ webgpu: false });
   try {

@@ -122,6 +122,11 @@ pub fn App() -> impl IntoView {
             state.notify(NoticeKind::Error, format!("Computation is off: {why}"));
         }
     });
+    Effect::new(move |_| {
+        if let Some(message) = compute.unreadable.get() {
+            state.notify(NoticeKind::Error, format!("{message}; reload the page if results stop coming"));
+        }
+    });
 
     let nav_item = move |page: Page| {
         view! {

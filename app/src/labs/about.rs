@@ -34,7 +34,7 @@ fn ComputeCheck() -> impl IntoView {
                     result.set(Some(Err(message)));
                     running.set(false);
                 }
-                Response::Ready { .. } => {}
+                Response::Ready { .. } | Response::Unreadable { .. } => {}
             },
         );
     };
@@ -87,7 +87,7 @@ fn ComputeCheck() -> impl IntoView {
                     </select>
                 </div>
             </div>
-            <button type="button" class="primary" on:click=run disabled=move || running.get()>
+            <button type="button" class="primary" on:click=run disabled=move || { running.get() || compute.busy.get() > 0 }>
                 "Run the compute check"
             </button>
             <div class="progress" hidden=move || !running.get()>

@@ -43,10 +43,15 @@ struct Inner {
     handlers: HashMap<u32, Handler>,
 }
 
-/// The compute worker, shared through context. `Copy`: both fields are arena handles.
+/// The compute worker, shared through context. `Copy`: the fields are arena handles.
 #[derive(Clone, Copy)]
 pub struct Compute {
     pub status: RwSignal<ComputeStatus>,
+    /// Requests sent and not yet answered: pages use it so that leaving and coming back does
+    /// not start the same long run twice.
+    pub busy: RwSignal<usize>,
+    /// Messages the worker could not read; the page shows them.
+    pub unreadable: RwSignal<Option<String>>,
     inner: StoredValue<Rc<RefCell<Inner>>, LocalStorage>,
 }
 
@@ -54,6 +59,7 @@ impl Compute {
     /// Starts the worker. If it cannot start, the status says so and requests fail at once.
     pub fn start() -> Self {
         let status = RwSignal::new(ComputeStatus::Starting);
+        let (busy, unreadable) = (RwSignal::new(0usize), RwSignal::new(None::<String>));
         let inner = Rc::new(RefCell::new(Inner { worker: None, next_id: 1, handlers: HashMap::new() }));
         match Worker::new(WORKER_URL) {
             Ok(worker) => {
@@ -61,7 +67,8 @@ impl Compute {
                 let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                     let Some(inner) = weak.upgrade() else { return };
                     match serde_wasm_bindgen::from_value::<Response>(event.data()) {
-                        Ok(response) => dispatch(&inner, status, response),
+                        Ok(Response::Unreadable { message }) => unreadable.set(Some(message)),
+                        Ok(response) => dispatch(&inner, status, busy, response),
                         Err(e) => web_sys::console::error_1(&format!("unreadable worker message: {e}").into()),
                     }
                 });
@@ -90,7 +97,7 @@ impl Compute {
             }
             Err(e) => status.set(ComputeStatus::Stopped(format!("could not start the compute worker: {e:?}"))),
         }
-        Compute { status, inner: StoredValue::new_local(inner) }
+        Compute { status, busy, unreadable, inner: StoredValue::new_local(inner) }
     }
 
     /// Sends `make(id)` and calls `on_response` with every answer for it (progress, then one
@@ -109,19 +116,21 @@ impl Compute {
         };
         guard.handlers.insert(id, on_response);
         drop(guard);
+        self.busy.update(|b| *b += 1);
         let sent = serde_wasm_bindgen::to_value(&request)
             .map_err(|e| e.to_string())
             .and_then(|value| worker.post_message(&value).map_err(|e| format!("{e:?}")));
         if let Err(message) = sent {
             let handler = inner.borrow_mut().handlers.remove(&id);
             if let Some(mut handler) = handler {
+                self.busy.update(|b| *b = b.saturating_sub(1));
                 handler(Response::Failed { id: Some(id), message });
             }
         }
     }
 }
 
-fn dispatch(inner: &Rc<RefCell<Inner>>, status: RwSignal<ComputeStatus>, response: Response) {
+fn dispatch(inner: &Rc<RefCell<Inner>>, status: RwSignal<ComputeStatus>, busy: RwSignal<usize>, response: Response) {
     let (id, last) = match &response {
         Response::Ready { backend } => {
             status.set(ComputeStatus::Ready(backend.clone()));
@@ -130,8 +139,10 @@ fn dispatch(inner: &Rc<RefCell<Inner>>, status: RwSignal<ComputeStatus>, respons
         Response::Failed { id: None, message } => {
             status.set(ComputeStatus::Stopped(format!("{message}; reload the page to restart it")));
             stop(inner, message);
+            busy.set(0);
             return;
         }
+        Response::Unreadable { .. } => return,
         Response::Progress { id, .. } => (*id, false),
         Response::SoftmaxDone(summary) => (summary.id, true),
         Response::Failed { id: Some(id), .. } => (*id, true),
@@ -139,6 +150,9 @@ fn dispatch(inner: &Rc<RefCell<Inner>>, status: RwSignal<ComputeStatus>, respons
     // Take the handler out while it runs, so it may send new requests.
     let handler = inner.borrow_mut().handlers.remove(&id);
     if let Some(mut handler) = handler {
+        if last {
+            busy.update(|b| *b = b.saturating_sub(1));
+        }
         handler(response);
         if !last {
             inner.borrow_mut().handlers.insert(id, handler);

@@ -66,7 +66,9 @@ mod web {
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             match serde_wasm_bindgen::from_value::<Request>(event.data()) {
                 Ok(request) => spawn_local(handle(request)),
-                Err(e) => post(&Response::Failed { id: None, message: format!("unreadable request: {e}") }),
+                Err(e) => post(&Response::Unreadable {
+                    message: format!("the compute worker could not read a request ({e})"),
+                }),
             }
         });
         scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -43,6 +43,9 @@ pub enum Response {
     SoftmaxDone(SoftmaxSummary),
     /// Request `id` (or the worker itself, when `id` is `None`) failed; `message` says why.
     Failed { id: Option<u32>, message: String },
+    /// A message the worker could not read as a [`Request`] (say, from a page of another
+    /// version); the worker keeps running.
+    Unreadable { message: String },
 }
 
 /// Summary of a softmax demo run: enough to check the result without moving the vector back.
