@@ -234,11 +234,12 @@ fn bad_requests_are_errors_that_name_the_value() {
 fn length_sweep_reports_each_length_and_softmax_flattens_as_rows_grow() {
     use softplay_kernels::attention::stats::length_sweep;
     let d = 32;
-    let inputs = |n: usize| (random(n * d, 1.0, n as u64), random(n * d, 1.0, n as u64 + 1), random(n * d, 1.0, 5));
+    let inputs = |n: usize| (random(n * d, 1.0, n as u64), random(n * d, 1.0, n as u64 + 1), None);
     let factors = [1, 2, 4, 8, 16];
     let softmax =
-        length_sweep(Variant::Softmax(SoftmaxAlgorithm::ThreePass), Mask::Full, d, 16, &factors, inputs).unwrap();
-    let lssa = length_sweep(Variant::Lssa(Lssa::DEFAULT), Mask::Full, d, 16, &factors, inputs).unwrap();
+        length_sweep(Variant::Softmax(SoftmaxAlgorithm::ThreePass), Mask::Full, d, 16, &factors, inputs, |_| {})
+            .unwrap();
+    let lssa = length_sweep(Variant::Lssa(Lssa::DEFAULT), Mask::Full, d, 16, &factors, inputs, |_| {}).unwrap();
     assert_eq!(softmax.iter().map(|p| p.n).collect::<Vec<_>>(), vec![16, 32, 64, 128, 256]);
     for pair in softmax.windows(2) {
         assert!(pair[1].entropy > pair[0].entropy, "softmax entropy should grow with length: {softmax:?}");
@@ -252,4 +253,56 @@ fn length_sweep_reports_each_length_and_softmax_flattens_as_rows_grow() {
         softmax[4].entropy - softmax[0].entropy,
         lssa[4].entropy - lssa[0].entropy
     );
+}
+
+#[test]
+fn naive_softmax_breaks_where_a_score_passes_88_and_the_others_hold() {
+    use softplay_kernels::attention::{
+        stats::{breaking_scale, stability_sweep},
+        synthetic::Synthetic,
+    };
+    let (n, d) = (64, 16);
+    let x = Synthetic { n, d, seed: 9, logit_scale: 1.0, needle: 4.0, period: 0, noise: 0.0 }.generate();
+    let scales = [1.0, 10.0, 100.0, 1000.0, 10000.0];
+    let naive = Variant::Softmax(SoftmaxAlgorithm::Naive);
+    let points = stability_sweep(naive, Mask::Causal, d, &x.q, &x.k, &scales).unwrap();
+    assert_eq!(points[0].broken_rows, 0);
+    assert!(points[4].broken_rows > 0, "{points:?}");
+    // The break is where the largest score of some row reaches ln(f32::MAX) ≈ 88.72.
+    let at = breaking_scale(naive, Mask::Causal, d, &x.q, &x.k, 1.0, 1e4).unwrap().unwrap();
+    let mut largest = 0.0f32;
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f32 = x.q[i * d..(i + 1) * d].iter().zip(&x.k[j * d..(j + 1) * d]).map(|(a, b)| a * b).sum();
+            largest = largest.max(s / (d as f32).sqrt());
+        }
+    }
+    let predicted = 88.72 / largest;
+    assert!((at / predicted - 1.0).abs() < 0.01, "broke at {at}, predicted {predicted}");
+    for variant in all_variants() {
+        let points = stability_sweep(variant, Mask::Causal, d, &x.q, &x.k, &scales).unwrap();
+        assert!(points.iter().all(|p| p.broken_rows == 0 && p.max_weight.is_finite()), "{variant:?}: {points:?}");
+        assert_eq!(breaking_scale(variant, Mask::Causal, d, &x.q, &x.k, 1.0, 1e4).unwrap(), None);
+    }
+}
+
+#[test]
+fn the_needle_sweep_reports_the_needle_weight_and_lssar_keeps_it() {
+    use softplay_kernels::attention::{stats::length_sweep, synthetic::Synthetic};
+    let d = 16;
+    let spec = Synthetic { n: 0, d, seed: 2, logit_scale: 1.0, needle: 5.0, period: 0, noise: 0.0 };
+    let inputs = |n: usize| {
+        let x = Synthetic { n, ..spec }.generate();
+        let needle = x.needle.map(|p| (p.query, p.key));
+        (x.q, x.k, needle)
+    };
+    let mut seen = Vec::new();
+    let mut sweep = |variant| length_sweep(variant, Mask::Causal, d, 32, &[1, 2, 4, 8], inputs, |p| seen.push(p.n));
+    let softmax = sweep(Variant::Softmax(SoftmaxAlgorithm::ThreePass)).unwrap();
+    assert_eq!(seen, vec![32, 64, 128, 256]);
+    let lssar = length_sweep(Variant::LSSAR_DEFAULT, Mask::Causal, d, 32, &[1, 2, 4, 8], inputs, |_| {}).unwrap();
+    let needle = |s: &[softplay_kernels::attention::stats::SweepPoint], i: usize| s[i].needle.unwrap();
+    // A 5σ needle: softmax gives it e^5 against n others, so its weight falls as n grows.
+    assert!(needle(&softmax, 3) < needle(&softmax, 0), "{softmax:?}");
+    assert!(needle(&lssar, 3) > needle(&softmax, 3), "LSSAR {lssar:?} vs softmax {softmax:?}");
 }

@@ -19,8 +19,8 @@
 use serde_json::Value;
 use softplay_kernels::{
     attention::{
-        attention_backward, attention_forward, Attention, Extras, Gradients, Lssa, LssaScale, Mask, RowStats, Shape,
-        SoftmaxAlgorithm, Variant,
+        attention_backward, attention_forward, attention_probe, attention_row, Attention, Extras, Gradients, Lssa,
+        LssaScale, Mask, Probe, RowStats, Shape, SoftmaxAlgorithm, Variant,
     },
     Rng,
 };
@@ -129,10 +129,19 @@ fn attention_matches_the_jax_reference() {
                     failures.push(format!("{name} streaming online softmax: forward error {err:.2e}"));
                 }
             }
+            // The lab's paths: weights without the values (all rows, and one row at a time).
+            let mut probed = vec![0.0; n * n];
+            attention_probe(&a, &q, &k, Probe { weights: Some(&mut probed), ..Probe::default() }).unwrap();
+            let mut one_row = vec![0.0; n * n];
+            for (i, row) in one_row.chunks_exact_mut(n).enumerate() {
+                attention_row(variant, mask, d, &q, &k, i, row).unwrap();
+            }
             let stat = |f: fn(&RowStats) -> f32| stats.iter().map(f).collect::<Vec<f32>>();
             let mut forward_err = max_error(&out, tensor("out").unwrap(), d);
             if let Some(w) = tensor("weights") {
                 forward_err = forward_err.max(max_error(&weights, w, n));
+                forward_err = forward_err.max(max_error(&probed, w, n));
+                forward_err = forward_err.max(max_error(&one_row, w, n));
             }
             for (key, got) in [
                 ("entropy", stat(|s| s.entropy)),

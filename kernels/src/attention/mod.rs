@@ -20,6 +20,7 @@ pub mod sigmoid;
 pub mod softmax;
 pub mod softplus;
 pub mod stats;
+pub mod synthetic;
 
 use std::{borrow::Cow, fmt};
 
@@ -310,8 +311,6 @@ pub fn attention_forward(
         check_len("stats", s.len(), shape.rows())?;
     }
     let Shape { n, d, .. } = shape;
-    let mut block = vec![0.0f32; ROWS * n];
-    let mut aux = vec![0.0f32; n];
     let mut out_block = vec![0.0f32; ROWS * d];
     for h in 0..shape.batch * shape.heads {
         let (qh, kh, vh) =
@@ -323,43 +322,168 @@ pub fn attention_forward(
             softmax::online_fused_forward(mask, n, d, qh, kh, vh, outh);
             continue;
         }
-        let scores = Scores::new(variant, n, d, qh, kh);
-        // Keys packed in transposed blocks, so the blocked score kernel runs SIMD across keys.
-        let packed = pack_keys(&scores.k, n, d);
-        for i0 in (0..n).step_by(ROWS) {
-            let rows = ROWS.min(n - i0);
-            let block_keys = mask.visible(i0 + rows - 1, n);
-            // A short last block repeats its last row; those results are not used.
-            let q_rows: [&[f32]; ROWS] = std::array::from_fn(|r| {
-                let i = (i0 + r).min(n - 1);
-                &scores.q[i * d..(i + 1) * d]
-            });
-            scores_block(q_rows, &packed, &scores.k, n, block_keys, &mut block, n);
-            for r in 0..ROWS {
-                let row = &mut block[r * n..r * n + block_keys];
-                if r >= rows {
-                    row.fill(0.0);
-                    continue;
-                }
-                let i = i0 + r;
-                let visible = mask.visible(i, n);
-                let (row, hidden) = row.split_at_mut(visible);
-                hidden.fill(0.0); // keys of this block that row i must not see
-                scale(row, row_scale(variant, d, visible));
-                weights_from_scores(variant, n, i, row, &mut aux[..visible]);
-                if let Some(w) = weights.as_deref_mut() {
-                    let wi = &mut w[i * n..(i + 1) * n];
-                    wi[..visible].copy_from_slice(row);
-                    wi[visible..].fill(0.0);
-                }
-                if let Some(s) = stats.as_deref_mut() {
-                    s[i] = RowStats::of(row);
-                }
-            }
-            weighted_sum_block(&block, n, vh, d, block_keys, &mut out_block);
+        weight_blocks(variant, mask, n, d, qh, kh, None, |i0, rows, block_keys, block| {
+            record_rows(n, i0, rows, mask, block, weights.as_deref_mut(), stats.as_deref_mut());
+            weighted_sum_block(block, n, vh, d, block_keys, &mut out_block);
             outh[i0 * d..(i0 + rows) * d].copy_from_slice(&out_block[..rows * d]);
+        });
+    }
+    Ok(())
+}
+
+/// Copies the weights of the rows `i0..i0 + rows` of a block (row stride `n`) into `weights`
+/// and their statistics into `stats`, where asked.
+fn record_rows(
+    n: usize,
+    i0: usize,
+    rows: usize,
+    mask: Mask,
+    block: &[f32],
+    mut weights: Option<&mut [f32]>,
+    mut stats: Option<&mut [RowStats]>,
+) {
+    for r in 0..rows {
+        let i = i0 + r;
+        let visible = mask.visible(i, n);
+        let row = &block[r * n..r * n + visible];
+        if let Some(w) = weights.as_deref_mut() {
+            let wi = &mut w[i * n..(i + 1) * n];
+            wi[..visible].copy_from_slice(row);
+            wi[visible..].fill(0.0);
+        }
+        if let Some(s) = stats.as_deref_mut() {
+            s[i] = RowStats::of(row);
         }
     }
+}
+
+/// The weights of one head, four query rows at a time: calls `per_block(i0, rows, block_keys,
+/// block)` with the weights of rows `i0..i0 + rows` in `block` (row stride `n`, the first
+/// `block_keys` columns set, masked keys 0). Where `scores` is given (`[n, n]`) it receives the
+/// scores each row's normaliser saw (`c_i · q'_i·k'_j`; masked entries 0).
+#[allow(clippy::too_many_arguments)]
+fn weight_blocks(
+    variant: Variant,
+    mask: Mask,
+    n: usize,
+    d: usize,
+    qh: &[f32],
+    kh: &[f32],
+    mut scores_out: Option<&mut [f32]>,
+    mut per_block: impl FnMut(usize, usize, usize, &mut [f32]),
+) {
+    let mut block = vec![0.0f32; ROWS * n];
+    let mut aux = vec![0.0f32; n];
+    let scores = Scores::new(variant, n, d, qh, kh);
+    // Keys packed in transposed blocks, so the blocked score kernel runs SIMD across keys.
+    let packed = pack_keys(&scores.k, n, d);
+    for i0 in (0..n).step_by(ROWS) {
+        let rows = ROWS.min(n - i0);
+        let block_keys = mask.visible(i0 + rows - 1, n);
+        // A short last block repeats its last row; those results are not used.
+        let q_rows: [&[f32]; ROWS] = std::array::from_fn(|r| {
+            let i = (i0 + r).min(n - 1);
+            &scores.q[i * d..(i + 1) * d]
+        });
+        scores_block(q_rows, &packed, &scores.k, n, block_keys, &mut block, n);
+        for r in 0..ROWS {
+            let row = &mut block[r * n..r * n + block_keys];
+            if r >= rows {
+                row.fill(0.0);
+                continue;
+            }
+            let i = i0 + r;
+            let visible = mask.visible(i, n);
+            let (row, hidden) = row.split_at_mut(visible);
+            hidden.fill(0.0); // keys of this block that row i must not see
+            scale(row, row_scale(variant, d, visible));
+            if let Some(s) = scores_out.as_deref_mut() {
+                let si = &mut s[i * n..(i + 1) * n];
+                si[..visible].copy_from_slice(row);
+                si[visible..].fill(0.0);
+            }
+            weights_from_scores(variant, n, i, row, &mut aux[..visible]);
+        }
+        per_block(i0, rows, block_keys, &mut block);
+    }
+}
+
+/// What [`attention_probe`] writes; each is optional.
+#[derive(Default)]
+pub struct Probe<'a> {
+    /// `[batch, heads, n, n]`: the weights, masked entries 0.
+    pub weights: Option<&'a mut [f32]>,
+    /// `[batch, heads, n, n]`: the scores the normaliser saw (`c_i · q'_i·k'_j`), masked 0.
+    pub scores: Option<&'a mut [f32]>,
+    /// `[batch, heads, n]`: statistics of each row's weights.
+    pub stats: Option<&'a mut [RowStats]>,
+}
+
+/// The attention weights alone, for looking at them: the same scores and normalisers as
+/// [`attention_forward`], without the product with the values (half the work).
+pub fn attention_probe(
+    attention: &Attention,
+    q: &[f32],
+    k: &[f32],
+    mut probe: Probe<'_>,
+) -> Result<(), AttentionError> {
+    let Attention { shape, variant, mask } = *attention;
+    check(shape, variant)?;
+    let len = shape.qkv_len();
+    check_len("q", q.len(), len)?;
+    check_len("k", k.len(), len)?;
+    for (name, buf) in
+        [("weights", probe.weights.as_deref().map(<[f32]>::len)), ("scores", probe.scores.as_deref().map(<[f32]>::len))]
+    {
+        if let Some(got) = buf {
+            check_len(name, got, shape.weights_len())?;
+        }
+    }
+    if let Some(s) = &probe.stats {
+        check_len("stats", s.len(), shape.rows())?;
+    }
+    let Shape { n, d, .. } = shape;
+    for h in 0..shape.batch * shape.heads {
+        let (qh, kh) = (&q[h * n * d..(h + 1) * n * d], &k[h * n * d..(h + 1) * n * d]);
+        let mut weights = probe.weights.as_deref_mut().map(|w| &mut w[h * n * n..(h + 1) * n * n]);
+        let scores = probe.scores.as_deref_mut().map(|s| &mut s[h * n * n..(h + 1) * n * n]);
+        let mut stats = probe.stats.as_deref_mut().map(|s| &mut s[h * n..(h + 1) * n]);
+        weight_blocks(variant, mask, n, d, qh, kh, scores, |i0, rows, _, block| {
+            record_rows(n, i0, rows, mask, block, weights.as_deref_mut(), stats.as_deref_mut());
+        });
+    }
+    Ok(())
+}
+
+/// The weights of query row `i` of a single head (`q`, `k` are `[n, d]`) into `row`
+/// (`[n]`, masked keys 0): one row of [`attention_probe`] at O(n·d) cost.
+pub fn attention_row(
+    variant: Variant,
+    mask: Mask,
+    d: usize,
+    q: &[f32],
+    k: &[f32],
+    i: usize,
+    row: &mut [f32],
+) -> Result<(), AttentionError> {
+    let n = row.len();
+    check(Shape::single(n, d), variant)?;
+    check_len("q", q.len(), n * d)?;
+    check_len("k", k.len(), n * d)?;
+    if i >= n {
+        return Err(AttentionError::Parameter(format!("row {i}: must be below n = {n}")));
+    }
+    let scores = Scores::new(variant, n, d, q, k);
+    let visible = mask.visible(i, n);
+    let qi = &scores.q[i * d..(i + 1) * d];
+    for (j, s) in row[..visible].iter_mut().enumerate() {
+        *s = dot(qi, &scores.k[j * d..(j + 1) * d]);
+    }
+    row[visible..].fill(0.0);
+    let mut aux = vec![0.0f32; visible];
+    let row = &mut row[..visible];
+    scale(row, row_scale(variant, d, visible));
+    weights_from_scores(variant, n, i, row, &mut aux);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! first key (the "attention sink") takes. And the length sweep: the mean of each statistic
 //! as the sequence grows from 1× to 16× a base length.
 
-use super::{attention_forward, Attention, AttentionError, Extras, Mask, Shape, Variant};
+use super::{attention_probe, attention_row, Attention, AttentionError, Mask, Probe, Shape, Variant};
 
 /// Statistics of one row of weights over its visible keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -47,42 +47,154 @@ pub struct SweepPoint {
     pub sink: f64,
     pub row_sum: f64,
     pub support: f64,
+    /// The weight the needle query gives the needle key, where the inputs have a needle.
+    pub needle: Option<f64>,
 }
 
-/// For each `factor`, draws `(q, k, v)` of length `base_n · factor` (each `[n, d]`) from
-/// `inputs`, runs the forward pass and averages the row statistics over all rows.
+impl SweepPoint {
+    /// Means over the rows of one head.
+    pub fn of(n: usize, stats: &[RowStats], needle: Option<f64>) -> SweepPoint {
+        let mean = |f: fn(&RowStats) -> f64| stats.iter().map(f).sum::<f64>() / stats.len().max(1) as f64;
+        SweepPoint {
+            n,
+            entropy: mean(|s| s.entropy as f64),
+            max_weight: mean(|s| s.max_weight as f64),
+            sink: mean(|s| s.sink as f64),
+            row_sum: mean(|s| s.row_sum as f64),
+            support: mean(|s| s.support as f64),
+            needle,
+        }
+    }
+}
+
+/// For each `factor`, draws `q`, `k` (each `[n, d]`, `n = base_n · factor`) and the needle's
+/// place (query row, key) from `inputs`, and averages the row statistics of the weights over
+/// all rows. `on_point` is called after each length (for progress).
 pub fn length_sweep(
     variant: Variant,
     mask: Mask,
     d: usize,
     base_n: usize,
     factors: &[usize],
-    mut inputs: impl FnMut(usize) -> (Vec<f32>, Vec<f32>, Vec<f32>),
+    mut inputs: impl FnMut(usize) -> (Vec<f32>, Vec<f32>, Option<(usize, usize)>),
+    mut on_point: impl FnMut(&SweepPoint),
 ) -> Result<Vec<SweepPoint>, AttentionError> {
     factors
         .iter()
         .map(|&factor| {
             let n = base_n * factor;
-            let (q, k, v) = inputs(n);
-            let mut out = vec![0.0; n * d];
+            let (q, k, needle) = inputs(n);
             let mut stats = vec![RowStats::default(); n];
-            attention_forward(
-                &Attention { shape: Shape::single(n, d), variant, mask },
-                &q,
-                &k,
-                &v,
-                &mut out,
-                Extras { weights: None, stats: Some(&mut stats) },
-            )?;
-            let mean = |f: fn(&RowStats) -> f64| stats.iter().map(f).sum::<f64>() / n as f64;
-            Ok(SweepPoint {
-                n,
-                entropy: mean(|s| s.entropy as f64),
-                max_weight: mean(|s| s.max_weight as f64),
-                sink: mean(|s| s.sink as f64),
-                row_sum: mean(|s| s.row_sum as f64),
-                support: mean(|s| s.support as f64),
-            })
+            let attention = Attention { shape: Shape::single(n, d), variant, mask };
+            attention_probe(&attention, &q, &k, Probe { stats: Some(&mut stats), ..Probe::default() })?;
+            let needle = match needle {
+                Some((i, j)) => {
+                    let mut row = vec![0.0f32; n];
+                    attention_row(variant, mask, d, &q, &k, i, &mut row)?;
+                    Some(row[j] as f64)
+                }
+                None => None,
+            };
+            let point = SweepPoint::of(n, &stats, needle);
+            on_point(&point);
+            Ok(point)
         })
         .collect()
+}
+
+/// One variant at one logit scale: mean row statistics and how many rows were not finite.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StabilityPoint {
+    pub scale: f32,
+    pub max_weight: f64,
+    pub row_sum: f64,
+    pub entropy: f64,
+    /// Rows whose weights contain NaN or an infinity.
+    pub broken_rows: usize,
+}
+
+/// Multiplies the queries by each scale and reports each variant's weights: where the naive
+/// softmax overflows (`e^s` is infinite in f32 once a score passes ~88.7), the stable
+/// algorithms and softplus keep finite rows. `q`, `k` are `[n, d]`.
+pub fn stability_sweep(
+    variant: Variant,
+    mask: Mask,
+    d: usize,
+    q: &[f32],
+    k: &[f32],
+    scales: &[f32],
+) -> Result<Vec<StabilityPoint>, AttentionError> {
+    scales.iter().map(|&scale| stability_point(variant, mask, d, q, k, scale)).collect()
+}
+
+fn stability_point(
+    variant: Variant,
+    mask: Mask,
+    d: usize,
+    q: &[f32],
+    k: &[f32],
+    scale: f32,
+) -> Result<StabilityPoint, AttentionError> {
+    let n = q.len() / d.max(1);
+    let scaled: Vec<f32> = q.iter().map(|x| x * scale).collect();
+    let mut weights = vec![0.0f32; n * n];
+    let mut stats = vec![RowStats::default(); n];
+    let attention = Attention { shape: Shape::single(n, d), variant, mask };
+    attention_probe(
+        &attention,
+        &scaled,
+        k,
+        Probe { weights: Some(&mut weights), stats: Some(&mut stats), ..Probe::default() },
+    )?;
+    let broken_rows = weights.chunks_exact(n).filter(|row| row.iter().any(|w| !w.is_finite())).count();
+    let finite: Vec<RowStats> = stats
+        .iter()
+        .zip(weights.chunks_exact(n))
+        .filter(|(_, row)| row.iter().all(|w| w.is_finite()))
+        .map(|(s, _)| *s)
+        .collect();
+    let mean = |f: fn(&RowStats) -> f64| {
+        if finite.is_empty() {
+            f64::NAN
+        } else {
+            finite.iter().map(f).sum::<f64>() / finite.len() as f64
+        }
+    };
+    Ok(StabilityPoint {
+        scale,
+        max_weight: mean(|s| s.max_weight as f64),
+        row_sum: mean(|s| s.row_sum as f64),
+        entropy: mean(|s| s.entropy as f64),
+        broken_rows,
+    })
+}
+
+/// The smallest logit scale in `lo..=hi` at which `variant` gives a non-finite weight, to a
+/// relative precision of about 1e-4 (bisection on a log scale), or `None` if it never does.
+pub fn breaking_scale(
+    variant: Variant,
+    mask: Mask,
+    d: usize,
+    q: &[f32],
+    k: &[f32],
+    lo: f32,
+    hi: f32,
+) -> Result<Option<f32>, AttentionError> {
+    let broken = |s: f32| stability_point(variant, mask, d, q, k, s).map(|p| p.broken_rows > 0);
+    if !broken(hi)? {
+        return Ok(None);
+    }
+    if broken(lo)? {
+        return Ok(Some(lo));
+    }
+    let (mut a, mut b) = (lo.ln(), hi.ln());
+    while b - a > 1e-4 {
+        let mid = 0.5 * (a + b);
+        if broken(mid.exp())? {
+            b = mid;
+        } else {
+            a = mid;
+        }
+    }
+    Ok(Some(b.exp()))
 }
