@@ -15,7 +15,10 @@ use crate::{
         labs::{decode, encode, Labs, Page},
         url,
     },
-    worker::client::{Compute, ComputeStatus},
+    worker::{
+        client::{Compute, ComputeStatus},
+        LongCompute,
+    },
 };
 
 /// The experiment state of the whole page, shared through context. `Copy`: arena handles.
@@ -102,6 +105,7 @@ pub fn App() -> impl IntoView {
     state.load_from_url();
     let compute = Compute::start();
     provide_context(compute);
+    provide_context(LongCompute(Compute::start_cpu_only()));
 
     // The URL follows the state (no new history entry), and the title names the page.
     Effect::new(move |_| {

@@ -258,12 +258,12 @@ mod tests {
     fn typed_values_outside_the_range_are_clamped_and_named() {
         assert_eq!(check_int(&ATTN_N, "128", 256), (128, None));
         let (v, m) = check_int(&ATTN_N, "5000", 256);
-        assert_eq!(v, 4096);
-        assert_eq!(m.unwrap(), "5000 is above the maximum of n (2..4096): set to 4096");
+        assert_eq!(v, 1024);
+        assert_eq!(m.unwrap(), "5000 is above the maximum of n (2..1024): set to 1024");
         let (v, m) = check_int(&ATTN_N, "-3", 256);
-        assert_eq!((v, m.unwrap()), (2, "-3 is below the minimum of n (2..4096): set to 2".to_string()));
+        assert_eq!((v, m.unwrap()), (2, "-3 is below the minimum of n (2..1024): set to 2".to_string()));
         let (v, m) = check_int(&ATTN_N, "12ab", 256);
-        assert_eq!((v, m.unwrap()), (256, "“12ab” is not a whole number: n stays 256 (allowed 2..4096)".to_string()));
+        assert_eq!((v, m.unwrap()), (256, "“12ab” is not a whole number: n stays 256 (allowed 2..1024)".to_string()));
         let (v, m) = check_float(&ATTN_SCALE, "NaN", 2.0);
         assert_eq!(v, 2.0);
         assert!(m.unwrap().contains("not a finite number"));

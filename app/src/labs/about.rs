@@ -34,7 +34,7 @@ fn ComputeCheck() -> impl IntoView {
                     result.set(Some(Err(message)));
                     running.set(false);
                 }
-                Response::Ready { .. } | Response::Unreadable { .. } => {}
+                _ => {}
             },
         );
     };

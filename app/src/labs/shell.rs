@@ -38,7 +38,11 @@ pub fn LabFrame(
     title: &'static str,
     intro: &'static str,
     /// What this lab will show, while it is being built.
-    coming: &'static str,
+    #[prop(optional)]
+    coming: Option<&'static str>,
+    /// The lab's results, below the settings.
+    #[prop(optional)]
+    results: Option<Children>,
     children: Children,
 ) -> impl IntoView {
     view! {
@@ -53,10 +57,13 @@ pub fn LabFrame(
                 <p class="hint">"Every setting is part of the link: share it and the same experiment opens."</p>
                 <div class="controls">{children()}</div>
             </section>
-            <section class="panel placeholder" aria-label="Coming next">
-                <h2>"Being built"</h2>
-                <p>{coming}</p>
-            </section>
+            {results.map(|r| r())}
+            {coming.map(|coming| view! {
+                <section class="panel placeholder" aria-label="Coming next">
+                    <h2>"Being built"</h2>
+                    <p>{coming}</p>
+                </section>
+            })}
         </article>
     }
 }

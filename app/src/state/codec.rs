@@ -115,11 +115,12 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-/// Escapes everything but unreserved characters, so keys and values read back unchanged.
+/// Escapes everything but unreserved characters and the comma (which separates list items and
+/// needs no escape in a query), so keys and values read back unchanged.
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b',') {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
@@ -258,6 +259,61 @@ impl QueryReader {
         }
     }
 
+    /// A comma-separated list of distinct choices, `min..=max` of them.
+    pub fn choice_list<C: Choice>(&mut self, key: &str, min: usize, max: usize, default: &[C]) -> Vec<C> {
+        let Some(text) = self.take(key) else { return default.to_vec() };
+        let names: Vec<&str> = C::ALL.iter().map(|c| c.name()).collect();
+        let default_text = default.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
+        let mut out: Vec<C> = Vec::new();
+        for part in text.split(',').map(str::trim) {
+            match C::ALL.iter().find(|c| c.name() == part) {
+                Some(&c) if !out.contains(&c) => out.push(c),
+                Some(_) => {}
+                None => {
+                    self.note(format!(
+                        "ignored {key}={}: “{}” is not one of {}; using {default_text}",
+                        shown(&text),
+                        shown(part),
+                        names.join(", ")
+                    ));
+                    return default.to_vec();
+                }
+            }
+        }
+        if out.len() < min || out.len() > max {
+            self.note(format!(
+                "ignored {key}={}: pick {min} to {max} different values; using {default_text}",
+                shown(&text)
+            ));
+            return default.to_vec();
+        }
+        out
+    }
+
+    /// A comma-separated list of exactly `len` finite numbers in `-limit..=limit`.
+    pub fn float_list(&mut self, key: &str, len: usize, limit: f64, default: &[f64]) -> Vec<f64> {
+        let Some(text) = self.take(key) else { return default.to_vec() };
+        let parsed: Result<Vec<f64>, _> = text.split(',').map(|p| p.trim().parse::<f64>()).collect();
+        match parsed {
+            Ok(v) if v.len() == len && v.iter().all(|x| x.is_finite() && x.abs() <= limit) => v,
+            Ok(v) if v.len() != len => {
+                self.note(format!(
+                    "ignored {key}={}: needs {len} numbers, found {}; using the default example",
+                    shown(&text),
+                    v.len()
+                ));
+                default.to_vec()
+            }
+            _ => {
+                self.note(format!(
+                    "ignored {key}={}: every value must be a number in -{limit}..{limit}; using the default example",
+                    shown(&text)
+                ));
+                default.to_vec()
+            }
+        }
+    }
+
     /// Reads the format version `v`. A link from a newer version is read as far as it can be,
     /// and says so; a missing `v` means the current version.
     pub fn version(&mut self, current: u32) -> u32 {
@@ -311,6 +367,12 @@ impl QueryWriter {
     }
     pub fn choice<C: Choice>(&mut self, value: C) {
         self.raw(C::KEY, value.name().to_string());
+    }
+    pub fn choice_list<C: Choice>(&mut self, key: &str, values: &[C]) {
+        self.raw(key, values.iter().map(|c| c.name()).collect::<Vec<_>>().join(","));
+    }
+    pub fn float_list(&mut self, key: &str, values: &[f64]) {
+        self.raw(key, values.iter().map(|&x| format_float(x)).collect::<Vec<_>>().join(","));
     }
     /// The query string, without the leading `?`.
     pub fn finish(self) -> String {

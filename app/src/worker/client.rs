@@ -41,6 +41,9 @@ struct Inner {
     worker: Option<Worker>,
     next_id: u32,
     handlers: HashMap<u32, Handler>,
+    /// Requests made before the worker said it is ready: a worker that is still loading its
+    /// WebAssembly has no message handler yet, and a message sent then would be lost.
+    queued: Option<Vec<JsValue>>,
 }
 
 /// The compute worker, shared through context. `Copy`: the fields are arena handles.
@@ -58,10 +61,25 @@ pub struct Compute {
 impl Compute {
     /// Starts the worker. If it cannot start, the status says so and requests fail at once.
     pub fn start() -> Self {
+        Self::start_at(WORKER_URL)
+    }
+
+    /// Starts a worker for long CPU runs: it skips the GPU probe (one GPU device per page is
+    /// enough).
+    pub fn start_cpu_only() -> Self {
+        Self::start_at(&format!("{WORKER_URL}?gpu=0"))
+    }
+
+    fn start_at(url: &str) -> Self {
         let status = RwSignal::new(ComputeStatus::Starting);
         let (busy, unreadable) = (RwSignal::new(0usize), RwSignal::new(None::<String>));
-        let inner = Rc::new(RefCell::new(Inner { worker: None, next_id: 1, handlers: HashMap::new() }));
-        match Worker::new(WORKER_URL) {
+        let inner = Rc::new(RefCell::new(Inner {
+            worker: None,
+            next_id: 1,
+            handlers: HashMap::new(),
+            queued: Some(Vec::new()),
+        }));
+        match Worker::new(url) {
             Ok(worker) => {
                 let weak = Rc::downgrade(&inner);
                 let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -117,9 +135,15 @@ impl Compute {
         guard.handlers.insert(id, on_response);
         drop(guard);
         self.busy.update(|b| *b += 1);
-        let sent = serde_wasm_bindgen::to_value(&request)
-            .map_err(|e| e.to_string())
-            .and_then(|value| worker.post_message(&value).map_err(|e| format!("{e:?}")));
+        let sent = serde_wasm_bindgen::to_value(&request).map_err(|e| e.to_string()).and_then(|value| {
+            match inner.borrow_mut().queued.as_mut() {
+                Some(queue) => {
+                    queue.push(value);
+                    Ok(())
+                }
+                None => worker.post_message(&value).map_err(|e| format!("{e:?}")),
+            }
+        });
         if let Err(message) = sent {
             let handler = inner.borrow_mut().handlers.remove(&id);
             if let Some(mut handler) = handler {
@@ -131,9 +155,20 @@ impl Compute {
 }
 
 fn dispatch(inner: &Rc<RefCell<Inner>>, status: RwSignal<ComputeStatus>, busy: RwSignal<usize>, response: Response) {
-    let (id, last) = match &response {
+    match &response {
         Response::Ready { backend } => {
             status.set(ComputeStatus::Ready(backend.clone()));
+            let (worker, queued) = {
+                let mut guard = inner.borrow_mut();
+                (guard.worker.clone(), guard.queued.take().unwrap_or_default())
+            };
+            for value in queued {
+                if let Some(worker) = &worker {
+                    if let Err(e) = worker.post_message(&value) {
+                        web_sys::console::error_2(&"could not send a queued request".into(), &e);
+                    }
+                }
+            }
             return;
         }
         Response::Failed { id: None, message } => {
@@ -142,11 +177,9 @@ fn dispatch(inner: &Rc<RefCell<Inner>>, status: RwSignal<ComputeStatus>, busy: R
             busy.set(0);
             return;
         }
-        Response::Unreadable { .. } => return,
-        Response::Progress { id, .. } => (*id, false),
-        Response::SoftmaxDone(summary) => (summary.id, true),
-        Response::Failed { id: Some(id), .. } => (*id, true),
-    };
+        _ => {}
+    }
+    let Some((id, last)) = response.request_id() else { return };
     // Take the handler out while it runs, so it may send new requests.
     let handler = inner.borrow_mut().handlers.remove(&id);
     if let Some(mut handler) = handler {

@@ -17,12 +17,21 @@ mod web {
     use std::rc::Rc;
 
     use js_sys::Promise;
+    use softplay_kernels::attention::{
+        attention_probe,
+        stats::{breaking_scale, stability_sweep, sweep_point},
+        synthetic::Synthetic,
+        Probe, RowStats,
+    };
     use softplay_kernels::{
         attention::{attention_forward, Attention, Extras, Lssa, Mask, Shape, SoftmaxAlgorithm, Variant},
         gpu::GpuContext,
         softmax, Rng,
     };
-    use softplay_worker::protocol::{Backend, Request, Response, SoftmaxSummary};
+    use softplay_worker::protocol::{
+        Algorithm, Backend, F32s, Inputs, Map, Maps, Race, RaceResult, Request, Response, SoftmaxSummary, Stability,
+        StabilityPoint, StabilitySeries, Sweep, SweepPoint, SyntheticSpec, VariantSpec,
+    };
     use wasm_bindgen::{prelude::*, JsCast};
     use wasm_bindgen_futures::{spawn_local, JsFuture};
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -74,8 +83,14 @@ mod web {
         scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
 
-        spawn_local(async {
-            let backend = probe_gpu().await;
+        // `?gpu=0` on the loader's URL: a worker for long CPU runs, no GPU probe.
+        let cpu_only = scope().location().search().contains("gpu=0");
+        spawn_local(async move {
+            let backend = if cpu_only {
+                Backend::Cpu { reason: "this worker runs long CPU work (sweeps, scans)".into() }
+            } else {
+                probe_gpu().await
+            };
             post(&Response::Ready { backend });
         });
     }
@@ -143,7 +158,202 @@ mod web {
                 let summary = softmax_demo(id, len as usize, seed, scale).await;
                 post(&Response::SoftmaxDone(summary));
             }
+            Request::AttentionMaps { id, inputs, variants, causal } => {
+                post(&match attention_maps(id, &inputs, &variants, causal) {
+                    Ok(maps) => Response::AttentionMapsDone(maps),
+                    Err(message) => Response::Failed { id: Some(id), message },
+                });
+            }
+            Request::LengthSweep { id, base, variants, causal, factors } => {
+                post(&match sweep(id, base, &variants, causal, &factors).await {
+                    Ok(sweep) => Response::LengthSweepDone(sweep),
+                    Err(message) => Response::Failed { id: Some(id), message },
+                });
+            }
+            Request::Stability { id, inputs, variants, causal, scales } => {
+                post(&match stability(id, inputs, &variants, causal, &scales).await {
+                    Ok(result) => Response::StabilityDone(result),
+                    Err(message) => Response::Failed { id: Some(id), message },
+                });
+            }
+            Request::SoftmaxRace { id, len, seed, repeats } => {
+                let race = softmax_race(id, len, seed, repeats).await;
+                post(&Response::SoftmaxRaceDone(race));
+            }
         }
+    }
+
+    fn mask_of(causal: bool) -> Mask {
+        if causal {
+            Mask::Causal
+        } else {
+            Mask::Full
+        }
+    }
+
+    /// Each variant's weights, scores and row statistics on one set of inputs.
+    fn attention_maps(id: u32, inputs: &Inputs, variants: &[VariantSpec], causal: bool) -> Result<Maps, String> {
+        let start = now_ms();
+        let (n, d, q, k, needle) = match inputs {
+            Inputs::Synthetic(spec) => {
+                let x = spec.kernel().generate();
+                (spec.n as usize, spec.d as usize, x.q, x.k, x.needle.map(|p| (p.query as u32, p.key as u32)))
+            }
+            Inputs::Table { n, d, q, k } => (*n as usize, *d as usize, q.clone(), k.clone(), None),
+        };
+        let mut maps = Vec::with_capacity(variants.len());
+        for spec in variants {
+            let attention = Attention { shape: Shape::single(n, d), variant: spec.kernel(), mask: mask_of(causal) };
+            let (mut weights, mut scores) = (vec![0.0f32; n * n], vec![0.0f32; n * n]);
+            let mut stats = vec![RowStats::default(); n];
+            attention_probe(
+                &attention,
+                &q,
+                &k,
+                Probe { weights: Some(&mut weights), scores: Some(&mut scores), stats: Some(&mut stats) },
+            )
+            .map_err(|e| e.to_string())?;
+            let column = |f: fn(&RowStats) -> f32| F32s(stats.iter().map(f).collect());
+            maps.push(Map {
+                weights: F32s(weights),
+                scores: F32s(scores),
+                entropy: column(|s| s.entropy),
+                max_weight: column(|s| s.max_weight),
+                sink: column(|s| s.sink),
+                row_sum: column(|s| s.row_sum),
+                support: column(|s| s.support as f32),
+            });
+        }
+        Ok(Maps { id, n: n as u32, needle, maps, elapsed_ms: now_ms() - start })
+    }
+
+    /// The length sweep, one length at a time (its inputs drawn once for every variant), with
+    /// progress weighted by n².
+    async fn sweep(
+        id: u32,
+        base: SyntheticSpec,
+        variants: &[VariantSpec],
+        causal: bool,
+        factors: &[u32],
+    ) -> Result<Sweep, String> {
+        let start = now_ms();
+        let spec: Synthetic = base.kernel();
+        let total: u32 = factors.iter().map(|f| f * f).sum::<u32>() * variants.len() as u32;
+        let mut done = 0;
+        let mut series = vec![Vec::with_capacity(factors.len()); variants.len()];
+        for &factor in factors {
+            let n = spec.n * factor as usize;
+            let x = Synthetic { n, ..spec }.generate();
+            let needle = x.needle.map(|p| (p.query, p.key));
+            for (vi, variant) in variants.iter().enumerate() {
+                let p = sweep_point(variant.kernel(), mask_of(causal), spec.d, &x.q, &x.k, needle)
+                    .map_err(|e| e.to_string())?;
+                series[vi].push(SweepPoint {
+                    n: n as u32,
+                    entropy: p.entropy,
+                    max_weight: p.max_weight,
+                    sink: p.sink,
+                    row_sum: p.row_sum,
+                    support: p.support,
+                    needle: p.needle,
+                });
+                done += factor * factor;
+                post(&Response::Progress {
+                    id,
+                    stage: format!("n = {n}, variant {} of {}", vi + 1, variants.len()),
+                    done,
+                    total,
+                });
+                yield_now().await;
+            }
+        }
+        Ok(Sweep { id, series, elapsed_ms: now_ms() - start })
+    }
+
+    /// Each variant at each logit scale, and where (if anywhere) it breaks.
+    async fn stability(
+        id: u32,
+        inputs: SyntheticSpec,
+        variants: &[VariantSpec],
+        causal: bool,
+        scales: &[f32],
+    ) -> Result<Stability, String> {
+        let start = now_ms();
+        // The scale is applied here, point by point: the inputs are drawn at scale 1.
+        let x = Synthetic { logit_scale: 1.0, ..inputs.kernel() }.generate();
+        let (d, mask) = (inputs.d as usize, mask_of(causal));
+        let lo = scales.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = scales.iter().copied().fold(0.0, f32::max);
+        let mut series = Vec::with_capacity(variants.len());
+        for (vi, variant) in variants.iter().enumerate() {
+            let v = variant.kernel();
+            let points = stability_sweep(v, mask, d, &x.q, &x.k, scales).map_err(|e| e.to_string())?;
+            let breaks_at = breaking_scale(v, mask, d, &x.q, &x.k, lo, hi).map_err(|e| e.to_string())?;
+            series.push(StabilitySeries {
+                points: points
+                    .iter()
+                    .map(|p| StabilityPoint {
+                        scale: p.scale,
+                        max_weight: p.max_weight,
+                        row_sum: p.row_sum,
+                        entropy: p.entropy,
+                        broken_rows: p.broken_rows as u32,
+                    })
+                    .collect(),
+                breaks_at,
+            });
+            post(&Response::Progress {
+                id,
+                stage: format!("variant {} of {}", vi + 1, variants.len()),
+                done: vi as u32 + 1,
+                total: variants.len() as u32,
+            });
+            yield_now().await;
+        }
+        Ok(Stability { id, n: inputs.n, series, elapsed_ms: now_ms() - start })
+    }
+
+    /// Three-pass, online and two-pass softmax on the same vector, repeated in turns so that
+    /// none of them gets a warmer or quieter moment; the best and median times are kept.
+    async fn softmax_race(id: u32, len: u32, seed: u32, repeats: u32) -> Race {
+        let algorithms = [Algorithm::ThreePass, Algorithm::Online, Algorithm::TwoPass];
+        let mut x = vec![0.0f32; len as usize];
+        Rng::new(seed as u64).fill_normal(&mut x, 3.0);
+        let mut outputs = vec![x.clone(); algorithms.len()];
+        let mut times = vec![Vec::with_capacity(repeats as usize); algorithms.len()];
+        for r in 0..repeats {
+            for (a, algorithm) in algorithms.iter().enumerate() {
+                outputs[a].copy_from_slice(&x);
+                let t0 = now_ms();
+                softplay_kernels::attention::softmax::row_forward(algorithm.kernel(), &mut outputs[a]);
+                times[a].push(now_ms() - t0);
+            }
+            post(&Response::Progress { id, stage: "timing".into(), done: r + 1, total: repeats });
+            yield_now().await;
+        }
+        let results = algorithms
+            .iter()
+            .enumerate()
+            .map(|(a, &algorithm)| {
+                let mut t = times[a].clone();
+                t.sort_by(f64::total_cmp);
+                let (best_ms, median_ms) = (t[0], t[t.len() / 2]);
+                let (reads, writes) = algorithm.kernel().memory_passes();
+                let bytes = (reads + writes) as f64 * 4.0 * len as f64;
+                let max_abs_diff =
+                    outputs[a].iter().zip(&outputs[0]).fold(0.0f64, |m, (p, q)| m.max((p - q).abs() as f64));
+                RaceResult {
+                    algorithm,
+                    reads,
+                    writes,
+                    best_ms,
+                    median_ms,
+                    gb_per_s: bytes / (best_ms.max(1e-3) * 1e6),
+                    max_abs_diff,
+                }
+            })
+            .collect();
+        Race { id, len, repeats, results }
     }
 
     /// Softmax over a long seeded vector, chunk by chunk, posting progress after each chunk.

@@ -23,6 +23,19 @@ pub enum SoftmaxAlgorithm {
     Naive,
 }
 
+impl SoftmaxAlgorithm {
+    /// Passes over the row as implemented here: (reads, writes). Three-pass reads for the max,
+    /// writes `e^(s − m)` while summing, then scales in place; online and two-pass read once to
+    /// sum and once more to write the weights; naive writes `e^s` and then scales.
+    pub fn memory_passes(self) -> (u32, u32) {
+        match self {
+            SoftmaxAlgorithm::ThreePass => (3, 2),
+            SoftmaxAlgorithm::Online | SoftmaxAlgorithm::TwoPass => (2, 1),
+            SoftmaxAlgorithm::Naive => (2, 2),
+        }
+    }
+}
+
 /// Scores to weights, in place.
 pub fn row_forward(algorithm: SoftmaxAlgorithm, row: &mut [f32]) {
     match algorithm {

@@ -25,8 +25,9 @@ impl RowStats {
         let mut entropy = 0.0f64;
         let mut sum = 0.0f64;
         for &a in row {
+            // `ln` in f32 (half the cost of f64 in wasm); the sum is kept in f64.
             if a > 0.0 {
-                entropy -= a as f64 * (a as f64).ln();
+                entropy -= (a * a.ln()) as f64;
             }
             sum += a as f64;
             s.max_weight = s.max_weight.max(a);
@@ -84,22 +85,36 @@ pub fn length_sweep(
         .map(|&factor| {
             let n = base_n * factor;
             let (q, k, needle) = inputs(n);
-            let mut stats = vec![RowStats::default(); n];
-            let attention = Attention { shape: Shape::single(n, d), variant, mask };
-            attention_probe(&attention, &q, &k, Probe { stats: Some(&mut stats), ..Probe::default() })?;
-            let needle = match needle {
-                Some((i, j)) => {
-                    let mut row = vec![0.0f32; n];
-                    attention_row(variant, mask, d, &q, &k, i, &mut row)?;
-                    Some(row[j] as f64)
-                }
-                None => None,
-            };
-            let point = SweepPoint::of(n, &stats, needle);
+            let point = sweep_point(variant, mask, d, &q, &k, needle)?;
             on_point(&point);
             Ok(point)
         })
         .collect()
+}
+
+/// One point of a length sweep: the mean row statistics of `q`, `k` (each `[n, d]`) and the
+/// weight at `needle` (query row, key) if given.
+pub fn sweep_point(
+    variant: Variant,
+    mask: Mask,
+    d: usize,
+    q: &[f32],
+    k: &[f32],
+    needle: Option<(usize, usize)>,
+) -> Result<SweepPoint, AttentionError> {
+    let n = q.len() / d.max(1);
+    let mut stats = vec![RowStats::default(); n];
+    let attention = Attention { shape: Shape::single(n, d), variant, mask };
+    attention_probe(&attention, q, k, Probe { stats: Some(&mut stats), ..Probe::default() })?;
+    let needle = match needle {
+        Some((i, j)) => {
+            let mut row = vec![0.0f32; n];
+            attention_row(variant, mask, d, q, k, i, &mut row)?;
+            Some(row[j] as f64)
+        }
+        None => None,
+    };
+    Ok(SweepPoint::of(n, &stats, needle))
 }
 
 /// One variant at one logit scale: mean row statistics and how many rows were not finite.

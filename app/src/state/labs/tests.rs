@@ -11,22 +11,49 @@ fn notices(query: &str) -> (Page, Labs, Vec<String>) {
 
 #[test]
 fn out_of_range_value_is_named_with_its_range_and_replaced_by_the_default() {
-    let (page, labs, notes) = notices("?page=attention&n=1000000000&attn=lssa");
+    let (page, labs, notes) = notices("?page=attention&n=1000000000&cmp=lssa,sigmoid");
     assert_eq!(page, Page::Attention);
-    assert_eq!(labs.attention.n, 256);
-    assert_eq!(labs.attention.variant, AttentionVariant::Lssa);
-    assert_eq!(notes, vec!["ignored n=1000000000: must be 2..4096; using 256".to_string()]);
+    assert_eq!(labs.attention.n, 128);
+    assert_eq!(labs.attention.compare, vec![AttentionVariant::Lssa, AttentionVariant::Sigmoid]);
+    assert_eq!(notes, vec!["ignored n=1000000000: must be 2..1024; using 128".to_string()]);
+}
+
+#[test]
+fn a_version_1_link_shows_its_variant_first() {
+    let (_, labs, notes) = notices("?page=attention&v=1&attn=relu&n=64");
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(labs.attention.n, 64);
+    assert_eq!(
+        labs.attention.compare,
+        vec![AttentionVariant::Relu, AttentionVariant::Softmax, AttentionVariant::Lssa, AttentionVariant::Lssar]
+    );
+}
+
+#[test]
+fn variant_lists_and_tables_are_checked() {
+    let (_, labs, notes) = notices("?page=attention&cmp=softmax");
+    assert_eq!(labs.attention.compare, AttentionConfig::default().compare);
+    assert_eq!(notes, vec!["ignored cmp=softmax: pick 2 to 4 different values; using softmax,lssa,lssar,sigmoid"]);
+    let (_, _, notes) = notices("?page=attention&cmp=softmax,flash");
+    assert!(notes[0].contains("“flash” is not one of softmax, lssa"), "{notes:?}");
+    let (_, labs, notes) = notices("?page=attention&tn=2&td=2&tq=1,2,3&tk=1,0,0,1");
+    assert_eq!(labs.attention.table_k, vec![1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(labs.attention.table_q, vec![1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(notes, vec!["ignored tq=1,2,3: needs 4 numbers, found 3; using the default example"]);
+    let (_, _, notes) = notices("?page=attention&tn=1&td=1&tq=1e9&tk=NaN");
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(notes[1].contains("every value must be a number in -1000..1000"), "{notes:?}");
 }
 
 #[test]
 fn malformed_unknown_repeated_and_newer_are_all_named() {
-    let (_, labs, notes) = notices("page=attention&v=9&n=12x&attn=softmaxx&scale=inf&causal=maybe&n=5&zoom=3");
+    let (_, labs, notes) = notices("page=attention&v=9&n=12x&alg=fast&scale=inf&causal=maybe&n=5&zoom=3");
     assert_eq!(labs.attention, AttentionConfig::default());
     let want = [
-        "this link was made by a newer version of Softplay (v=9; this page reads v=1): the settings it knows were read, the others are named below",
-        "must be one of softmax, lssa, lssar, sigmoid, relu, linear; using softmax",
+        "this link was made by a newer version of Softplay (v=9; this page reads v=2): the settings it knows were read, the others are named below",
+        "must be one of three-pass, online, two-pass, naive; using three-pass",
         "ignored repeated n=5: the first n in the link is used",
-        "ignored n=12x: not a whole number (must be 2..4096); using 256",
+        "ignored n=12x: not a whole number (must be 2..1024); using 128",
         "ignored causal=maybe: must be 1 or 0; using 1",
         "ignored scale=inf: not a finite number (must be 0.01..10000); using 1",
         "ignored zoom=3: not a setting of the Attention lab",
@@ -58,10 +85,14 @@ fn huge_values_are_shortened_in_notices() {
 #[test]
 fn a_written_link_is_readable_and_minimal() {
     let mut labs = Labs::default();
-    labs.attention.variant = AttentionVariant::Lssar;
-    labs.attention.n = 128;
-    labs.attention.seed = 7;
-    assert_eq!(encode(Page::Attention, &labs), "page=attention&v=1&attn=lssar&n=128&d=64&causal=1&scale=1&seed=7");
+    labs.attention.compare = vec![AttentionVariant::Lssar, AttentionVariant::Softmax];
+    labs.attention.n = 64;
+    assert_eq!(
+        encode(Page::Attention, &labs),
+        "page=attention&v=2&cmp=lssar,softmax&alg=three-pass&qknorm=1&lscale=lnd-lnn&p=15&sigauto=1&sigb=-4\
+         &src=synthetic&n=64&d=32&causal=1&scale=1&needle=4&period=0&noise=0&seed=7&tn=4&td=2\
+         &tq=1,0,0,1,2,0,-1,1&tk=1,0,0,1,0.5,0.5,-1,-1&color=log&base=256&rlen=4m"
+    );
     assert_eq!(encode(Page::Home, &labs), "");
     assert_eq!(encode(Page::About, &labs), "page=about");
 }
@@ -97,8 +128,48 @@ fn float_in(p: FloatParam) -> BoxedStrategy<f64> {
 }
 
 fn any_labs() -> impl Strategy<Value = Labs> {
-    let attention = (pick(), int_in(ATTN_N), int_in(ATTN_D), any::<bool>(), float_in(ATTN_SCALE), any::<u32>())
-        .prop_map(|(variant, n, d, causal, scale, seed)| AttentionConfig { variant, n, d, causal, scale, seed });
+    let compare = prop::sample::subsequence(AttentionVariant::ALL.to_vec(), ATTN_CMP_MIN..=ATTN_CMP_MAX).prop_shuffle();
+    let table = (int_in(ATTN_TN), int_in(ATTN_TD)).prop_flat_map(|(n, d)| {
+        let cells = (n * d) as usize;
+        let values = || prop::collection::vec(-ATTN_TABLE_LIMIT..=ATTN_TABLE_LIMIT, cells);
+        (Just(n), Just(d), values(), values())
+    });
+    let attention = (
+        (compare, pick(), any::<bool>(), pick(), float_in(ATTN_P), any::<bool>(), float_in(ATTN_SIGB), pick()),
+        (int_in(ATTN_N), int_in(ATTN_D), any::<bool>(), float_in(ATTN_SCALE), float_in(ATTN_NEEDLE)),
+        (int_in(ATTN_PERIOD), float_in(ATTN_NOISE), any::<u32>(), table, pick(), int_in(ATTN_BASE), pick()),
+    )
+        .prop_map(
+            |(
+                (compare, algorithm, qk_norm, lssa_scale, p, sigmoid_auto, sigmoid_bias, source),
+                (n, d, causal, scale, needle),
+                (period, noise, seed, (table_n, table_d, table_q, table_k), colour, base, race_len),
+            )| AttentionConfig {
+                compare,
+                algorithm,
+                qk_norm,
+                lssa_scale,
+                p,
+                sigmoid_auto,
+                sigmoid_bias,
+                source,
+                n,
+                d,
+                causal,
+                scale,
+                needle,
+                period,
+                noise,
+                seed,
+                table_n,
+                table_d,
+                table_q,
+                table_k,
+                colour,
+                base,
+                race_len,
+            },
+        );
     let activations = (pick(), float_in(ACT_XMAX), float_in(ACT_BETA), any::<u32>())
         .prop_map(|(activation, xmax, beta, seed)| ActivationsConfig { activation, xmax, beta, seed });
     let alignment = (pick(), float_in(ALIGN_BETA), any::<u32>()).prop_map(|(loss, beta, seed)| AlignmentConfig {
@@ -133,6 +204,9 @@ fn assert_in_range(labs: &Labs) {
     assert!(ATTN_N.min <= a.n && a.n <= ATTN_N.max);
     assert!(ATTN_D.min <= a.d && a.d <= ATTN_D.max);
     assert!(ATTN_SCALE.contains(a.scale));
+    assert!((ATTN_CMP_MIN..=ATTN_CMP_MAX).contains(&a.compare.len()));
+    assert_eq!(a.table_q.len(), (a.table_n * a.table_d) as usize);
+    assert_eq!(a.table_k.len(), (a.table_n * a.table_d) as usize);
     assert!(ACT_XMAX.contains(labs.activations.xmax) && ACT_BETA.contains(labs.activations.beta));
     assert!(ALIGN_BETA.contains(labs.alignment.beta));
     let m = &labs.model;
@@ -149,6 +223,9 @@ fn query_like() -> impl Strategy<Value = String> {
         Just("page".to_string()),
         Just("v".to_string()),
         Just("attn".to_string()),
+        Just("cmp".to_string()),
+        Just("tq".to_string()),
+        Just("tn".to_string()),
         Just("n".to_string()),
         Just("d".to_string()),
         Just("scale".to_string()),
@@ -170,6 +247,8 @@ fn query_like() -> impl Strategy<Value = String> {
         any::<f64>().prop_map(|v| v.to_string()),
         (-1e6f64..1e6).prop_map(|v| format!("{v:e}")),
         Just("NaN".to_string()),
+        Just("softmax,lssa".to_string()),
+        Just("1,2,3,4,5,6,7,8".to_string()),
         Just("-inf".to_string()),
         Just("%FF%FE%00".to_string()),
         "[0-9.eE+-]{0,12}",

@@ -1,0 +1,519 @@
+//! A line chart in SVG: several series, legend, axis labels, linear or log axes, a hover
+//! readout, a data table for screen readers and tests, and exports (PNG, SVG, CSV).
+//!
+//! Non-finite y values break a line (a variant that overflowed has no point there); markers
+//! draw a labelled vertical line (where something breaks).
+
+use leptos::{ev, prelude::*};
+
+use super::export::{csv_field, csv_number, download_svg_as_png, download_text, slug};
+
+/// Series colours: distinguishable with common colour-vision deficiencies, and readable on the
+/// light and the dark background.
+pub const PALETTE: [&str; 6] = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9"];
+
+pub fn colour(index: usize) -> &'static str {
+    PALETTE[index % PALETTE.len()]
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub colour: usize,
+    pub points: Vec<(f64, f64)>,
+    pub dashed: bool,
+}
+
+/// A labelled vertical line at `x`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Marker {
+    pub x: f64,
+    pub label: String,
+    pub colour: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Axis {
+    pub label: &'static str,
+    pub log: bool,
+}
+
+const W: f64 = 560.0;
+const H: f64 = 320.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 18.0;
+const BOTTOM: f64 = 48.0;
+
+/// Maps data to the plot area, linear or log.
+#[derive(Clone, Debug, PartialEq)]
+struct Scale {
+    lo: f64,
+    hi: f64,
+    log: bool,
+    from: f64,
+    to: f64,
+    /// Ticks at the data's own values (a log axis over a few values, such as 256 … 4096).
+    at_data: Option<Vec<f64>>,
+}
+
+impl Scale {
+    fn new(values: impl Iterator<Item = f64>, log: bool, from: f64, to: f64) -> Option<Scale> {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut distinct: Vec<f64> = Vec::new();
+        for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+            lo = lo.min(v);
+            hi = hi.max(v);
+            if distinct.len() <= 8 && !distinct.contains(&v) {
+                distinct.push(v);
+            }
+        }
+        if !lo.is_finite() {
+            return None;
+        }
+        if log && (2..=8).contains(&distinct.len()) && hi / lo < 1e3 {
+            distinct.sort_by(f64::total_cmp);
+            let pad = (hi / lo).powf(0.06);
+            return Some(Scale { lo: lo / pad, hi: hi * pad, log, from, to, at_data: Some(distinct) });
+        }
+        if log {
+            let (a, b) = (lo.log10().floor(), hi.log10().ceil());
+            let (a, b) = if a == b { (a - 1.0, b + 1.0) } else { (a, b) };
+            Some(Scale { lo: 10f64.powf(a), hi: 10f64.powf(b), log, from, to, at_data: None })
+        } else {
+            let span = if hi > lo { hi - lo } else { lo.abs().max(1.0) };
+            let step = nice_step(span / 5.0);
+            let (lo, hi) = ((lo / step).floor() * step, (hi / step).ceil() * step);
+            let hi = if hi <= lo { lo + step } else { hi };
+            Some(Scale { lo, hi, log, from, to, at_data: None })
+        }
+    }
+
+    fn at(&self, v: f64) -> f64 {
+        let t = if self.log {
+            (v.log10() - self.lo.log10()) / (self.hi.log10() - self.lo.log10())
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        };
+        self.from + t * (self.to - self.from)
+    }
+
+    fn back(&self, px: f64) -> f64 {
+        let t = (px - self.from) / (self.to - self.from);
+        if self.log {
+            10f64.powf(self.lo.log10() + t * (self.hi.log10() - self.lo.log10()))
+        } else {
+            self.lo + t * (self.hi - self.lo)
+        }
+    }
+
+    fn ticks(&self) -> Vec<f64> {
+        if let Some(at) = &self.at_data {
+            return at.clone();
+        }
+        if self.log {
+            let (a, b) = (self.lo.log10().round() as i32, self.hi.log10().round() as i32);
+            let every = ((b - a) / 6).max(1);
+            (a..=b).filter(|e| (e - a) % every == 0).map(|e| 10f64.powi(e)).collect()
+        } else {
+            let step = nice_step((self.hi - self.lo) / 5.0);
+            let first = (self.lo / step).ceil() as i64;
+            let last = (self.hi / step).floor() as i64;
+            (first..=last).map(|i| i as f64 * step).collect()
+        }
+    }
+}
+
+fn nice_step(raw: f64) -> f64 {
+    let mag = 10f64.powf(raw.log10().floor());
+    let f = raw / mag;
+    mag * if f <= 1.0 {
+        1.0
+    } else if f <= 2.0 {
+        2.0
+    } else if f <= 5.0 {
+        5.0
+    } else {
+        10.0
+    }
+}
+
+/// A short number for a tick or a readout.
+pub fn short_number(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "NaN".into()
+        } else if v > 0.0 {
+            "∞".into()
+        } else {
+            "−∞".into()
+        };
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.2e}");
+        // 1.00e4 → 1e4
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        return format!("{m}e{e}");
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+/// A readout number with more digits.
+pub fn readout_number(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && (1e-4..1e6).contains(&v.abs()) {
+        let digits = (4 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
+        format!("{v:.digits$}")
+    } else {
+        short_number(v)
+    }
+}
+
+fn path_of(points: &[(f64, f64)], x: &Scale, y: &Scale) -> String {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for &(px, py) in points {
+        let ok = px.is_finite() && py.is_finite() && (!x.log || px > 0.0) && (!y.log || py > 0.0);
+        if !ok {
+            pen_down = false;
+            continue;
+        }
+        let (sx, sy) = (x.at(px), y.at(py));
+        d.push_str(&format!("{}{sx:.2},{sy:.2} ", if pen_down { "L" } else { "M" }));
+        pen_down = true;
+    }
+    d
+}
+
+/// The CSV of a chart: one row per x, one column per series.
+pub fn chart_csv(x_label: &str, series: &[Series]) -> String {
+    let mut xs: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup();
+    let mut out = csv_field(x_label);
+    for s in series {
+        out.push(',');
+        out.push_str(&csv_field(&s.name));
+    }
+    out.push('\n');
+    for x in xs {
+        out.push_str(&csv_number(x));
+        for s in series {
+            out.push(',');
+            if let Some(p) = s.points.iter().find(|p| p.0 == x) {
+                out.push_str(&csv_number(p.1));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[component]
+pub fn LineChart(
+    /// Names the chart on screen and in file names.
+    title: &'static str,
+    x: Axis,
+    #[prop(into)] y: Signal<Axis>,
+    #[prop(into)] series: Signal<Vec<Series>>,
+    #[prop(into, optional)] markers: Signal<Vec<Marker>>,
+    /// What the data depends on, for the file names (`n128-seed7`).
+    #[prop(into)]
+    file_tag: Signal<String>,
+    test_id: &'static str,
+) -> impl IntoView {
+    let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+    let hover = RwSignal::new(None::<f64>);
+    let message = RwSignal::new(None::<String>);
+    let scales = Memo::new(move |_| {
+        let s = series.get();
+        let y_axis = y.get();
+        let xs = Scale::new(s.iter().flat_map(|s| s.points.iter().map(|p| p.0)), x.log, LEFT, W - RIGHT)?;
+        let ys = Scale::new(s.iter().flat_map(|s| s.points.iter().map(|p| p.1)), y_axis.log, H - BOTTOM, TOP)?;
+        Some((xs, ys))
+    });
+
+    let on_move = move |ev: ev::MouseEvent| {
+        let (Some(svg), Some((xs, _))) = (svg_ref.get_untracked(), scales.get_untracked()) else { return };
+        let rect = svg.get_bounding_client_rect();
+        if rect.width() <= 0.0 {
+            return;
+        }
+        let px = (ev.client_x() as f64 - rect.left()) / rect.width() * W;
+        let want = xs.back(px);
+        // The nearest x that some series has, on screen.
+        let nearest = series.with_untracked(|s| {
+            s.iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0))
+                .filter(|v| v.is_finite())
+                .min_by(|a, b| (xs.at(*a) - xs.at(want)).abs().total_cmp(&(xs.at(*b) - xs.at(want)).abs()))
+        });
+        hover.set(nearest);
+    };
+
+    let file_name = move |ext: &str| format!("{}-{}.{ext}", slug(title), file_tag.get_untracked());
+    let export_svg_text = move || -> Option<String> {
+        let svg = svg_ref.get_untracked()?;
+        let text = web_sys::XmlSerializer::new().ok()?.serialize_to_string(&svg).ok()?;
+        // Exports are print-friendly: dark ink on white, whatever the page's theme.
+        let open_end = text.find('>')?;
+        let (head, rest) = text.split_at(open_end);
+        Some(format!("{head} color=\"#1b1f24\"><rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>{}", &rest[1..]))
+    };
+    let report = move |r: Result<(), String>| message.set(r.err().map(|e| format!("The export failed: {e}")));
+    let export_csv = move |_| {
+        let csv = series.with_untracked(|s| chart_csv(x.label, s));
+        report(download_text(&csv, "text/csv", &file_name("csv")));
+    };
+    let export_svg = move |_| match export_svg_text() {
+        Some(text) => report(download_text(&text, "image/svg+xml", &file_name("svg"))),
+        None => report(Err("the chart is not drawn yet".into())),
+    };
+    let export_png = move |_| match export_svg_text() {
+        Some(text) => report(download_svg_as_png(&text, W, H, "#ffffff", &file_name("png"))),
+        None => report(Err("the chart is not drawn yet".into())),
+    };
+
+    let plot = move || {
+        let Some((xs, ys)) = scales.get() else {
+            return view! {
+                <text x=W / 2.0 y=H / 2.0 text-anchor="middle" fill="currentColor" opacity="0.7">"No data yet"</text>
+            }
+            .into_any();
+        };
+        let grid_y = ys
+            .ticks()
+            .into_iter()
+            .map(|t| {
+                let py = ys.at(t);
+                view! {
+                    <line x1=LEFT x2=W - RIGHT y1=py y2=py stroke="currentColor" stroke-opacity="0.12"/>
+                    <text x=LEFT - 6.0 y=py + 4.0 text-anchor="end" font-size="11" fill="currentColor">
+                        {short_number(t)}
+                    </text>
+                }
+            })
+            .collect::<Vec<_>>();
+        let grid_x = xs
+            .ticks()
+            .into_iter()
+            .map(|t| {
+                let px = xs.at(t);
+                view! {
+                    <line x1=px x2=px y1=TOP y2=H - BOTTOM stroke="currentColor" stroke-opacity="0.12"/>
+                    <text x=px y=H - BOTTOM + 16.0 text-anchor="middle" font-size="11" fill="currentColor">
+                        {short_number(t)}
+                    </text>
+                }
+            })
+            .collect::<Vec<_>>();
+        let lines = series
+            .get()
+            .into_iter()
+            .map(|s| {
+                let d = path_of(&s.points, &xs, &ys);
+                let dots = s
+                    .points
+                    .iter()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite() && (!xs.log || p.0 > 0.0) && (!ys.log || p.1 > 0.0))
+                    .map(|&(px, py)| view! { <circle cx=xs.at(px) cy=ys.at(py) r="2.5" fill=colour(s.colour)/> })
+                    .collect::<Vec<_>>();
+                view! {
+                    <g>
+                        <path
+                            d=d
+                            fill="none"
+                            stroke=colour(s.colour)
+                            stroke-width=if s.dashed { "4" } else { "2" }
+                            stroke-dasharray=if s.dashed { "6 4" } else { "none" }
+                        />
+                        {dots}
+                    </g>
+                }
+            })
+            .collect::<Vec<_>>();
+        let marks = markers
+            .get()
+            .into_iter()
+            .filter(|m| m.x.is_finite() && (!xs.log || m.x > 0.0))
+            .map(|m| {
+                let px = xs.at(m.x).clamp(LEFT, W - RIGHT);
+                view! {
+                    <line x1=px x2=px y1=TOP y2=H - BOTTOM stroke=colour(m.colour) stroke-width="1.5" stroke-dasharray="3 3"/>
+                    <text x=px + 4.0 y=H - BOTTOM - 6.0 font-size="11" fill=colour(m.colour)>{m.label}</text>
+                }
+            })
+            .collect::<Vec<_>>();
+        let guide = move || {
+            hover.get().map(|hx| {
+                let px = xs.at(hx);
+                view! { <line x1=px x2=px y1=TOP y2=H - BOTTOM stroke="currentColor" stroke-opacity="0.5"/> }
+            })
+        };
+        view! {
+            {grid_y}
+            {grid_x}
+            <line x1=LEFT x2=W - RIGHT y1=H - BOTTOM y2=H - BOTTOM stroke="currentColor"/>
+            <line x1=LEFT x2=LEFT y1=TOP y2=H - BOTTOM stroke="currentColor"/>
+            {lines}
+            {marks}
+            {guide}
+        }
+        .into_any()
+    };
+
+    let readout = move || {
+        let hx = hover.get()?;
+        let parts: Vec<String> = series.with(|s| {
+            s.iter()
+                .filter_map(|s| {
+                    s.points.iter().find(|p| p.0 == hx).map(|p| format!("{} {}", s.name, readout_number(p.1)))
+                })
+                .collect()
+        });
+        Some(format!("{} = {}: {}", x.label, readout_number(hx), parts.join(" · ")))
+    };
+
+    let legend = move || {
+        series
+            .get()
+            .into_iter()
+            .map(|s| {
+                view! {
+                    <li>
+                        <span class="swatch" class:dashed=s.dashed style:background-color=colour(s.colour)></span>
+                        {s.name}
+                    </li>
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let table = move || {
+        let s = series.get();
+        let mut xs: Vec<f64> = s.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
+        xs.sort_by(f64::total_cmp);
+        xs.dedup();
+        let head = s.iter().map(|s| view! { <th scope="col">{s.name.clone()}</th> }).collect::<Vec<_>>();
+        let rows = xs
+            .into_iter()
+            .map(|xv| {
+                let cells = s
+                    .iter()
+                    .map(|s| {
+                        let v = s.points.iter().find(|p| p.0 == xv).map(|p| p.1);
+                        view! {
+                            <td data-series=s.name.clone() data-value=v.map(|v| format!("{v}")).unwrap_or_default()>
+                                {v.map(readout_number).unwrap_or_default()}
+                            </td>
+                        }
+                    })
+                    .collect::<Vec<_>>();
+                view! {
+                    <tr>
+                        <th scope="row">{readout_number(xv)}</th>
+                        {cells}
+                    </tr>
+                }
+            })
+            .collect::<Vec<_>>();
+        view! {
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">{x.label}</th>
+                        {head}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    };
+
+    view! {
+        <figure class="chart" data-testid=test_id>
+            <figcaption>{title}</figcaption>
+            <svg
+                node_ref=svg_ref
+                xmlns="http://www.w3.org/2000/svg"
+                viewBox=format!("0 0 {W} {H}")
+                role="img"
+                aria-label=move || format!("{title}: {} against {}", y.get().label, x.label)
+                font-family="system-ui, sans-serif"
+                on:mousemove=on_move
+                on:mouseleave=move |_| hover.set(None)
+            >
+                {plot}
+                <text x=(LEFT + W - RIGHT) / 2.0 y=H - 10.0 text-anchor="middle" font-size="12" fill="currentColor">
+                    {format!("{}{}", x.label, if x.log { " (log scale)" } else { "" })}
+                </text>
+                <text
+                    x="14"
+                    y=(TOP + H - BOTTOM) / 2.0
+                    text-anchor="middle"
+                    font-size="12"
+                    fill="currentColor"
+                    transform=format!("rotate(-90 14 {})", (TOP + H - BOTTOM) / 2.0)
+                >
+                    {move || {
+                        let y = y.get();
+                        format!("{}{}", y.label, if y.log { " (log scale)" } else { "" })
+                    }}
+                </text>
+            </svg>
+            <p class="readout" aria-live="polite">{move || readout().unwrap_or_else(|| "Point at the chart to read values.".into())}</p>
+            <ul class="legend">{legend}</ul>
+            <div class="export">
+                <span>"Export:"</span>
+                <button type="button" on:click=export_png>"PNG"</button>
+                <button type="button" on:click=export_svg>"SVG"</button>
+                <button type="button" on:click=export_csv>"CSV"</button>
+                <span role="status">{move || message.get()}</span>
+            </div>
+            <details class="data-table">
+                <summary>"Data table"</summary>
+                {table}
+            </details>
+        </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_and_ticks_cover_the_data() {
+        let s = Scale::new([0.3, 7.9].into_iter(), false, 0.0, 100.0).unwrap();
+        assert!(s.lo <= 0.3 && s.hi >= 7.9);
+        assert!(s.ticks().len() >= 3);
+        let l = Scale::new([2.0, 9000.0, -1.0, f64::NAN].into_iter(), true, 0.0, 100.0).unwrap();
+        assert_eq!((l.lo, l.hi), (1.0, 10000.0));
+        assert_eq!(l.ticks(), vec![1.0, 10.0, 100.0, 1000.0, 10000.0]);
+        assert!((l.back(l.at(123.0)) - 123.0).abs() < 1e-9);
+        assert_eq!(Scale::new([f64::NAN].into_iter(), false, 0.0, 1.0), None);
+        let sweep = Scale::new([256.0, 512.0, 1024.0, 2048.0, 4096.0, 512.0].into_iter(), true, 0.0, 100.0).unwrap();
+        assert_eq!(sweep.ticks(), vec![256.0, 512.0, 1024.0, 2048.0, 4096.0]);
+    }
+
+    #[test]
+    fn broken_values_break_the_line_and_csv_keeps_them_empty() {
+        let x = Scale::new([1.0, 3.0].into_iter(), false, 0.0, 100.0).unwrap();
+        let y = Scale::new([0.0, 1.0].into_iter(), false, 100.0, 0.0).unwrap();
+        let d = path_of(&[(1.0, 0.5), (2.0, f64::NAN), (3.0, 1.0)], &x, &y);
+        assert_eq!(d.matches('M').count(), 2, "{d}");
+        let s = vec![
+            Series { name: "a".into(), colour: 0, points: vec![(1.0, 0.5), (2.0, f64::NAN)], dashed: false },
+            Series { name: "b, c".into(), colour: 1, points: vec![(2.0, 3.0)], dashed: false },
+        ];
+        assert_eq!(chart_csv("n", &s), "n,a,\"b, c\"\n1,0.5,\n2,NaN,3\n");
+        assert_eq!(short_number(1e5), "1e5");
+        assert_eq!(short_number(0.25), "0.25");
+    }
+}

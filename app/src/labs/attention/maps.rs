@@ -1,0 +1,231 @@
+//! The side-by-side panels: each compared variant's weights on the same queries and keys, as a
+//! heatmap with its row statistics, formula, explanation and paper.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use super::variants::{about, spec, title};
+use crate::{
+    app::AppState,
+    components::{
+        chart::readout_number,
+        formula::Formula,
+        heatmap::{Heatmap, HeatmapData},
+    },
+    state::labs::{AttentionConfig, AttentionVariant, ColourScale, Source},
+    worker::{
+        client::Compute,
+        latest::Latest,
+        protocol::{Inputs, Map, Request, Response, SyntheticSpec, VariantSpec},
+    },
+};
+
+/// The inputs the lab's settings describe (synthetic or the hand-written example).
+pub fn inputs(c: &AttentionConfig) -> Inputs {
+    match c.source {
+        Source::Synthetic => Inputs::Synthetic(synthetic(c, c.n)),
+        Source::Table => Inputs::Table {
+            n: c.table_n,
+            d: c.table_d,
+            q: c.table_q.iter().map(|&x| x as f32).collect(),
+            k: c.table_k.iter().map(|&x| x as f32).collect(),
+        },
+    }
+}
+
+/// The synthetic generator's settings at length `n`.
+pub fn synthetic(c: &AttentionConfig, n: u32) -> SyntheticSpec {
+    SyntheticSpec {
+        n,
+        d: c.d,
+        seed: c.seed,
+        logit_scale: c.scale as f32,
+        needle: c.needle as f32,
+        period: c.period,
+        noise: c.noise as f32,
+    }
+}
+
+/// What the panels ask the worker for; a new request goes out only when this changes.
+#[derive(Clone, Debug, PartialEq)]
+struct Ask {
+    inputs: Inputs,
+    variants: Vec<(AttentionVariant, VariantSpec)>,
+    causal: bool,
+}
+
+/// Row means of one variant's weights, shown under its heatmap.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    pub entropy: f64,
+    pub max_weight: f64,
+    pub sink: f64,
+    pub row_sum: f64,
+    pub support: f64,
+    pub needle: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shown {
+    pub variant: AttentionVariant,
+    pub data: Arc<HeatmapData>,
+    pub summary: Summary,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Result {
+    shown: Vec<Shown>,
+    elapsed_ms: f64,
+    n: u32,
+}
+
+fn mean(x: &[f32]) -> f64 {
+    x.iter().map(|&v| v as f64).sum::<f64>() / x.len().max(1) as f64
+}
+
+fn shown(variant: AttentionVariant, n: usize, causal: bool, needle: Option<(u32, u32)>, map: Map) -> Shown {
+    let row_stats = (0..n)
+        .map(|i| [map.entropy.0[i], map.max_weight.0[i], map.sink.0[i], map.row_sum.0[i], map.support.0[i]])
+        .collect();
+    let needle_weight = needle.map(|(i, j)| map.weights.0[i as usize * n + j as usize] as f64);
+    let summary = Summary {
+        entropy: mean(&map.entropy.0),
+        max_weight: mean(&map.max_weight.0),
+        sink: mean(&map.sink.0),
+        row_sum: mean(&map.row_sum.0),
+        support: mean(&map.support.0),
+        needle: needle_weight,
+    };
+    let data = HeatmapData {
+        rows: n,
+        cols: n,
+        visible: (0..n).map(|i| if causal { i + 1 } else { n }).collect(),
+        values: map.weights.0,
+        scores: map.scores.0,
+        row_stats,
+        mark: needle.map(|(i, j)| (i as usize, j as usize)),
+    };
+    Shown { variant, data: Arc::new(data), summary }
+}
+
+#[component]
+pub fn ComparePanels() -> impl IntoView {
+    let labs = expect_context::<AppState>().labs;
+    let compute = expect_context::<Compute>();
+    let result = RwSignal::new(Result::default());
+    let error = RwSignal::new(None::<String>);
+    let latest = Latest::new(compute, move |ask: &Ask, response| match response {
+        Response::AttentionMapsDone(maps) => {
+            let n = maps.n as usize;
+            let shown = ask
+                .variants
+                .iter()
+                .zip(maps.maps)
+                .map(|(&(variant, _), map)| shown(variant, n, ask.causal, maps.needle, map))
+                .collect();
+            error.set(None);
+            result.set(Result { shown, elapsed_ms: maps.elapsed_ms, n: maps.n });
+        }
+        Response::Failed { message, .. } => error.set(Some(message)),
+        _ => {}
+    });
+    let ask = Memo::new(move |_| {
+        labs.with(|l| {
+            let c = &l.attention;
+            Ask { inputs: inputs(c), variants: c.compare.iter().map(|&v| (v, spec(v, c))).collect(), causal: c.causal }
+        })
+    });
+    Effect::new(move |_| {
+        let a = ask.get();
+        let (inputs, variants, causal) = (a.inputs.clone(), a.variants.iter().map(|v| v.1).collect(), a.causal);
+        latest.request(a, move |id| Request::AttentionMaps { id, inputs, variants, causal });
+    });
+
+    let compare = Memo::new(move |_| labs.with(|l| l.attention.compare.clone()));
+    let status = move || {
+        if let Some(e) = error.get() {
+            return format!("Could not compute the weights: {e}");
+        }
+        let r = result.get();
+        if r.shown.is_empty() {
+            return "Computing the weights…".into();
+        }
+        format!(
+            "{} variants at n = {} computed in {} ms in the worker{}",
+            r.shown.len(),
+            r.n,
+            readout_number(r.elapsed_ms),
+            if latest.busy.get() { "; updating…" } else { "" }
+        )
+    };
+    view! {
+        <p class="status" role="status" data-testid="maps-status">{status}</p>
+        <div class="variant-grid">
+            <For each=move || compare.get() key=|v| *v let:variant>
+                <VariantPanel variant=variant result=result/>
+            </For>
+        </div>
+    }
+}
+
+#[component]
+fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl IntoView {
+    let labs = expect_context::<AppState>().labs;
+    let info = about(variant);
+    let shown = Memo::new(move |_| result.with(|r| r.shown.iter().find(|s| s.variant == variant).cloned()));
+    let data = Signal::derive(move || shown.get().map(|s| s.data));
+    let log = Signal::derive(move || labs.with(|l| l.attention.colour == ColourScale::Log));
+    let heading = move || labs.with(|l| title(variant, &l.attention));
+    let file_stem = Signal::derive(move || {
+        labs.with(|l| {
+            let c = &l.attention;
+            let source = match c.source {
+                Source::Synthetic => format!("n{}-d{}-seed{}", c.n, c.d, c.seed),
+                Source::Table => format!("example-{}x{}", c.table_n, c.table_d),
+            };
+            format!("attention-weights-{}-{source}", crate::components::export::slug(&title(variant, c)))
+        })
+    });
+    let stat = move |label: &'static str, key: &'static str, pick: fn(&Summary) -> Option<f64>| {
+        view! {
+            <div>
+                <dt>{label}</dt>
+                <dd data-stat=key data-value=move || shown.get().and_then(|s| pick(&s.summary)).map(|v| format!("{v}")).unwrap_or_default()>
+                    {move || shown.get().and_then(|s| pick(&s.summary)).map(readout_number).unwrap_or_else(|| "—".into())}
+                </dd>
+            </div>
+        }
+    };
+    view! {
+        <section class="variant-panel" data-variant=move || variant_name(variant) aria-label=heading>
+            <h3>{heading}</h3>
+            <Heatmap
+                data=data
+                log=log
+                file_stem=file_stem
+                rows_are="query"
+                cols_are="key"
+                label=format!("Attention weights of {}", variant_name(variant))
+            />
+            <dl class="summary">
+                {stat("mean entropy (nats)", "entropy", |s| Some(s.entropy))}
+                {stat("mean max weight", "max_weight", |s| Some(s.max_weight))}
+                {stat("needle weight", "needle", |s| s.needle)}
+                {stat("mean sink mass", "sink", |s| Some(s.sink))}
+                {stat("mean row sum", "row_sum", |s| Some(s.row_sum))}
+                {stat("mean support", "support", |s| Some(s.support))}
+            </dl>
+            <Formula markup=info.formula/>
+            <p>{info.text}</p>
+            <p class="paper">
+                "From: " <a href=info.link rel="noopener" target="_blank">{info.paper}</a>
+            </p>
+        </section>
+    }
+}
+
+fn variant_name(v: AttentionVariant) -> &'static str {
+    use crate::state::codec::Choice;
+    v.name()
+}

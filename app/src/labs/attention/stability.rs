@@ -1,0 +1,208 @@
+//! Stability: the logit scale from 1 to 10⁴, the naive softmax beside the compared variants.
+//! The naive softmax computes `e^s` without subtracting the row's max, which overflows to
+//! infinity once a score passes ~88.7 — and every weight of that row becomes NaN.
+
+use leptos::prelude::*;
+
+use super::{
+    maps::synthetic,
+    variants::{spec, title},
+};
+use crate::{
+    app::AppState,
+    components::chart::{readout_number, short_number, Axis, LineChart, Marker, Series},
+    worker::{
+        latest::Latest,
+        protocol::{Algorithm, Request, Response, StabilitySeries, VariantSpec},
+        LongCompute,
+    },
+};
+
+/// Largest sequence the stability scan uses (it checks every weight at 25 scales).
+pub const STABILITY_N: u32 = 256;
+
+/// 1 to 10⁴, six points per decade, and the decades exactly.
+pub fn scales() -> Vec<f32> {
+    (0..=24).map(|i| 10f64.powf(i as f64 / 6.0) as f32).collect()
+}
+
+/// The table's columns: the decades.
+const TABLE_SCALES: [f32; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
+
+#[derive(Clone, Debug, PartialEq)]
+struct Done {
+    names: Vec<String>,
+    series: Vec<StabilitySeries>,
+    n: u32,
+}
+
+#[component]
+pub fn Stability() -> impl IntoView {
+    let labs = expect_context::<AppState>().labs;
+    let compute = expect_context::<LongCompute>().0;
+    let done = RwSignal::new(None::<Done>);
+    let error = RwSignal::new(None::<String>);
+    let latest = Latest::new(compute, move |names: &Vec<String>, response| match response {
+        Response::StabilityDone(s) => {
+            error.set(None);
+            done.set(Some(Done { names: names.clone(), series: s.series, n: s.n }));
+        }
+        Response::Failed { message, .. } => error.set(Some(message)),
+        _ => {}
+    });
+    let ask = Memo::new(move |_| {
+        labs.with(|l| {
+            let c = &l.attention;
+            let naive = VariantSpec::Softmax { algorithm: Algorithm::Naive };
+            let mut variants: Vec<(String, VariantSpec)> = vec![("Softmax (naive)".into(), naive)];
+            variants.extend(c.compare.iter().map(|&v| (title(v, c), spec(v, c))).filter(|(_, s)| *s != naive));
+            (synthetic(c, c.n.min(STABILITY_N)), variants, c.causal)
+        })
+    });
+    Effect::new(move |_| {
+        let (inputs, variants, causal) = ask.get();
+        let names = variants.iter().map(|v| v.0.clone()).collect();
+        latest.request(names, move |id| Request::Stability {
+            id,
+            inputs,
+            variants: variants.iter().map(|v| v.1).collect(),
+            causal,
+            scales: scales(),
+        });
+    });
+
+    let series = Signal::derive(move || {
+        done.get()
+            .map(|d| {
+                d.names
+                    .iter()
+                    .zip(&d.series)
+                    .enumerate()
+                    .map(|(i, (name, s))| Series {
+                        name: name.clone(),
+                        // The naive softmax keeps the last colour; the others match the panels.
+                        colour: if i == 0 { 5 } else { i - 1 },
+                        // A scale where some row broke has no point: the line ends at the break.
+                        points: s
+                            .points
+                            .iter()
+                            .map(|p| (p.scale as f64, if p.broken_rows > 0 { f64::NAN } else { p.max_weight }))
+                            .collect(),
+                        dashed: i == 0,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let markers = Signal::derive(move || {
+        done.get()
+            .map(|d| {
+                d.names
+                    .iter()
+                    .zip(&d.series)
+                    .filter_map(|(name, s)| {
+                        s.breaks_at.map(|at| Marker {
+                            x: at as f64,
+                            label: format!("{name} overflows from × {}", short_number(at as f64)),
+                            colour: 5,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    });
+    let file_tag = Signal::derive(move || {
+        labs.with(|l| format!("n{}-d{}-seed{}", l.attention.n.min(STABILITY_N), l.attention.d, l.attention.seed))
+    });
+    let verdict = move || {
+        if let Some(e) = error.get() {
+            return format!("The stability scan failed: {e}");
+        }
+        let Some(d) = done.get() else { return "Scanning the logit scale…".into() };
+        let broken: Vec<String> = d
+            .names
+            .iter()
+            .zip(&d.series)
+            .filter_map(|(name, s)| {
+                s.breaks_at.map(|at| format!("{name} gives NaN from a logit scale of {}", readout_number(at as f64)))
+            })
+            .collect();
+        let holding = d.series.iter().filter(|s| s.breaks_at.is_none()).count();
+        if broken.is_empty() {
+            format!("Every variant stays finite up to a logit scale of 10⁴ (n = {}).", d.n)
+        } else {
+            format!(
+                "{} (its largest score passes ln(f32::MAX) ≈ 88.7 there); {holding} of {} stay finite up to 10⁴ (n = {}).",
+                broken.join("; "),
+                d.series.len(),
+                d.n
+            )
+        }
+    };
+    let table = move || {
+        let d = done.get()?;
+        let rows = d
+            .names
+            .iter()
+            .zip(&d.series)
+            .map(|(name, s)| {
+                let cells = TABLE_SCALES
+                    .iter()
+                    .map(|&at| {
+                        let p = s
+                            .points
+                            .iter()
+                            .min_by(|a, b| (a.scale / at - 1.0).abs().total_cmp(&(b.scale / at - 1.0).abs()));
+                        let (text, value, broken) = match p {
+                            Some(p) if p.broken_rows > 0 => {
+                                (format!("NaN in {} of {} rows", p.broken_rows, d.n), "NaN".to_string(), true)
+                            }
+                            Some(p) => (format!("{:.4}", p.row_sum), format!("{}", p.row_sum), false),
+                            None => ("—".into(), String::new(), false),
+                        };
+                        view! { <td class:broken=broken data-scale=format!("{at}") data-value=value>{text}</td> }
+                    })
+                    .collect::<Vec<_>>();
+                view! {
+                    <tr data-series=name.clone()>
+                        <th scope="row">{name.clone()}</th>
+                        {cells}
+                    </tr>
+                }
+            })
+            .collect::<Vec<_>>();
+        Some(view! {
+            <table class="stability-table" data-testid="stability-table">
+                <caption>"Mean row sum at each logit scale (NaN: the row's weights are not numbers)"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"variant"</th>
+                        {TABLE_SCALES.iter().map(|s| view! { <th scope="col">{format!("×{}", s)}</th> }).collect::<Vec<_>>()}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        })
+    };
+    view! {
+        <p class="hint">
+            "The queries are multiplied by the logit scale, so every score grows with it. Stable softmax \
+             subtracts each row's largest score before exponentiating; the two-pass algorithm keeps \
+             exponents apart from mantissas; softplus grows only linearly. The naive softmax has none of \
+             these and breaks. LSSA and LSSAR normalise q and k, so the logit scale does not reach them: \
+             turn their qk-norm off to see softplus itself hold. Computed at n = min(n, 256) on the \
+             synthetic inputs."
+        </p>
+        <p role="status" data-testid="stability-verdict">{verdict}</p>
+        <LineChart
+            title="Mean max weight against logit scale"
+            x=Axis { label: "logit scale", log: true }
+            y=Axis { label: "mean max weight", log: false }
+            series=series
+            markers=markers
+            file_tag=file_tag
+            test_id="stability-chart"
+        />
+        {table}
+    }
+}
