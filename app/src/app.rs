@@ -96,6 +96,9 @@ pub fn follow(page: Page) -> impl Fn(MouseEvent) + Copy + 'static {
     }
 }
 
+/// How often, at most, the address bar follows the settings.
+const URL_EVERY_MS: u64 = 150;
+
 const NAV: [Page; 5] = [Page::Attention, Page::Activations, Page::Alignment, Page::Model, Page::About];
 
 #[component]
@@ -107,11 +110,24 @@ pub fn App() -> impl IntoView {
     provide_context(compute);
     provide_context(LongCompute(Compute::start_cpu_only()));
 
-    // The URL follows the state (no new history entry), and the title names the page.
+    // The URL follows the state (no new history entry), at most every URL_EVERY_MS while a
+    // slider moves (browsers stop honouring a flood of history updates), and the title names
+    // the page.
+    let url_pending = StoredValue::new(false);
     Effect::new(move |_| {
         let page = state.page.get();
-        let query = state.labs.with(|labs| encode(page, labs));
-        url::replace_query(&query);
+        state.labs.track();
+        if !url_pending.get_value() {
+            url_pending.set_value(true);
+            set_timeout(
+                move || {
+                    url_pending.set_value(false);
+                    let query = state.labs.with_untracked(|labs| encode(state.page.get_untracked(), labs));
+                    url::replace_query(&query);
+                },
+                std::time::Duration::from_millis(URL_EVERY_MS),
+            );
+        }
         let title = match page {
             Page::Home => "Softplay — see how a transformer's nonlinearities behave".to_string(),
             other => format!("{} — Softplay", other.label()),

@@ -306,3 +306,31 @@ fn the_needle_sweep_reports_the_needle_weight_and_lssar_keeps_it() {
     assert!(needle(&softmax, 3) < needle(&softmax, 0), "{softmax:?}");
     assert!(needle(&lssar, 3) > needle(&softmax, 3), "LSSAR {lssar:?} vs softmax {softmax:?}");
 }
+
+#[test]
+fn one_score_matches_the_probed_scores() {
+    use softplay_kernels::attention::{attention_probe, attention_score, Probe};
+    let (n, d) = (37, 5);
+    let (q, k) = (random(n * d, 1.5, 21), random(n * d, 1.5, 22));
+    for variant in all_variants() {
+        for mask in [Mask::Causal, Mask::Full] {
+            let mut scores = vec![0.0; n * n];
+            let a = Attention { shape: Shape::single(n, d), variant, mask };
+            attention_probe(&a, &q, &k, Probe { scores: Some(&mut scores), ..Probe::default() }).unwrap();
+            for i in 0..n {
+                for j in 0..n {
+                    match attention_score(variant, mask, d, &q, &k, i, j) {
+                        Some(s) => {
+                            let want = scores[i * n + j];
+                            assert!(
+                                (s - want).abs() <= 1e-5 * want.abs().max(1.0),
+                                "{variant:?} {i},{j}: {s} vs {want}"
+                            );
+                        }
+                        None => assert!(mask == Mask::Causal && j > i),
+                    }
+                }
+            }
+        }
+    }
+}

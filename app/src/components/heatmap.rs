@@ -22,14 +22,13 @@ pub const ROW_STATS: [(&str, &str); 5] = [
     ("#", "support: keys above a uniform share"),
 ];
 
-/// What a heatmap shows: `rows × cols` values (row-major), the raw scores behind them, how many
-/// columns of each row are visible (the rest are masked), and per-row statistics.
+/// What a heatmap shows: `rows × cols` values (row-major), how many columns of each row are
+/// visible (the rest are masked), and per-row statistics.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HeatmapData {
     pub rows: usize,
     pub cols: usize,
     pub values: Vec<f32>,
-    pub scores: Vec<f32>,
     pub visible: Vec<usize>,
     pub row_stats: Vec<[f32; 5]>,
     /// A cell to outline (the needle).
@@ -65,8 +64,10 @@ pub fn viridis(t: f64) -> [u8; 3] {
     std::array::from_fn(|c| (a[c] + (b[c] - a[c]) * f).round() as u8)
 }
 
-/// Where a value falls on the colour scale, 0..=1, given the largest value shown.
-pub fn colour_position(v: f32, vmax: f32, log: bool) -> f64 {
+/// Where a value falls on the colour scale, 0..=1, given the largest value shown: the
+/// definition that `colour_steps` implements with a search.
+#[cfg(test)]
+fn colour_position(v: f32, vmax: f32, log: bool) -> f64 {
     let (v, vmax) = (v as f64, vmax as f64);
     if log {
         if v <= 0.0 {
@@ -88,6 +89,18 @@ pub fn value_max(values: &[f32]) -> f32 {
     }
 }
 
+/// The values where the colour index steps from `k` to `k + 1` (255 of them, increasing):
+/// a cell's colour is found by a binary search, with no logarithm per cell.
+fn colour_steps(vmax: f32, log: bool) -> Vec<f32> {
+    (1..256)
+        .map(|k| {
+            let pos = (k as f64 - 0.5) / 255.0;
+            let v = if log { vmax as f64 * 10f64.powf((pos - 1.0) * LOG_DECADES) } else { pos * vmax as f64 };
+            v as f32
+        })
+        .collect()
+}
+
 /// RGBA pixels of the heatmap: masked cells transparent, broken cells in [`BROKEN_RGB`].
 pub fn pixels(data: &HeatmapData, log: bool) -> Vec<u8> {
     let vmax = value_max(&data.values);
@@ -95,16 +108,13 @@ pub fn pixels(data: &HeatmapData, log: bool) -> Vec<u8> {
     for (i, c) in lut.iter_mut().enumerate() {
         *c = viridis(i as f64 / 255.0);
     }
+    let steps = colour_steps(vmax, log);
     let mut out = vec![0u8; data.rows * data.cols * 4];
     for r in 0..data.rows {
         let visible = data.visible[r];
         for c in 0..visible.min(data.cols) {
             let v = data.values[r * data.cols + c];
-            let rgb = if v.is_finite() {
-                lut[(colour_position(v, vmax, log) * 255.0).round().clamp(0.0, 255.0) as usize]
-            } else {
-                BROKEN_RGB
-            };
+            let rgb = if v.is_finite() { lut[steps.partition_point(|&s| s <= v)] } else { BROKEN_RGB };
             let o = (r * data.cols + c) * 4;
             out[o..o + 3].copy_from_slice(&rgb);
             out[o + 3] = 255;
@@ -192,7 +202,14 @@ pub fn Heatmap(
     rows_are: &'static str,
     cols_are: &'static str,
     label: String,
+    /// More about a cell for the readout (the score behind an attention weight).
+    #[prop(optional)]
+    cell_note: Option<Callback<(usize, usize), Option<String>>>,
+    /// More export buttons, beside the heatmap's own.
+    #[prop(optional)]
+    extra_export: Option<Children>,
 ) -> impl IntoView {
+    let extra_export = extra_export.map(|c| c());
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
     let strip_ref = NodeRef::<leptos::html::Canvas>::new();
     let legend_ref = NodeRef::<leptos::html::Canvas>::new();
@@ -244,8 +261,11 @@ pub fn Heatmap(
         }
         let s = d.row_stats[r];
         let cell = if c < d.visible[r] {
-            let i = r * d.cols + c;
-            format!("weight {}, score {}", readout_number(d.values[i] as f64), readout_number(d.scores[i] as f64))
+            let weight = format!("weight {}", readout_number(d.values[r * d.cols + c] as f64));
+            match cell_note.and_then(|note| note.run((r, c))) {
+                Some(note) => format!("{weight}, {note}"),
+                None => weight,
+            }
         } else {
             "masked (a causal row does not see later keys)".to_string()
         };
@@ -313,12 +333,10 @@ pub fn Heatmap(
         }
         report(download_canvas_png(&big, &format!("{}.png", file_stem.get_untracked())));
     };
-    let export_csv = move |scores: bool| {
+    let export_csv = move |_| {
         let Some(d) = data.get_untracked() else { return };
-        let (values, what) = if scores { (&d.scores, "scores") } else { (&d.values, "weights") };
-        let csv = heatmap_csv(&d, values, &format!("{rows_are}\\{cols_are}"));
-        let stem = file_stem.get_untracked().replacen("weights", what, 1);
-        report(download_text(&csv, "text/csv", &format!("{stem}.csv")));
+        let csv = heatmap_csv(&d, &d.values, &format!("{rows_are}\\{cols_are}"));
+        report(download_text(&csv, "text/csv", &format!("{}.csv", file_stem.get_untracked())));
     };
 
     view! {
@@ -355,13 +373,13 @@ pub fn Heatmap(
                 <p class="broken-note">{format!("{} cells are NaN or infinite (shown in magenta).", broken())}</p>
             })}
             <p class="readout" aria-live="polite">
-                {move || readout().unwrap_or_else(|| format!("Point at a cell to read its {rows_are}, {cols_are}, weight and score."))}
+                {move || readout().unwrap_or_else(|| format!("Point at a cell to read its {rows_are}, {cols_are} and value."))}
             </p>
             <div class="export">
                 <span>"Export:"</span>
                 <button type="button" on:click=export_png>"PNG"</button>
-                <button type="button" on:click=move |_| export_csv(false)>"CSV (weights)"</button>
-                <button type="button" on:click=move |_| export_csv(true)>"CSV (scores)"</button>
+                <button type="button" on:click=export_csv>"CSV"</button>
+                {extra_export}
                 <span role="status">{move || message.get()}</span>
             </div>
         </figure>
@@ -377,7 +395,6 @@ mod tests {
             rows: 2,
             cols: 2,
             values: vec![1.0, 0.0, 0.25, f32::NAN],
-            scores: vec![0.0; 4],
             visible: vec![1, 2],
             row_stats: vec![[0.0; 5]; 2],
             mark: None,

@@ -3,14 +3,20 @@
 
 use leptos::prelude::*;
 
-use crate::state::url;
+use crate::{
+    app::AppState,
+    state::{labs::encode, url},
+};
 
 /// Copies the page's link; if the clipboard is not available, shows the link to copy by hand.
 #[component]
 pub fn CopyLink() -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let copy = move |_| {
-        let href = url::current_href();
+        // From the state, not the address bar: the address bar follows a moving slider a
+        // moment late.
+        let state = expect_context::<AppState>();
+        let href = url::href_for(&state.labs.with_untracked(|labs| encode(state.page.get_untracked(), labs)));
         let clipboard = web_sys::window().map(|w| w.navigator().clipboard());
         match clipboard {
             Some(clipboard) => {

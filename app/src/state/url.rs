@@ -36,7 +36,8 @@ pub fn push_query(query: &str) {
     }
 }
 
-/// The full link of the current page, for "copy link".
-pub fn current_href() -> String {
-    web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default()
+/// The full link for `query` on this page's path, for "copy link".
+pub fn href_for(query: &str) -> String {
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    format!("{origin}{}", url_for(query))
 }

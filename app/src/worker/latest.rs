@@ -1,6 +1,8 @@
-//! Latest wins: a panel that asks the worker again while an answer is still coming (a slider
-//! being dragged) keeps at most one request waiting, the newest. The worker never queues stale
-//! work, and the page redraws as fast as the worker answers.
+//! Latest wins: a panel that asks the worker again while answers are still coming (a slider
+//! being dragged) keeps at most one request waiting, the newest. Two requests may be in flight,
+//! so that the worker starts the next one while the page is still reading and drawing the last
+//! answer; the worker never holds more than one stale request, and the page redraws as fast as
+//! the worker answers.
 //!
 //! Each request carries a tag (what was asked, in the page's terms), handed back with every
 //! answer to it, so that a result is always labelled by the request that made it.
@@ -18,7 +20,11 @@ type Make = Box<dyn FnOnce(u32) -> Request>;
 type OnResponse<T> = Rc<dyn Fn(&T, Response)>;
 
 struct State<T> {
-    in_flight: bool,
+    /// Counts debounced requests, so that a timer fires only for the newest.
+    generation: u64,
+    in_flight: usize,
+    /// How many requests may be in flight: 1, or 2 for a panel that redraws while dragging.
+    depth: usize,
     waiting: Option<(T, Make)>,
     on_response: OnResponse<T>,
 }
@@ -39,9 +45,48 @@ impl<T> Clone for Latest<T> {
 impl<T> Copy for Latest<T> {}
 
 impl<T: 'static> Latest<T> {
+    /// One request in flight at a time (long runs).
     pub fn new(compute: Compute, on_response: impl Fn(&T, Response) + 'static) -> Self {
-        let state = Rc::new(RefCell::new(State { in_flight: false, waiting: None, on_response: Rc::new(on_response) }));
+        Self::with_depth(compute, 1, on_response)
+    }
+
+    /// Two requests in flight: the worker computes the next answer while the page draws the
+    /// last one (panels redrawn while a slider is dragged).
+    pub fn pipelined(compute: Compute, on_response: impl Fn(&T, Response) + 'static) -> Self {
+        Self::with_depth(compute, 2, on_response)
+    }
+
+    fn with_depth(compute: Compute, depth: usize, on_response: impl Fn(&T, Response) + 'static) -> Self {
+        let state = Rc::new(RefCell::new(State {
+            generation: 0,
+            in_flight: 0,
+            depth,
+            waiting: None,
+            on_response: Rc::new(on_response),
+        }));
         Latest { compute, state: StoredValue::new_local(state), busy: RwSignal::new(false) }
+    }
+
+    /// Like [`Latest::request`], once the settings have been still for `quiet_ms`: long runs
+    /// (sweeps) wait until a slider is let go, leaving the machine to the interactive panels.
+    pub fn request_when_still(&self, quiet_ms: i32, tag: T, make: impl FnOnce(u32) -> Request + 'static) {
+        let state = self.state.get_value();
+        self.busy.set(true);
+        let generation = {
+            let mut s = state.borrow_mut();
+            s.generation += 1;
+            s.generation
+        };
+        let this = *self;
+        let fire = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if state.borrow().generation == generation {
+                this.request(tag, make);
+            }
+        });
+        if let Some(window) = web_sys::window() {
+            use wasm_bindgen::JsCast;
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(fire.unchecked_ref(), quiet_ms);
+        }
     }
 
     /// Sends `make(id)` now, or as soon as the request in flight is answered (replacing any
@@ -50,11 +95,11 @@ impl<T: 'static> Latest<T> {
         let state = self.state.get_value();
         self.busy.set(true);
         let mut s = state.borrow_mut();
-        if s.in_flight {
+        if s.in_flight >= s.depth {
             s.waiting = Some((tag, Box::new(make)));
             return;
         }
-        s.in_flight = true;
+        s.in_flight += 1;
         drop(s);
         send(self.compute, state, self.busy, tag, Box::new(make));
     }
@@ -68,10 +113,17 @@ fn send<T: 'static>(compute: Compute, state: Rc<RefCell<State<T>>>, busy: RwSign
         if last {
             let next = state.borrow_mut().waiting.take();
             match next {
+                // The finished request's place goes to the waiting one.
                 Some((tag, make)) => send(compute, state.clone(), busy, tag, make),
                 None => {
-                    state.borrow_mut().in_flight = false;
-                    busy.set(false);
+                    let idle = {
+                        let mut s = state.borrow_mut();
+                        s.in_flight = s.in_flight.saturating_sub(1);
+                        s.in_flight == 0
+                    };
+                    if idle {
+                        busy.set(false);
+                    }
                 }
             }
         }

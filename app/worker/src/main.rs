@@ -191,32 +191,56 @@ mod web {
         }
     }
 
-    /// Each variant's weights, scores and row statistics on one set of inputs.
+    /// Queries, keys and the needle's place (query row, key).
+    type Drawn = (Vec<f32>, Vec<f32>, Option<(u32, u32)>);
+
+    thread_local! {
+        /// The last synthetic inputs drawn at logit scale 1: dragging the logit scale only
+        /// rescales the queries, so they are not drawn again.
+        static LAST_INPUTS: std::cell::RefCell<Option<(SyntheticSpec, Rc<Drawn>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// The synthetic inputs of `spec`: q, k and the needle's place.
+    fn synthetic_inputs(spec: SyntheticSpec) -> Drawn {
+        let unscaled = SyntheticSpec { logit_scale: 1.0, ..spec };
+        let cached = LAST_INPUTS.with(|c| c.borrow().as_ref().filter(|(s, _)| *s == unscaled).map(|(_, x)| x.clone()));
+        let base = cached.unwrap_or_else(|| {
+            let x = unscaled.kernel().generate();
+            let drawn = Rc::new((x.q, x.k, x.needle.map(|p| (p.query as u32, p.key as u32))));
+            LAST_INPUTS.with(|c| *c.borrow_mut() = Some((unscaled, drawn.clone())));
+            drawn
+        });
+        // The same product the generator applies last, so the numbers are those of `generate`.
+        let q = base.0.iter().map(|x| x * spec.logit_scale).collect();
+        (q, base.1.clone(), base.2)
+    }
+
+    /// Each variant's weights and row statistics on one set of inputs.
     fn attention_maps(id: u32, inputs: &Inputs, variants: &[VariantSpec], causal: bool) -> Result<Maps, String> {
         let start = now_ms();
         let (n, d, q, k, needle) = match inputs {
             Inputs::Synthetic(spec) => {
-                let x = spec.kernel().generate();
-                (spec.n as usize, spec.d as usize, x.q, x.k, x.needle.map(|p| (p.query as u32, p.key as u32)))
+                let (q, k, needle) = synthetic_inputs(*spec);
+                (spec.n as usize, spec.d as usize, q, k, needle)
             }
             Inputs::Table { n, d, q, k } => (*n as usize, *d as usize, q.clone(), k.clone(), None),
         };
         let mut maps = Vec::with_capacity(variants.len());
         for spec in variants {
             let attention = Attention { shape: Shape::single(n, d), variant: spec.kernel(), mask: mask_of(causal) };
-            let (mut weights, mut scores) = (vec![0.0f32; n * n], vec![0.0f32; n * n]);
+            let mut weights = vec![0.0f32; n * n];
             let mut stats = vec![RowStats::default(); n];
             attention_probe(
                 &attention,
                 &q,
                 &k,
-                Probe { weights: Some(&mut weights), scores: Some(&mut scores), stats: Some(&mut stats) },
+                Probe { weights: Some(&mut weights), scores: None, stats: Some(&mut stats) },
             )
             .map_err(|e| e.to_string())?;
             let column = |f: fn(&RowStats) -> f32| F32s(stats.iter().map(f).collect());
             maps.push(Map {
                 weights: F32s(weights),
-                scores: F32s(scores),
                 entropy: column(|s| s.entropy),
                 max_weight: column(|s| s.max_weight),
                 sink: column(|s| s.sink),
@@ -224,7 +248,7 @@ mod web {
                 support: column(|s| s.support as f32),
             });
         }
-        Ok(Maps { id, n: n as u32, needle, maps, elapsed_ms: now_ms() - start })
+        Ok(Maps { id, n: n as u32, d: d as u32, q: F32s(q), k: F32s(k), needle, maps, elapsed_ms: now_ms() - start })
     }
 
     /// The length sweep, one length at a time (its inputs drawn once for every variant), with

@@ -276,11 +276,10 @@ pub struct SoftmaxSummary {
     pub elapsed_ms: f64,
 }
 
-/// One variant's weights: `[n, n]` weights and scores (masked entries 0) and per-row statistics.
+/// One variant's weights: `[n, n]` (masked entries 0) and per-row statistics.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Map {
     pub weights: F32s,
-    pub scores: F32s,
     pub entropy: F32s,
     pub max_weight: F32s,
     pub sink: F32s,
@@ -292,6 +291,11 @@ pub struct Map {
 pub struct Maps {
     pub id: u32,
     pub n: u32,
+    pub d: u32,
+    /// The queries and keys the weights came from (`[n, d]`, logit scale applied): the page
+    /// reads a cell's score from them (`attention_score`) instead of receiving n² scores.
+    pub q: F32s,
+    pub k: F32s,
     /// (query row, key) of the planted needle.
     pub needle: Option<(u32, u32)>,
     /// One per requested variant, in order.

@@ -455,6 +455,35 @@ pub fn attention_probe(
     Ok(())
 }
 
+/// The score row `i`'s normaliser sees for key `j` (`c_i · q'_i·k'_j`) in a single head
+/// (`q`, `k` are `[n, d]`), or `None` where the mask hides key `j` from row `i`. O(d): for
+/// reading one cell without holding the n×n scores. Equal to [`attention_probe`]'s scores up to
+/// the order of the sums.
+pub fn attention_score(
+    variant: Variant,
+    mask: Mask,
+    d: usize,
+    q: &[f32],
+    k: &[f32],
+    i: usize,
+    j: usize,
+) -> Option<f32> {
+    let n = q.len() / d.max(1);
+    if i >= n || j >= n || k.len() != q.len() || j >= mask.visible(i, n) {
+        return None;
+    }
+    let (qi, kj) = (&q[i * d..(i + 1) * d], &k[j * d..(j + 1) * d]);
+    let s = match transform_of(variant) {
+        Transform::Identity => dot(qi, kj),
+        Transform::L2Norm => dot(qi, kj) / ((dot(qi, qi) + QK_NORM_EPS).sqrt() * (dot(kj, kj) + QK_NORM_EPS).sqrt()),
+        Transform::EluPlusOne => {
+            let phi = |v: f32| if v > 0.0 { v + 1.0 } else { v.exp() };
+            qi.iter().zip(kj).map(|(&a, &b)| phi(a) * phi(b)).sum()
+        }
+    };
+    Some(s * row_scale(variant, d, mask.visible(i, n)))
+}
+
 /// The weights of query row `i` of a single head (`q`, `k` are `[n, d]`) into `row`
 /// (`[n]`, masked keys 0): one row of [`attention_probe`] at O(n·d) cost.
 pub fn attention_row(

@@ -4,14 +4,16 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use softplay_kernels::attention::{attention_probe, attention_score, Attention, Mask, Probe, Shape, Variant};
 
 use super::variants::{about, spec, title};
 use crate::{
     app::AppState,
     components::{
         chart::readout_number,
+        export::download_text,
         formula::Formula,
-        heatmap::{Heatmap, HeatmapData},
+        heatmap::{heatmap_csv, Heatmap, HeatmapData},
     },
     state::labs::{AttentionConfig, AttentionVariant, ColourScale, Source},
     worker::{
@@ -66,11 +68,23 @@ pub struct Summary {
     pub needle: Option<f64>,
 }
 
+/// The queries and keys behind a result, `[n, d]` each, as the kernels saw them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueriesKeys {
+    pub d: usize,
+    pub q: Vec<f32>,
+    pub k: Vec<f32>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Shown {
     pub variant: AttentionVariant,
+    /// The kernels' form of the variant, with its parameters.
+    pub kernel: Variant,
+    pub mask: Mask,
     pub data: Arc<HeatmapData>,
     pub summary: Summary,
+    pub inputs: Arc<QueriesKeys>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -84,7 +98,14 @@ fn mean(x: &[f32]) -> f64 {
     x.iter().map(|&v| v as f64).sum::<f64>() / x.len().max(1) as f64
 }
 
-fn shown(variant: AttentionVariant, n: usize, causal: bool, needle: Option<(u32, u32)>, map: Map) -> Shown {
+fn shown(
+    (variant, spec): (AttentionVariant, VariantSpec),
+    n: usize,
+    causal: bool,
+    needle: Option<(u32, u32)>,
+    map: Map,
+    inputs: Arc<QueriesKeys>,
+) -> Shown {
     let row_stats = (0..n)
         .map(|i| [map.entropy.0[i], map.max_weight.0[i], map.sink.0[i], map.row_sum.0[i], map.support.0[i]])
         .collect();
@@ -102,11 +123,11 @@ fn shown(variant: AttentionVariant, n: usize, causal: bool, needle: Option<(u32,
         cols: n,
         visible: (0..n).map(|i| if causal { i + 1 } else { n }).collect(),
         values: map.weights.0,
-        scores: map.scores.0,
         row_stats,
         mark: needle.map(|(i, j)| (i as usize, j as usize)),
     };
-    Shown { variant, data: Arc::new(data), summary }
+    let mask = if causal { Mask::Causal } else { Mask::Full };
+    Shown { variant, kernel: spec.kernel(), mask, data: Arc::new(data), summary, inputs }
 }
 
 #[component]
@@ -115,14 +136,15 @@ pub fn ComparePanels() -> impl IntoView {
     let compute = expect_context::<Compute>();
     let result = RwSignal::new(Result::default());
     let error = RwSignal::new(None::<String>);
-    let latest = Latest::new(compute, move |ask: &Ask, response| match response {
+    let latest = Latest::pipelined(compute, move |ask: &Ask, response| match response {
         Response::AttentionMapsDone(maps) => {
             let n = maps.n as usize;
+            let inputs = Arc::new(QueriesKeys { d: maps.d as usize, q: maps.q.0, k: maps.k.0 });
             let shown = ask
                 .variants
                 .iter()
                 .zip(maps.maps)
-                .map(|(&(variant, _), map)| shown(variant, n, ask.causal, maps.needle, map))
+                .map(|(&v, map)| shown(v, n, ask.causal, maps.needle, map, inputs.clone()))
                 .collect();
             error.set(None);
             result.set(Result { shown, elapsed_ms: maps.elapsed_ms, n: maps.n });
@@ -175,9 +197,10 @@ fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl Int
     let info = about(variant);
     let shown = Memo::new(move |_| result.with(|r| r.shown.iter().find(|s| s.variant == variant).cloned()));
     let data = Signal::derive(move || shown.get().map(|s| s.data));
-    let log = Signal::derive(move || labs.with(|l| l.attention.colour == ColourScale::Log));
+    // Memos, so that a change elsewhere in the settings does not redraw the heatmap.
+    let log = Memo::new(move |_| labs.with(|l| l.attention.colour == ColourScale::Log));
     let heading = move || labs.with(|l| title(variant, &l.attention));
-    let file_stem = Signal::derive(move || {
+    let file_stem = Memo::new(move |_| {
         labs.with(|l| {
             let c = &l.attention;
             let source = match c.source {
@@ -187,6 +210,28 @@ fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl Int
             format!("attention-weights-{}-{source}", crate::components::export::slug(&title(variant, c)))
         })
     });
+    // The score behind a cell, from the queries and keys (O(d) per cell).
+    let cell_note = Callback::new(move |(i, j): (usize, usize)| {
+        let s = shown.get_untracked()?;
+        let x = &s.inputs;
+        attention_score(s.kernel, s.mask, x.d, &x.q, &x.k, i, j)
+            .map(|score| format!("score {}", readout_number(score as f64)))
+    });
+    let scores_message = RwSignal::new(None::<String>);
+    let export_scores = move |_| {
+        let Some(s) = shown.get_untracked() else { return };
+        let (x, n) = (&s.inputs, s.data.rows);
+        let mut scores = vec![0.0f32; n * n];
+        let attention = Attention { shape: Shape::single(n, x.d), variant: s.kernel, mask: s.mask };
+        let done = attention_probe(&attention, &x.q, &x.k, Probe { scores: Some(&mut scores), ..Probe::default() })
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                let csv = heatmap_csv(&s.data, &scores, "query\\key");
+                let name = file_stem.get_untracked().replacen("weights", "scores", 1);
+                download_text(&csv, "text/csv", &format!("{name}.csv"))
+            });
+        scores_message.set(done.err().map(|e| format!("The export failed: {e}")));
+    };
     let stat = move |label: &'static str, key: &'static str, pick: fn(&Summary) -> Option<f64>| {
         view! {
             <div>
@@ -207,6 +252,11 @@ fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl Int
                 rows_are="query"
                 cols_are="key"
                 label=format!("Attention weights of {}", variant_name(variant))
+                cell_note=cell_note
+                extra_export=Box::new(move || view! {
+                    <button type="button" on:click=export_scores>"CSV (scores)"</button>
+                    <span role="status">{move || scores_message.get()}</span>
+                }.into_any())
             />
             <dl class="summary">
                 {stat("mean entropy (nats)", "entropy", |s| Some(s.entropy))}

@@ -62,7 +62,7 @@ pub fn Stability() -> impl IntoView {
     Effect::new(move |_| {
         let (inputs, variants, causal) = ask.get();
         let names = variants.iter().map(|v| v.0.clone()).collect();
-        latest.request(names, move |id| Request::Stability {
+        latest.request_when_still(super::sweep::QUIET_MS, names, move |id| Request::Stability {
             id,
             inputs,
             variants: variants.iter().map(|v| v.1).collect(),

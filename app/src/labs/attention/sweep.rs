@@ -16,6 +16,9 @@ use crate::{
 
 pub const FACTORS: [u32; 5] = [1, 2, 4, 8, 16];
 
+/// How long the settings must be still before a sweep or scan starts.
+pub const QUIET_MS: i32 = 250;
+
 #[derive(Clone, Debug, PartialEq)]
 struct Done {
     names: Vec<String>,
@@ -60,7 +63,7 @@ pub fn LengthSweep() -> impl IntoView {
     Effect::new(move |_| {
         let (base, variants, causal) = ask.get();
         let names = variants.iter().map(|v| v.0.clone()).collect();
-        latest.request((names, base.n), move |id| Request::LengthSweep {
+        latest.request_when_still(QUIET_MS, (names, base.n), move |id| Request::LengthSweep {
             id,
             base,
             variants: variants.iter().map(|v| v.1).collect(),
