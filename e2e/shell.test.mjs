@@ -96,21 +96,26 @@ test('keyboard: skip link first, then the navigation works with Enter', async ()
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Attention');
   await page.keyboard.press('Enter');
   await page.waitForSelector('main h1:text-is("Attention")');
-  assert.match(await query(page), /^\?page=attention&v=1&/);
+  assert.match(await query(page), /^\?page=attention&v=2&/);
   await context.close();
 });
 
 test('a crafted bad link is read safely and every rejected value is named', async () => {
-  const bad = '?page=attention&n=1000000000&attn=lssa&scale=NaN&zoom=3';
+  const bad = '?page=attention&n=1000000000&alg=online&scale=NaN&zoom=3&cmp=softmax';
   const { page, context, problems } = await open(browser, bad);
   await rendered(page);
   const notice = await page.textContent('.notice-link');
-  assert.match(notice, /ignored n=1000000000: must be 2\.\.4096; using 256/);
+  assert.match(notice, /ignored n=1000000000: must be 2\.\.1024; using 128/);
   assert.match(notice, /ignored scale=NaN: not a finite number \(must be 0\.01\.\.10000\); using 1/);
   assert.match(notice, /ignored zoom=3: not a setting of the Attention lab/);
-  assert.equal(await page.inputValue('#ctl-n-number'), '256');
-  assert.equal(await page.inputValue('#ctl-attn'), 'lssa', 'the good value in the same link is kept');
-  assert.equal(await query(page), '?page=attention&v=1&attn=lssa&n=256&d=64&causal=1&scale=1&seed=7');
+  assert.match(notice, /ignored cmp=softmax: pick 2 to 4 different values; using softmax,lssa,lssar,sigmoid/);
+  assert.equal(await page.inputValue('#ctl-n-number'), '128');
+  assert.equal(await page.inputValue('#ctl-alg'), 'online', 'the good value in the same link is kept');
+  await page.waitForFunction(() => location.search.includes('alg=online'));
+  const q = await query(page);
+  assert.match(q, /^\?page=attention&v=2&cmp=softmax,lssa,lssar,sigmoid&alg=online&/);
+  assert.match(q, /&n=128&d=32&causal=1&scale=1&/);
+  assert.doesNotMatch(q, /zoom|NaN/);
   await page.screenshot({ path: `${OUT}/bad-link-notice.png`, fullPage: true });
   // A dismissed notice goes away.
   const before = await page.locator('.notice-link li').count();
@@ -136,21 +141,23 @@ test('moving a slider rewrites the link without adding history, and the link res
   const length = await page.evaluate(() => history.length);
   await page.focus('#ctl-n');
   for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
-  assert.match(await query(page), /&n=133&/);
-  await page.fill('#ctl-d-number', '32');
+  // The address bar follows the settings within a moment (at most every 150 ms).
+  await page.waitForFunction(() => location.search.includes('&n=133&'));
+  await page.fill('#ctl-d-number', '16');
   await page.press('#ctl-d-number', 'Enter');
-  assert.match(await query(page), /&d=32&/);
-  await page.selectOption('#ctl-attn', 'sigmoid');
+  await page.waitForFunction(() => location.search.includes('&d=16&'));
+  await page.selectOption('#ctl-alg', 'two-pass');
   await page.uncheck('#ctl-causal');
+  await page.waitForFunction(() => location.search.includes('&causal=0&'));
   assert.equal(await page.evaluate(() => history.length), length, 'settings must not add history entries');
   const link = page.url();
-  assert.match(link, /attn=sigmoid&n=133&d=32&causal=0&scale=1&seed=11$/);
+  assert.match(link, /alg=two-pass&.*&n=133&d=16&causal=0&scale=1&.*&seed=11&/);
 
   // A typed value outside the range is clamped, and the control says so.
   await page.fill('#ctl-n-number', '99999');
   await page.press('#ctl-n-number', 'Enter');
-  assert.match(await page.textContent('.control-message'), /99999 is above the maximum of n \(2\.\.4096\): set to 4096/);
-  assert.match(await query(page), /&n=4096&/);
+  assert.match(await page.textContent('.control-message'), /99999 is above the maximum of n \(2\.\.1024\): set to 1024/);
+  await page.waitForFunction(() => location.search.includes('&n=1024&'));
 
   // Opening the earlier link elsewhere restores exactly those settings.
   const other = await browser.newContext();
@@ -158,8 +165,8 @@ test('moving a slider rewrites the link without adding history, and the link res
   await again.goto(link);
   await rendered(again);
   assert.equal(await again.inputValue('#ctl-n-number'), '133');
-  assert.equal(await again.inputValue('#ctl-d-number'), '32');
-  assert.equal(await again.inputValue('#ctl-attn'), 'sigmoid');
+  assert.equal(await again.inputValue('#ctl-d-number'), '16');
+  assert.equal(await again.inputValue('#ctl-alg'), 'two-pass');
   assert.equal(await again.isChecked('#ctl-causal'), false);
   assert.equal(await again.inputValue('#ctl-seed'), '11');
   await other.close();
@@ -173,6 +180,7 @@ test('navigation adds history entries, Back returns, and each lab keeps its sett
   await page.waitForSelector('main h1:text-is("Model")');
   await page.fill('#ctl-steps-number', '500');
   await page.press('#ctl-steps-number', 'Enter');
+  await page.waitForFunction(() => location.search.includes('steps=500'));
   await page.click('nav >> text=About');
   await page.waitForSelector('main h1:text-is("About Softplay")');
   await page.goBack();

@@ -334,3 +334,35 @@ fn one_score_matches_the_probed_scores() {
         }
     }
 }
+
+#[test]
+fn a_million_value_row_is_accurate_with_every_stable_algorithm() {
+    use softplay_kernels::attention::softmax::row_forward;
+    let x = random(1 << 20, 3.0, 8);
+    let m = x.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v as f64));
+    let z: f64 = x.iter().map(|&v| (v as f64 - m).exp()).sum();
+    for algorithm in [SoftmaxAlgorithm::ThreePass, SoftmaxAlgorithm::Online, SoftmaxAlgorithm::TwoPass] {
+        let mut y = x.clone();
+        row_forward(algorithm, &mut y);
+        let (mut worst, mut top) = (0.0f64, 0.0f64);
+        for (&got, &v) in y.iter().zip(&x) {
+            let want = (v as f64 - m).exp() / z;
+            worst = worst.max((got as f64 - want).abs());
+            top = top.max(want);
+        }
+        assert!(worst / top < 2e-6, "{algorithm:?}: largest error {worst:e} against a largest weight of {top:e}");
+    }
+}
+
+#[test]
+fn a_naive_row_whose_sum_overflows_counts_as_broken() {
+    use softplay_kernels::attention::stats::stability_sweep;
+    // Three tied keys at score 88: each e^88 is finite, their sum is not, and the naive row
+    // comes out all zero (or NaN) — broken either way.
+    let (n, d) = (3, 1);
+    let (q, k) = (vec![88.0f32; n], vec![1.0f32; n]);
+    let p = stability_sweep(Variant::Softmax(SoftmaxAlgorithm::Naive), Mask::Full, d, &q, &k, &[1.0]).unwrap();
+    assert_eq!(p[0].broken_rows, 3, "{p:?}");
+    let p = stability_sweep(Variant::Softmax(SoftmaxAlgorithm::ThreePass), Mask::Full, d, &q, &k, &[1.0]).unwrap();
+    assert_eq!(p[0].broken_rows, 0);
+}

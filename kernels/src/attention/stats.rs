@@ -124,7 +124,9 @@ pub struct StabilityPoint {
     pub max_weight: f64,
     pub row_sum: f64,
     pub entropy: f64,
-    /// Rows whose weights contain NaN or an infinity.
+    /// Rows whose weights contain NaN or an infinity, or (for a variant whose rows sum to 1)
+    /// do not sum to 1: the naive softmax's sum can overflow while every term is finite, and
+    /// then the whole row is 0.
     pub broken_rows: usize,
 }
 
@@ -161,13 +163,13 @@ fn stability_point(
         k,
         Probe { weights: Some(&mut weights), stats: Some(&mut stats), ..Probe::default() },
     )?;
-    let broken_rows = weights.chunks_exact(n).filter(|row| row.iter().any(|w| !w.is_finite())).count();
-    let finite: Vec<RowStats> = stats
-        .iter()
-        .zip(weights.chunks_exact(n))
-        .filter(|(_, row)| row.iter().all(|w| w.is_finite()))
-        .map(|(s, _)| *s)
-        .collect();
+    let broken = |row: &[f32]| {
+        row.iter().any(|w| !w.is_finite())
+            || (variant.is_normalised() && (row.iter().map(|&w| w as f64).sum::<f64>() - 1.0).abs() > 1e-3)
+    };
+    let broken_rows = weights.chunks_exact(n).filter(|row| broken(row)).count();
+    let finite: Vec<RowStats> =
+        stats.iter().zip(weights.chunks_exact(n)).filter(|(_, row)| !broken(row)).map(|(s, _)| *s).collect();
     let mean = |f: fn(&RowStats) -> f64| {
         if finite.is_empty() {
             f64::NAN
@@ -184,7 +186,8 @@ fn stability_point(
     })
 }
 
-/// The smallest logit scale in `lo..=hi` at which `variant` gives a non-finite weight, to a
+/// The smallest logit scale in `lo..=hi` at which `variant` breaks a row (see
+/// [`StabilityPoint::broken_rows`]), to a
 /// relative precision of about 1e-4 (bisection on a log scale), or `None` if it never does.
 pub fn breaking_scale(
     variant: Variant,

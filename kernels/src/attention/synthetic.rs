@@ -30,7 +30,8 @@ pub struct Synthetic {
     pub noise: f32,
 }
 
-/// Where the needle is: the last query row matches one key a quarter of the way in.
+/// Where the needle is: the last query row matches one key a quarter of the way in (key 1 at
+/// least).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Needle {
     pub query: usize,
@@ -65,9 +66,10 @@ impl Synthetic {
         Ok(())
     }
 
-    /// Where the needle goes for this length, if there is one (it needs two rows).
+    /// Where the needle goes for this length, if there is one (it needs two rows). Never key 0,
+    /// so that the needle's weight and the sink's are two different numbers.
     pub fn needle_position(&self) -> Option<Needle> {
-        (self.needle > 0.0 && self.n >= 2).then(|| Needle { query: self.n - 1, key: self.n / 4 })
+        (self.needle > 0.0 && self.n >= 2).then(|| Needle { query: self.n - 1, key: (self.n / 4).max(1) })
     }
 
     /// Draws the inputs.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use softplay_kernels::attention::{attention_probe, attention_score, Attention, Mask, Probe, Shape, Variant};
 
-use super::variants::{about, spec, title};
+use super::variants::{about, as_set, spec, title};
 use crate::{
     app::AppState,
     components::{
@@ -15,7 +15,10 @@ use crate::{
         formula::Formula,
         heatmap::{heatmap_csv, Heatmap, HeatmapData},
     },
-    state::labs::{AttentionConfig, AttentionVariant, ColourScale, Source},
+    state::{
+        codec::Choice,
+        labs::{AttentionConfig, AttentionVariant, ColourScale, Source},
+    },
     worker::{
         client::Compute,
         latest::Latest,
@@ -76,7 +79,9 @@ pub struct QueriesKeys {
     pub k: Vec<f32>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// Compared by identity: a new answer is a new `Arc`, and comparing n² weights by value on
+/// every redraw would cost more than drawing them.
+#[derive(Clone, Debug)]
 pub struct Shown {
     pub variant: AttentionVariant,
     /// The kernels' form of the variant, with its parameters.
@@ -92,6 +97,14 @@ struct Result {
     shown: Vec<Shown>,
     elapsed_ms: f64,
     n: u32,
+}
+
+impl PartialEq for Shown {
+    fn eq(&self, other: &Self) -> bool {
+        self.variant == other.variant
+            && Arc::ptr_eq(&self.data, &other.data)
+            && Arc::ptr_eq(&self.inputs, &other.inputs)
+    }
 }
 
 fn mean(x: &[f32]) -> f64 {
@@ -251,13 +264,16 @@ fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl Int
                 file_stem=file_stem
                 rows_are="query"
                 cols_are="key"
-                label=format!("Attention weights of {}", variant_name(variant))
+                label=format!("Attention weights of {}", variant.label())
                 cell_note=cell_note
                 extra_export=Box::new(move || view! {
                     <button type="button" on:click=export_scores>"CSV (scores)"</button>
                     <span role="status">{move || scores_message.get()}</span>
                 }.into_any())
             />
+            {move || shown.get().and_then(|s| s.data.mark).map(|(i, j)| view! {
+                <p class="hint">{format!("The ring marks the needle: query {i} matches key {j}.")}</p>
+            })}
             <dl class="summary">
                 {stat("mean entropy (nats)", "entropy", |s| Some(s.entropy))}
                 {stat("mean max weight", "max_weight", |s| Some(s.max_weight))}
@@ -267,6 +283,7 @@ fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl Int
                 {stat("mean support", "support", |s| Some(s.support))}
             </dl>
             <Formula markup=info.formula/>
+            {move || labs.with(|l| as_set(variant, &l.attention)).map(|text| view! { <p class="as-set">{text}</p> })}
             <p>{info.text}</p>
             <p class="paper">
                 "From: " <a href=info.link rel="noopener" target="_blank">{info.paper}</a>
@@ -276,6 +293,5 @@ fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl Int
 }
 
 fn variant_name(v: AttentionVariant) -> &'static str {
-    use crate::state::codec::Choice;
     v.name()
 }

@@ -93,9 +93,9 @@ pub fn AttentionLab() -> impl IntoView {
     view! {
         <LabFrame
             title="Attention"
-            intro="Softmax, softplus (LSSA and LSSAR) and sigmoid attention side by side: the weights \
-                   each normaliser gives the same queries and keys, how they change with sequence \
-                   length, and where each one breaks numerically."
+            intro="Softmax, softplus (LSSA and LSSAR), sigmoid, ReLU and linear attention side by side: \
+                   the weights each normaliser gives the same queries and keys, how they change with \
+                   sequence length, and where each one breaks numerically."
             results=Box::new(move || view! {
                 <section class="panel" aria-labelledby="weights-title">
                     <h2 id="weights-title">"Weights side by side"</h2>

@@ -13,10 +13,13 @@ use crate::{
     components::chart::{readout_number, short_number, Axis, LineChart, Marker, Series},
     worker::{
         latest::Latest,
-        protocol::{Algorithm, Request, Response, StabilitySeries, VariantSpec},
+        protocol::{Algorithm, Request, Response, StabilitySeries, SyntheticSpec, VariantSpec},
         LongCompute,
     },
 };
+
+/// The naive softmax's colour in the chart (after the compared variants').
+const NAIVE_COLOUR: usize = 5;
 
 /// Largest sequence the stability scan uses (it checks every weight at 25 scales).
 pub const STABILITY_N: u32 = 256;
@@ -31,7 +34,8 @@ const TABLE_SCALES: [f32; 5] = [1.0, 10.0, 100.0, 1000.0, 10000.0];
 
 #[derive(Clone, Debug, PartialEq)]
 struct Done {
-    names: Vec<String>,
+    /// Each series' name and colour.
+    names: Vec<(String, usize)>,
     series: Vec<StabilitySeries>,
     n: u32,
 }
@@ -42,7 +46,7 @@ pub fn Stability() -> impl IntoView {
     let compute = expect_context::<LongCompute>().0;
     let done = RwSignal::new(None::<Done>);
     let error = RwSignal::new(None::<String>);
-    let latest = Latest::new(compute, move |names: &Vec<String>, response| match response {
+    let latest = Latest::new(compute, move |names: &Vec<(String, usize)>, response| match response {
         Response::StabilityDone(s) => {
             error.set(None);
             done.set(Some(Done { names: names.clone(), series: s.series, n: s.n }));
@@ -54,14 +58,23 @@ pub fn Stability() -> impl IntoView {
         labs.with(|l| {
             let c = &l.attention;
             let naive = VariantSpec::Softmax { algorithm: Algorithm::Naive };
-            let mut variants: Vec<(String, VariantSpec)> = vec![("Softmax (naive)".into(), naive)];
-            variants.extend(c.compare.iter().map(|&v| (title(v, c), spec(v, c))).filter(|(_, s)| *s != naive));
-            (synthetic(c, c.n.min(STABILITY_N)), variants, c.causal)
+            // (name, variant, colour): the compared variants keep their panels' colours.
+            let mut variants: Vec<(String, VariantSpec, usize)> = vec![("Softmax (naive)".into(), naive, NAIVE_COLOUR)];
+            variants.extend(
+                c.compare
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &v)| (title(v, c), spec(v, c), i))
+                    .filter(|(_, s, _)| *s != naive),
+            );
+            // The scan applies the scales itself: the lab's logit scale does not enter it.
+            let inputs = SyntheticSpec { logit_scale: 1.0, ..synthetic(c, c.n.min(STABILITY_N)) };
+            (inputs, variants, c.causal)
         })
     });
     Effect::new(move |_| {
         let (inputs, variants, causal) = ask.get();
-        let names = variants.iter().map(|v| v.0.clone()).collect();
+        let names = variants.iter().map(|v| (v.0.clone(), v.2)).collect();
         latest.request_when_still(super::sweep::QUIET_MS, names, move |id| Request::Stability {
             id,
             inputs,
@@ -78,10 +91,9 @@ pub fn Stability() -> impl IntoView {
                     .iter()
                     .zip(&d.series)
                     .enumerate()
-                    .map(|(i, (name, s))| Series {
+                    .map(|(i, ((name, colour), s))| Series {
                         name: name.clone(),
-                        // The naive softmax keeps the last colour; the others match the panels.
-                        colour: if i == 0 { 5 } else { i - 1 },
+                        colour: *colour,
                         // A scale where some row broke has no point: the line ends at the break.
                         points: s
                             .points
@@ -100,11 +112,11 @@ pub fn Stability() -> impl IntoView {
                 d.names
                     .iter()
                     .zip(&d.series)
-                    .filter_map(|(name, s)| {
+                    .filter_map(|((name, colour), s)| {
                         s.breaks_at.map(|at| Marker {
                             x: at as f64,
-                            label: format!("{name} overflows from × {}", short_number(at as f64)),
-                            colour: 5,
+                            label: format!("{name} breaks from × {}", short_number(at as f64)),
+                            colour: *colour,
                         })
                     })
                     .collect()
@@ -123,8 +135,8 @@ pub fn Stability() -> impl IntoView {
             .names
             .iter()
             .zip(&d.series)
-            .filter_map(|(name, s)| {
-                s.breaks_at.map(|at| format!("{name} gives NaN from a logit scale of {}", readout_number(at as f64)))
+            .filter_map(|((name, _), s)| {
+                s.breaks_at.map(|at| format!("{name} breaks from a logit scale of {}", readout_number(at as f64)))
             })
             .collect();
         let holding = d.series.iter().filter(|s| s.breaks_at.is_none()).count();
@@ -132,7 +144,8 @@ pub fn Stability() -> impl IntoView {
             format!("Every variant stays finite up to a logit scale of 10⁴ (n = {}).", d.n)
         } else {
             format!(
-                "{} (its largest score passes ln(f32::MAX) ≈ 88.7 there); {holding} of {} stay finite up to 10⁴ (n = {}).",
+                "{} (its largest score passes ln(f32::MAX) ≈ 88.7 there, and e^s or the row's sum overflows: \
+                 NaN or all-zero rows); {holding} of {} stay finite up to 10⁴ (n = {}).",
                 broken.join("; "),
                 d.series.len(),
                 d.n
@@ -145,7 +158,7 @@ pub fn Stability() -> impl IntoView {
             .names
             .iter()
             .zip(&d.series)
-            .map(|(name, s)| {
+            .map(|((name, _), s)| {
                 let cells = TABLE_SCALES
                     .iter()
                     .map(|&at| {
@@ -155,7 +168,7 @@ pub fn Stability() -> impl IntoView {
                             .min_by(|a, b| (a.scale / at - 1.0).abs().total_cmp(&(b.scale / at - 1.0).abs()));
                         let (text, value, broken) = match p {
                             Some(p) if p.broken_rows > 0 => {
-                                (format!("NaN in {} of {} rows", p.broken_rows, d.n), "NaN".to_string(), true)
+                                (format!("broken in {} of {} rows", p.broken_rows, d.n), "NaN".to_string(), true)
                             }
                             Some(p) => (format!("{:.4}", p.row_sum), format!("{}", p.row_sum), false),
                             None => ("—".into(), String::new(), false),
@@ -173,7 +186,7 @@ pub fn Stability() -> impl IntoView {
             .collect::<Vec<_>>();
         Some(view! {
             <table class="stability-table" data-testid="stability-table">
-                <caption>"Mean row sum at each logit scale (NaN: the row's weights are not numbers)"</caption>
+                <caption>"Mean row sum at each logit scale (broken: NaN weights, or a row that should sum to 1 and does not)"</caption>
                 <thead>
                     <tr>
                         <th scope="col">"variant"</th>

@@ -134,7 +134,7 @@ pub fn LengthSweep() -> impl IntoView {
              of the last row on the needle at every length."
         </p>
         <div class="progress-line">
-            <progress max="1" value=fraction data-testid="sweep-progress"></progress>
+            <progress max="1" value=fraction data-testid="sweep-progress" aria-label="Length sweep progress"></progress>
             <span role="status" data-testid="sweep-status">{status}</span>
         </div>
         <div class="chart-grid">

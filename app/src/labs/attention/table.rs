@@ -96,7 +96,9 @@ fn Grid(which: &'static str) -> impl IntoView {
                 }}
             </tbody>
         </table>
-        <p class="control-message" role="status">{move || message.get()}</p>
+        <p class="control-message" role="status" data-testid=format!("table-{which}-message")>
+            {move || message.get()}
+        </p>
     }
 }
 

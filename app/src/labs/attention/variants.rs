@@ -140,3 +140,36 @@ pub fn about(v: AttentionVariant) -> About {
         },
     }
 }
+
+/// What the formula shows differently under the current settings, if anything: the formulas
+/// are written for the defaults.
+pub fn as_set(v: AttentionVariant, c: &AttentionConfig) -> Option<String> {
+    let d = match c.source {
+        crate::state::labs::Source::Synthetic => c.d,
+        crate::state::labs::Source::Table => c.table_d,
+    };
+    let mut notes = Vec::new();
+    if !c.causal && matches!(v, AttentionVariant::Softmax) {
+        notes.push("no causal mask: the sum runs over every key, and Nᵢ = n".to_string());
+    }
+    if matches!(v, AttentionVariant::Lssa | AttentionVariant::Lssar) {
+        if !c.qk_norm {
+            notes.push("qk-norm off: q and k are used as they are (scores are not cosines)".into());
+        }
+        match c.lssa_scale {
+            LssaScaleChoice::InvSqrtD => notes.push("scale 1/√d in place of ln d · ln Nᵢ".into()),
+            LssaScaleChoice::Unscaled => notes.push("no scale in place of ln d · ln Nᵢ".into()),
+            LssaScaleChoice::LnDLnN if d == 1 => {
+                notes.push("d = 1, so ln d = 0: every score is 0 and the weights are uniform".into())
+            }
+            LssaScaleChoice::LnDLnN => {}
+        }
+    }
+    if matches!(v, AttentionVariant::Lssar) && c.p != 15.0 {
+        notes.push(format!("p = {}", c.p));
+    }
+    if matches!(v, AttentionVariant::Sigmoid) && !c.sigmoid_auto {
+        notes.push(format!("b = {} (set by hand) in place of −ln n", c.sigmoid_bias));
+    }
+    (!notes.is_empty()).then(|| format!("As set here: {}.", notes.join("; ")))
+}
