@@ -156,7 +156,7 @@ test('moving a slider rewrites the link without adding history, and the link res
   // A typed value outside the range is clamped, and the control says so.
   await page.fill('#ctl-n-number', '99999');
   await page.press('#ctl-n-number', 'Enter');
-  assert.match(await page.textContent('.control-message'), /99999 is above the maximum of n \(2\.\.1024\): set to 1024/);
+  assert.match(await page.textContent('.control:has(#ctl-n-number) .control-message'), /99999 is above the maximum of n \(2\.\.1024\): set to 1024/);
   await page.waitForFunction(() => location.search.includes('&n=1024&'));
 
   // Opening the earlier link elsewhere restores exactly those settings.

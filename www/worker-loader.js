@@ -4,8 +4,8 @@
 try {
   importScripts('./softplay-worker.js');
   wasm_bindgen('./softplay-worker_bg.wasm').catch((e) => {
-    postMessage({ kind: 'failed', id: null, message: `could not load the compute worker (${e})` });
+    postMessage({ failed: { id: null, message: `could not load the compute worker (${e})` } });
   });
 } catch (e) {
-  postMessage({ kind: 'failed', id: null, message: `could not load the compute worker (${e})` });
+  postMessage({ failed: { id: null, message: `could not load the compute worker (${e})` } });
 }

@@ -46,10 +46,24 @@ mod web {
         js_sys::global().unchecked_into()
     }
 
+    /// Collects the buffers of the byte arrays in a message (a few levels deep), to transfer
+    /// them: the page then receives them without a copy.
+    fn collect_buffers(value: &JsValue, out: &js_sys::Array, depth: u32) {
+        if let Some(bytes) = value.dyn_ref::<js_sys::Uint8Array>() {
+            out.push(&bytes.buffer());
+        } else if depth < 5 && value.is_object() {
+            for entry in js_sys::Object::values(value.unchecked_ref()).iter() {
+                collect_buffers(&entry, out, depth + 1);
+            }
+        }
+    }
+
     fn post(response: &Response) {
         match serde_wasm_bindgen::to_value(response) {
             Ok(value) => {
-                if let Err(e) = scope().post_message(&value) {
+                let transfer = js_sys::Array::new();
+                collect_buffers(&value, &transfer, 0);
+                if let Err(e) = scope().post_message_with_transfer(&value, &transfer) {
                     web_sys::console::error_2(&"softplay-worker: postMessage failed".into(), &e);
                 }
             }

@@ -1,5 +1,8 @@
 //! Messages between the page and the compute worker: plain data, serialised with
 //! `serde-wasm-bindgen` into `postMessage`. Long arrays of f32 travel as bytes ([`F32s`]).
+//! Requests are tagged inside (`{"kind": "attention_maps", …}`); responses, which the page
+//! decodes, are tagged outside (`{"attention_maps_done": {…}}`, `"listening"`): serde decodes
+//! that form without buffering, with much less code in the page's wasm.
 //!
 //! The page sends a [`Request`] with an `id` it chooses; the worker answers with any number of
 //! [`Response::Progress`] for that id and then exactly one result (the response named after the
@@ -45,6 +48,25 @@ impl Serialize for F32s {
     }
 }
 
+/// Little-endian bytes to f32 values (`bytes.len()` a multiple of 4). One copy of memory where
+/// the machine is little-endian (wasm32 always is): the page decodes a million values per
+/// heatmap redraw, in a build optimised for size where a per-value loop is slow.
+fn f32s_from_le_bytes(bytes: &[u8]) -> Vec<f32> {
+    let mut out = vec![0.0f32; bytes.len() / 4];
+    if cfg!(target_endian = "little") {
+        // SAFETY: `out` holds exactly `bytes.len()` bytes (`bytes.len()` is a multiple of 4,
+        // checked by the caller), the two allocations do not overlap, `u8` has no alignment
+        // requirement, and every bit pattern is a valid f32; on a little-endian machine the
+        // bytes are the values' own representation.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
+    } else {
+        for (x, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        }
+    }
+    out
+}
+
 impl<'de> Deserialize<'de> for F32s {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Bytes;
@@ -57,7 +79,7 @@ impl<'de> Deserialize<'de> for F32s {
                 if !v.len().is_multiple_of(4) {
                     return Err(E::custom(format!("{} bytes are not whole f32 values", v.len())));
                 }
-                Ok(F32s(v.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
+                Ok(F32s(f32s_from_le_bytes(v)))
             }
             fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<F32s, E> {
                 self.visit_bytes(&v)
@@ -207,7 +229,7 @@ pub enum Request {
 
 /// What the worker computes on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Backend {
     /// WebGPU, with the adapter's description and the largest difference (relative to each
     /// output row) between the GPU's and the CPU's attention on the start-up check.
@@ -218,7 +240,7 @@ pub enum Backend {
 
 /// The worker's answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Response {
     /// Sent once, as soon as the worker reads messages (before the GPU probe): requests made
     /// while it was loading can be sent now.
@@ -546,6 +568,15 @@ mod tests {
         assert_eq!(sweep.validate().unwrap_err(), "length 512 × 16: must be 1..4096");
         let race = Request::SoftmaxRace { id: 3, len: 10, seed: 1, repeats: 3 };
         assert_eq!(race.validate().unwrap_err(), "len=10: must be 1024..8388608");
+    }
+
+    #[test]
+    fn f32_bytes_round_trip() {
+        let x = [0.0f32, -1.5, f32::MAX, f32::MIN_POSITIVE, f32::INFINITY, 1e-40];
+        let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(f32s_from_le_bytes(&bytes), x.to_vec());
+        let nan = f32s_from_le_bytes(&f32::NAN.to_le_bytes());
+        assert!(nan[0].is_nan());
     }
 
     #[test]
