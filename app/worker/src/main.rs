@@ -19,7 +19,7 @@ mod web {
     use js_sys::Promise;
     use softplay_kernels::attention::{
         attention_probe,
-        stats::{breaking_scale, stability_sweep, sweep_point},
+        stats::{self, breaking_scale, stability_sweep, sweep_point},
         synthetic::Synthetic,
         Probe, RowStats,
     };
@@ -230,6 +230,18 @@ mod web {
         }
     }
 
+    fn wire_point(p: &stats::SweepPoint) -> SweepPoint {
+        SweepPoint {
+            n: p.n as u32,
+            entropy: p.entropy,
+            max_weight: p.max_weight,
+            sink: p.sink,
+            row_sum: p.row_sum,
+            support: p.support,
+            needle: p.needle,
+        }
+    }
+
     fn mask_of(causal: bool) -> Mask {
         if causal {
             Mask::Causal
@@ -286,13 +298,16 @@ mod web {
             )
             .map_err(|e| e.to_string())?;
             let column = |f: fn(&RowStats) -> f32| F32s(stats.iter().map(f).collect());
+            let mean =
+                stats::SweepPoint::of(n, &stats, needle.map(|(i, j)| weights[i as usize * n + j as usize] as f64));
             maps.push(Map {
-                weights: F32s(weights),
                 entropy: column(|s| s.entropy),
                 max_weight: column(|s| s.max_weight),
                 sink: column(|s| s.sink),
                 row_sum: column(|s| s.row_sum),
                 support: column(|s| s.support as f32),
+                mean: wire_point(&mean),
+                weights: F32s(weights),
             });
         }
         Ok(Maps { id, n: n as u32, d: d as u32, q: F32s(q), k: F32s(k), needle, maps, elapsed_ms: now_ms() - start })
@@ -319,15 +334,7 @@ mod web {
             for (vi, variant) in variants.iter().enumerate() {
                 let p = sweep_point(variant.kernel(), mask_of(causal), spec.d, &x.q, &x.k, needle)
                     .map_err(|e| e.to_string())?;
-                series[vi].push(SweepPoint {
-                    n: n as u32,
-                    entropy: p.entropy,
-                    max_weight: p.max_weight,
-                    sink: p.sink,
-                    row_sum: p.row_sum,
-                    support: p.support,
-                    needle: p.needle,
-                });
+                series[vi].push(wire_point(&p));
                 done += factor * factor;
                 post(&Response::Progress {
                     id,

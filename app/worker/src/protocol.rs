@@ -308,7 +308,7 @@ pub struct SoftmaxSummary {
 }
 
 /// One variant's weights: `[n, n]` (masked entries 0) and per-row statistics.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Map {
     pub weights: F32s,
     pub entropy: F32s,
@@ -316,6 +316,8 @@ pub struct Map {
     pub sink: F32s,
     pub row_sum: F32s,
     pub support: F32s,
+    /// The means over the rows, and the needle's weight.
+    pub mean: SweepPoint,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

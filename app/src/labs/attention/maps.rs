@@ -107,10 +107,6 @@ impl PartialEq for Shown {
     }
 }
 
-fn mean(x: &[f32]) -> f64 {
-    x.iter().map(|&v| v as f64).sum::<f64>() / x.len().max(1) as f64
-}
-
 fn shown(
     (variant, spec): (AttentionVariant, VariantSpec),
     n: usize,
@@ -122,14 +118,14 @@ fn shown(
     let row_stats = (0..n)
         .map(|i| [map.entropy.0[i], map.max_weight.0[i], map.sink.0[i], map.row_sum.0[i], map.support.0[i]])
         .collect();
-    let needle_weight = needle.map(|(i, j)| map.weights.0[i as usize * n + j as usize] as f64);
+    let m = map.mean;
     let summary = Summary {
-        entropy: mean(&map.entropy.0),
-        max_weight: mean(&map.max_weight.0),
-        sink: mean(&map.sink.0),
-        row_sum: mean(&map.row_sum.0),
-        support: mean(&map.support.0),
-        needle: needle_weight,
+        entropy: m.entropy,
+        max_weight: m.max_weight,
+        sink: m.sink,
+        row_sum: m.row_sum,
+        support: m.support,
+        needle: m.needle,
     };
     let data = HeatmapData {
         rows: n,
