@@ -8,6 +8,7 @@
 //! Layout, after llm.c: each operation is a plain function over caller-owned buffers, with
 //! the shapes written once at the top of its doc comment.
 
+pub mod activation;
 pub mod attention;
 pub mod rng;
 pub mod softmax;

@@ -1,0 +1,491 @@
+//! Activation functions: value, derivative and parameter gradients, for the Activation lab and
+//! the model's feed-forward layers. Math and defaults: `shared/reference/formulas.md` §2.
+//!
+//! Every formula is written in the form that stays accurate in f32 at large |x| (±100): the
+//! logistic through `e^(−|x|)`, GELU's tails through `erfc`, `1 ± tanh` and `sech²` through
+//! logistic forms, `e^x − 1` through `expm1`. Elementwise functions are one enum
+//! ([`Activation`]); PolyNorm works on whole rows and the gated units on two inputs, so they
+//! have functions of their own.
+
+/// An elementwise activation with its parameters.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    Relu,
+    /// `x` for `x > 0`, else `α·x` (α default 0.01).
+    LeakyRelu {
+        alpha: f64,
+    },
+    /// `x` for `x > 0`, else `α(e^x − 1)` (α default 1).
+    Elu {
+        alpha: f64,
+    },
+    /// `x·Φ(x)`, the exact form with the error function.
+    Gelu,
+    /// `0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))`.
+    GeluTanh,
+    /// SiLU / Swish: `x·σ(βx)` (β default 1).
+    Silu {
+        beta: f64,
+    },
+    /// `(1/β) ln(1 + e^(βx))` (β default 1).
+    Softplus {
+        beta: f64,
+    },
+    /// `x·tanh(softplus(x))`.
+    Mish,
+    Sigmoid,
+    Tanh,
+    /// `ReLU(x)²`.
+    SquaredRelu,
+    /// PolyCom's PolyReLU (Zhuo et al. 2025): `Σ_{i=0..3} a_i ReLU(x)^i`.
+    PolyRelu {
+        a: [f64; 4],
+    },
+    /// CRReLU (EAFO, arXiv 2405.12954): `ReLU(x) + ε·x·e^(−x²/2)` (ε default 0.01).
+    CrRelu {
+        eps: f64,
+    },
+    /// A Padé unit: `P(x)/Q(x)`, `P` of degree 5 (`a_0..a_5`), `Q(x) = 1 + Σ_{k=1..4} |b_k|·|x|^k`
+    /// (the "safe" denominator, never below 1).
+    Rational {
+        a: [f64; 6],
+        b: [f64; 4],
+    },
+    /// A KAN edge (efficient-kan): `w_b·SiLU(x) + w_s·Σ_i c_i B_i(x)`, cubic B-splines on a uniform
+    /// grid of 5 intervals over [−1, 1] (8 bases).
+    Kan {
+        w_b: f64,
+        w_s: f64,
+        c: [f64; KAN_BASES],
+    },
+}
+
+/// Cubic B-spline bases of a KAN edge: grid intervals + order.
+pub const KAN_BASES: usize = KAN_GRID + KAN_ORDER;
+const KAN_GRID: usize = 5;
+const KAN_ORDER: usize = 3;
+
+/// `σ(x) = 1/(1 + e^−x)` without overflow.
+#[inline]
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `ln(1 + e^x)` without overflow.
+#[inline]
+pub fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// `1 − tanh(s)²` for `s ≥ 0` (softplus values), without cancellation: `4e^(−2s)/(1 + e^(−2s))²`.
+#[inline]
+fn sech2_nonnegative(s: f64) -> f64 {
+    let e = (-2.0 * s).exp();
+    4.0 * e / ((1.0 + e) * (1.0 + e))
+}
+
+const INV_SQRT_2: f64 = std::f64::consts::FRAC_1_SQRT_2;
+/// `1/√(2π)`.
+const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
+/// `√(2/π)`.
+const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
+
+/// `Φ(x)`, the standard normal CDF, accurate in both tails.
+#[inline]
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x * INV_SQRT_2)
+}
+
+/// The cubic B-spline bases of a KAN edge at `x` (and their derivatives), by Cox–de Boor on
+/// the knots `t_j = −1 + (j − 3)·h`, `h = 2/5`, `j = 0..=11`.
+pub fn kan_bases(x: f64) -> ([f64; KAN_BASES], [f64; KAN_BASES]) {
+    let h = 2.0 / KAN_GRID as f64;
+    let knots: [f64; KAN_BASES + KAN_ORDER + 1] = std::array::from_fn(|j| -1.0 + (j as f64 - KAN_ORDER as f64) * h);
+    // Order 0: indicators of [t_j, t_{j+1}).
+    let mut b: Vec<f64> = (0..knots.len() - 1).map(|j| f64::from(knots[j] <= x && x < knots[j + 1])).collect();
+    let mut lower = b.clone();
+    for k in 1..=KAN_ORDER {
+        lower = b.clone();
+        b = (0..knots.len() - 1 - k)
+            .map(|j| {
+                let left = (x - knots[j]) / (knots[j + k] - knots[j]) * lower[j];
+                let right = (knots[j + k + 1] - x) / (knots[j + k + 1] - knots[j + 1]) * lower[j + 1];
+                left + right
+            })
+            .collect();
+    }
+    // B'_{j,k} = k/(t_{j+k} − t_j)·B_{j,k−1} − k/(t_{j+k+1} − t_{j+1})·B_{j+1,k−1}.
+    let k = KAN_ORDER as f64;
+    let values = std::array::from_fn(|j| b[j]);
+    let slopes = std::array::from_fn(|j| {
+        k / (knots[j + KAN_ORDER] - knots[j]) * lower[j] - k / (knots[j + KAN_ORDER + 1] - knots[j + 1]) * lower[j + 1]
+    });
+    (values, slopes)
+}
+
+impl Activation {
+    /// The parameters' names, in the order of [`Activation::param_grads`].
+    pub fn param_names(self) -> Vec<String> {
+        let indexed = |p: &str, n: usize| (0..n).map(|i| format!("{p}{i}")).collect::<Vec<_>>();
+        match self {
+            Activation::LeakyRelu { .. } | Activation::Elu { .. } => vec!["alpha".into()],
+            Activation::Silu { .. } | Activation::Softplus { .. } => vec!["beta".into()],
+            Activation::CrRelu { .. } => vec!["eps".into()],
+            Activation::PolyRelu { .. } => indexed("a", 4),
+            Activation::Rational { .. } => [indexed("a", 6), (1..=4).map(|k| format!("b{k}")).collect()].concat(),
+            Activation::Kan { .. } => [vec!["w_b".into(), "w_s".into()], indexed("c", KAN_BASES)].concat(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `f(x)`, computed in f64 and rounded once: within half an f32 step of the exact value,
+    /// also where terms cancel (near a root of a rational or a spline).
+    pub fn value(self, x: f32) -> f32 {
+        self.value_f64(x as f64) as f32
+    }
+
+    /// `f'(x)`, computed in f64 and rounded once. At a kink (the ReLU family at 0) the
+    /// left-hand slope is used.
+    pub fn derivative(self, x: f32) -> f32 {
+        self.derivative_f64(x as f64) as f32
+    }
+
+    /// `∂f/∂θ` at `x` for each parameter θ, in the order of [`Activation::param_names`].
+    pub fn param_grads(self, x: f32) -> Vec<f32> {
+        self.param_grads_f64(x as f64).into_iter().map(|g| g as f32).collect()
+    }
+
+    pub fn value_f64(self, x: f64) -> f64 {
+        match self {
+            Activation::Relu => x.max(0.0),
+            Activation::LeakyRelu { alpha } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    alpha * x
+                }
+            }
+            Activation::Elu { alpha } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    alpha * x.exp_m1()
+                }
+            }
+            Activation::Gelu => x * normal_cdf(x),
+            // 0.5(1 + tanh(u)) = σ(2u): no cancellation in the negative tail.
+            Activation::GeluTanh => x * sigmoid(2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)),
+            Activation::Silu { beta } => x * sigmoid(beta * x),
+            Activation::Softplus { beta } => softplus(beta * x) / beta,
+            Activation::Mish => x * softplus(x).tanh(),
+            Activation::Sigmoid => sigmoid(x),
+            Activation::Tanh => x.tanh(),
+            Activation::SquaredRelu => {
+                let r = x.max(0.0);
+                r * r
+            }
+            Activation::PolyRelu { a } => {
+                let r = x.max(0.0);
+                a[0] + r * (a[1] + r * (a[2] + r * a[3]))
+            }
+            Activation::CrRelu { eps } => x.max(0.0) + eps * x * (-0.5 * x * x).exp(),
+            Activation::Rational { a, b } => {
+                let (p, q) = rational_pq(a, b, x);
+                p / q
+            }
+            Activation::Kan { w_b, w_s, c } => {
+                let (bases, _) = kan_bases(x);
+                w_b * x * sigmoid(x) + w_s * bases.iter().zip(&c).map(|(b, c)| b * c).sum::<f64>()
+            }
+        }
+    }
+
+    pub fn derivative_f64(self, x: f64) -> f64 {
+        match self {
+            Activation::Relu => f64::from(x > 0.0),
+            Activation::LeakyRelu { alpha } => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    alpha
+                }
+            }
+            Activation::Elu { alpha } => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    alpha * x.exp()
+                }
+            }
+            // Φ(x) + xφ(x).
+            Activation::Gelu => normal_cdf(x) + x * INV_SQRT_2PI * (-0.5 * x * x).exp(),
+            Activation::GeluTanh => {
+                // f = x·σ(2u), u = c(x + 0.044715x³): f' = σ(2u) + x·σ(2u)σ(−2u)·2c(1 + 3·0.044715x²).
+                let u2 = 2.0 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x);
+                let (s, t) = (sigmoid(u2), sigmoid(-u2));
+                s + x * s * t * 2.0 * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x)
+            }
+            Activation::Silu { beta } => {
+                let z = beta * x;
+                let (s, t) = (sigmoid(z), sigmoid(-z));
+                s * (1.0 + z * t)
+            }
+            Activation::Softplus { beta } => sigmoid(beta * x),
+            Activation::Mish => {
+                let sp = softplus(x);
+                sp.tanh() + x * sech2_nonnegative(sp) * sigmoid(x)
+            }
+            Activation::Sigmoid => sigmoid(x) * sigmoid(-x),
+            Activation::Tanh => {
+                // 1 − tanh² = sech²(|x|).
+                sech2_nonnegative(x.abs())
+            }
+            Activation::SquaredRelu => 2.0 * x.max(0.0),
+            Activation::PolyRelu { a } => {
+                if x > 0.0 {
+                    a[1] + x * (2.0 * a[2] + 3.0 * a[3] * x)
+                } else {
+                    0.0
+                }
+            }
+            Activation::CrRelu { eps } => f64::from(x > 0.0) + eps * (1.0 - x * x) * (-0.5 * x * x).exp(),
+            Activation::Rational { a, b } => {
+                let (p, q) = rational_pq(a, b, x);
+                let dp = a[1] + x * (2.0 * a[2] + x * (3.0 * a[3] + x * (4.0 * a[4] + x * 5.0 * a[5])));
+                let ax = x.abs();
+                let dq =
+                    sign0(x) * (b[0].abs() + ax * (2.0 * b[1].abs() + ax * (3.0 * b[2].abs() + ax * 4.0 * b[3].abs())));
+                (dp * q - p * dq) / (q * q)
+            }
+            Activation::Kan { w_b, w_s, c } => {
+                let (_, slopes) = kan_bases(x);
+                w_b * Activation::Silu { beta: 1.0 }.derivative_f64(x)
+                    + w_s * slopes.iter().zip(&c).map(|(b, c)| b * c).sum::<f64>()
+            }
+        }
+    }
+
+    pub fn param_grads_f64(self, x: f64) -> Vec<f64> {
+        match self {
+            Activation::LeakyRelu { .. } => vec![if x > 0.0 { 0.0 } else { x }],
+            Activation::Elu { .. } => vec![if x > 0.0 { 0.0 } else { x.exp_m1() }],
+            Activation::Silu { beta } => {
+                let z = beta * x;
+                vec![x * x * sigmoid(z) * sigmoid(-z)]
+            }
+            // d/dβ [sp(βx)/β] = x·σ(βx)/β − sp(βx)/β².
+            Activation::Softplus { beta } => {
+                let z = beta * x;
+                vec![(x * sigmoid(z) - softplus(z) / beta) / beta]
+            }
+            Activation::CrRelu { .. } => vec![x * (-0.5 * x * x).exp()],
+            Activation::PolyRelu { .. } => {
+                let r = x.max(0.0);
+                vec![1.0, r, r * r, r * r * r]
+            }
+            Activation::Rational { a, b } => {
+                let (p, q) = rational_pq(a, b, x);
+                let ax = x.abs();
+                let mut g: Vec<f64> = (0..6).map(|j| x.powi(j) / q).collect();
+                g.extend((0..4).map(|k| -p / (q * q) * sign0(b[k]) * ax.powi(k as i32 + 1)));
+                g
+            }
+            Activation::Kan { w_s, c, .. } => {
+                let (bases, _) = kan_bases(x);
+                let spline: f64 = bases.iter().zip(&c).map(|(b, c)| b * c).sum();
+                [vec![x * sigmoid(x), spline], bases.iter().map(|b| w_s * b).collect()].concat()
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The sign, 0 at 0 (the derivative of |x| taken as 0 there, as JAX does).
+#[inline]
+fn sign0(x: f64) -> f64 {
+    if x == 0.0 {
+        0.0
+    } else {
+        x.signum()
+    }
+}
+
+/// `P(x)` and `Q(x)` of the Padé unit.
+#[inline]
+fn rational_pq(a: [f64; 6], b: [f64; 4], x: f64) -> (f64, f64) {
+    let p = a[0] + x * (a[1] + x * (a[2] + x * (a[3] + x * (a[4] + x * a[5]))));
+    let ax = x.abs();
+    let q = 1.0 + ax * (b[0].abs() + ax * (b[1].abs() + ax * (b[2].abs() + ax * b[3].abs())));
+    (p, q)
+}
+
+/// `y = f(x)` elementwise.
+pub fn activation_forward(act: Activation, x: &[f32], y: &mut [f32]) {
+    assert_eq!(x.len(), y.len(), "activation_forward: x and y differ in length");
+    match act {
+        // The common ones as plain loops the compiler vectorises.
+        Activation::Relu => y.iter_mut().zip(x).for_each(|(y, &x)| *y = x.max(0.0)),
+        Activation::SquaredRelu => y.iter_mut().zip(x).for_each(|(y, &x)| {
+            let r = x.max(0.0);
+            *y = r * r
+        }),
+        _ => y.iter_mut().zip(x).for_each(|(y, &x)| *y = act.value(x)),
+    }
+}
+
+/// `dx = f'(x) ⊙ dy`.
+pub fn activation_backward(act: Activation, x: &[f32], dy: &[f32], dx: &mut [f32]) {
+    assert!(x.len() == dy.len() && x.len() == dx.len(), "activation_backward: lengths differ");
+    for ((g, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+        *g = act.derivative(x) * dy;
+    }
+}
+
+/// PolyNorm (PolyCom, Zhuo et al. 2025): `y = a_0 + Σ_{i=1..3} a_i·rms(x^i)` over each row of
+/// `h` values, `rms(u) = u / sqrt(mean(u²) + 1e-6)` — row-wise, not elementwise.
+pub fn polynorm_forward(a: [f32; 4], x: &[f32], h: usize, y: &mut [f32]) {
+    assert!(h > 0 && x.len() == y.len() && x.len().is_multiple_of(h), "polynorm_forward: shapes");
+    for (xr, yr) in x.chunks_exact(h).zip(y.chunks_exact_mut(h)) {
+        yr.fill(a[0]);
+        for (i, &ai) in a.iter().enumerate().skip(1) {
+            let inv = 1.0 / power_rms(xr, i as i32);
+            for (y, &x) in yr.iter_mut().zip(xr) {
+                *y += ai * x.powi(i as i32) * inv;
+            }
+        }
+    }
+}
+
+/// `sqrt(mean((x^p)²) + 1e-6)` of a row, accumulated in f64.
+fn power_rms(row: &[f32], p: i32) -> f32 {
+    let mean = row.iter().map(|&x| (x as f64).powi(2 * p)).sum::<f64>() / row.len() as f64;
+    (mean + POLYNORM_EPS as f64).sqrt() as f32
+}
+
+pub const POLYNORM_EPS: f32 = 1e-6;
+
+/// PolyNorm backward: `dx` (overwritten) and `da` (overwritten) from `dy`.
+pub fn polynorm_backward(a: [f32; 4], x: &[f32], h: usize, dy: &[f32], dx: &mut [f32], da: &mut [f32; 4]) {
+    assert!(h > 0 && x.len() == dy.len() && x.len() == dx.len() && x.len().is_multiple_of(h), "polynorm_backward");
+    let mut da64 = [0.0f64; 4];
+    for ((xr, gr), dxr) in x.chunks_exact(h).zip(dy.chunks_exact(h)).zip(dx.chunks_exact_mut(h)) {
+        dxr.fill(0.0);
+        da64[0] += gr.iter().map(|&g| g as f64).sum::<f64>();
+        for (i, &ai) in a.iter().enumerate().skip(1) {
+            let p = i as i32;
+            let r = power_rms(xr, p) as f64;
+            // With u = x^p and n = u/r: dn·u summed over the row, for the rms backward.
+            let gu: f64 = gr.iter().zip(xr).map(|(&g, &x)| g as f64 * (x as f64).powi(p)).sum();
+            da64[i] += gu / r;
+            // du = a_i (g/r − u·Σ(g u)/(h r³)); dx += du·p·x^(p−1).
+            let coupling = gu / (h as f64 * r * r * r);
+            for ((d, &g), &x) in dxr.iter_mut().zip(gr).zip(xr) {
+                let u = (x as f64).powi(p);
+                let du = ai as f64 * (g as f64 / r - u * coupling);
+                *d += (du * p as f64 * (x as f64).powi(p - 1)) as f32;
+            }
+        }
+    }
+    for (d, v) in da.iter_mut().zip(da64) {
+        *d = v as f32;
+    }
+}
+
+/// A gated unit over two inputs: SwiGLU (`SiLU_β(a)·b`) or GeGLU (`GELU(a)·b`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Gate {
+    SwiGlu { beta: f64 },
+    GeGlu,
+}
+
+impl Gate {
+    fn inner(self) -> Activation {
+        match self {
+            Gate::SwiGlu { beta } => Activation::Silu { beta },
+            Gate::GeGlu => Activation::Gelu,
+        }
+    }
+
+    pub fn value(self, a: f32, b: f32) -> f32 {
+        (self.inner().value_f64(a as f64) * b as f64) as f32
+    }
+
+    /// `(∂y/∂a, ∂y/∂b)`.
+    pub fn gradients(self, a: f32, b: f32) -> (f32, f32) {
+        let g = self.inner();
+        ((g.derivative_f64(a as f64) * b as f64) as f32, g.value(a))
+    }
+
+    /// `∂y/∂β` of SwiGLU (none for GeGLU).
+    pub fn param_grads(self, a: f32, b: f32) -> Vec<f32> {
+        self.inner().param_grads_f64(a as f64).into_iter().map(|g| (g * b as f64) as f32).collect()
+    }
+}
+
+/// Keeps the `k` largest values of each row of `h` (the first of equal values first) and
+/// zeroes the rest, in place; returns how many were kept in all.
+pub fn top_k_rows(x: &mut [f32], h: usize, k: usize) -> usize {
+    assert!(h > 0 && x.len().is_multiple_of(h), "top_k_rows: rows of {h}");
+    let mut order: Vec<usize> = Vec::with_capacity(h);
+    let mut kept = 0;
+    for row in x.chunks_exact_mut(h) {
+        order.clear();
+        order.extend(0..h);
+        // Largest first; NaN sorts last; equal values keep their order.
+        order.sort_by(|&i, &j| row[j].partial_cmp(&row[i]).unwrap_or_else(|| row[i].is_nan().cmp(&row[j].is_nan())));
+        for &i in &order[k.min(h)..] {
+            row[i] = 0.0;
+        }
+        kept += k.min(h);
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_keeps_the_largest_of_each_row() {
+        let mut x = vec![0.5, -1.0, 3.0, 2.0, /* row 2 */ 1.0, 1.0, 1.0, f32::NAN];
+        assert_eq!(top_k_rows(&mut x, 4, 2), 4);
+        assert_eq!(&x[..4], &[0.0, 0.0, 3.0, 2.0]);
+        // Ties keep the first; NaN is never kept ahead of a number.
+        assert_eq!(&x[4..7], &[1.0, 1.0, 0.0]);
+        assert_eq!(x[7], 0.0);
+        let mut all = vec![1.0, 2.0];
+        assert_eq!(top_k_rows(&mut all, 2, 5), 2);
+        assert_eq!(all, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn slices_agree_with_the_scalar_forms() {
+        let x: Vec<f32> = (-50..=50).map(|i| i as f32 * 0.37).collect();
+        for act in [Activation::Relu, Activation::SquaredRelu, Activation::Mish, Activation::Silu { beta: 1.5 }] {
+            let mut y = vec![0.0; x.len()];
+            activation_forward(act, &x, &mut y);
+            let dy = vec![2.0; x.len()];
+            let mut dx = vec![0.0; x.len()];
+            activation_backward(act, &x, &dy, &mut dx);
+            for ((&x, &y), &g) in x.iter().zip(&y).zip(&dx) {
+                assert_eq!(y, act.value(x), "{act:?} at {x}");
+                assert_eq!(g, 2.0 * act.derivative(x), "{act:?} at {x}");
+            }
+        }
+    }
+
+    #[test]
+    fn kan_bases_are_a_partition_of_unity_inside_the_grid() {
+        for i in 0..100 {
+            let x = -1.0 + i as f64 * 0.02;
+            let (b, _) = kan_bases(x);
+            assert!((b.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{x}");
+        }
+        assert_eq!(kan_bases(5.0).0, [0.0; KAN_BASES]);
+    }
+}

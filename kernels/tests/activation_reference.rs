@@ -1,0 +1,172 @@
+//! Activation functions against a float64 JAX reference with autodiff
+//! (`tools/activation_reference.py`, fixtures written by `tools/gen_activation_fixtures.py`):
+//! values to 1e-6 and derivatives to 1e-5, relative, on a grid over [−6, 6] and at ±10…±100
+//! where naive formulas overflow or cancel.
+//!
+//! Relative error is taken against `max(|want|, floor)`: a value the size of f32's smallest
+//! normal numbers is compared absolutely (f32 cannot hold it to 1e-6 relative). Derivatives are
+//! scaled by the largest derivative of the case as well, since `f'` crosses zero inside the grid.
+
+use serde_json::Value;
+use softplay_kernels::activation::{polynorm_backward, polynorm_forward, Activation, Gate, KAN_BASES};
+
+const VALUE_TOL: f64 = 1e-6;
+const DERIVATIVE_TOL: f64 = 1e-5;
+const FLOOR: f64 = 1e-30;
+
+fn fixtures() -> Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/activations.json"))
+        .expect("kernels/tests/fixtures/activations.json (tools/gen_activation_fixtures.py writes it)");
+    serde_json::from_str(&text).expect("the fixture file is JSON")
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap_or_else(|| panic!("not an array: {v}")).iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+fn param(case: &Value, name: &str) -> f64 {
+    case["params"][name].as_f64().unwrap_or_else(|| panic!("{}: no parameter {name}", case["name"]))
+}
+
+fn params<const N: usize>(case: &Value, name: &str) -> [f64; N] {
+    let v = floats(&case["params"][name]);
+    assert_eq!(v.len(), N, "{}: {name} has {} values", case["name"], v.len());
+    std::array::from_fn(|i| v[i])
+}
+
+fn activation_of(case: &Value) -> Activation {
+    match case["function"].as_str().unwrap() {
+        "relu" => Activation::Relu,
+        "leaky_relu" => Activation::LeakyRelu { alpha: param(case, "alpha") },
+        "elu" => Activation::Elu { alpha: param(case, "alpha") },
+        "gelu" => Activation::Gelu,
+        "gelu_tanh" => Activation::GeluTanh,
+        "silu" => Activation::Silu { beta: param(case, "beta") },
+        "softplus" => Activation::Softplus { beta: param(case, "beta") },
+        "mish" => Activation::Mish,
+        "sigmoid" => Activation::Sigmoid,
+        "tanh" => Activation::Tanh,
+        "squared_relu" => Activation::SquaredRelu,
+        "polyrelu" => Activation::PolyRelu { a: params(case, "a") },
+        "crrelu" => Activation::CrRelu { eps: param(case, "eps") },
+        "rational" => Activation::Rational { a: params(case, "a"), b: params(case, "b") },
+        "kan" => {
+            Activation::Kan { w_b: param(case, "w_b"), w_s: param(case, "w_s"), c: params::<KAN_BASES>(case, "c") }
+        }
+        other => panic!("unknown function {other}"),
+    }
+}
+
+/// The largest error of `got` against `want`, relative to `max(|want|, scale, FLOOR)`.
+fn worst(got: &[f64], want: &[f64], scale: f64) -> (f64, usize) {
+    got.iter()
+        .zip(want)
+        .enumerate()
+        .map(|(i, (g, w))| ((g - w).abs() / w.abs().max(scale).max(FLOOR), i))
+        .fold((0.0, 0), |a, b| if b.0 > a.0 || b.0.is_nan() { b } else { a })
+}
+
+/// Derivatives are compared relative to themselves, or to a thousandth of the largest one where
+/// they pass through zero.
+fn derivative_scale(want: &[f64]) -> f64 {
+    want.iter().fold(0.0f64, |m, w| m.max(w.abs())) * 1e-3
+}
+
+#[test]
+fn activations_match_the_jax_reference() {
+    let fixtures = fixtures();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let (mut worst_value, mut worst_derivative) = (0.0f64, 0.0f64);
+    for case in fixtures["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let function = case["function"].as_str().unwrap();
+        let mut report = |what: &str, err: (f64, usize), tol: f64, at: f64| {
+            if err.0 > tol || err.0.is_nan() {
+                failures.push(format!("{name}: {what} off by {:.2e} (relative) at x = {at}", err.0));
+            }
+        };
+        match function {
+            "swiglu" | "geglu" => {
+                let gate = if function == "swiglu" { Gate::SwiGlu { beta: param(case, "beta") } } else { Gate::GeGlu };
+                let (a, b) = (floats(&case["a"]), floats(&case["b"]));
+                let pairs: Vec<(f32, f32)> = a.iter().zip(&b).map(|(&a, &b)| (a as f32, b as f32)).collect();
+                let f: Vec<f64> = pairs.iter().map(|&(a, b)| gate.value(a, b) as f64).collect();
+                let (da, db): (Vec<f64>, Vec<f64>) =
+                    pairs.iter().map(|&(a, b)| gate.gradients(a, b)).map(|(x, y)| (x as f64, y as f64)).unzip();
+                let want_f = floats(&case["f"]);
+                let e = worst(&f, &want_f, 0.0);
+                worst_value = worst_value.max(e.0);
+                report("value", e, VALUE_TOL, a[e.1]);
+                for (what, got, key) in [("∂/∂a", &da, "df_da"), ("∂/∂b", &db, "df_db")] {
+                    let want = floats(&case[key]);
+                    let e = worst(got, &want, derivative_scale(&want));
+                    worst_derivative = worst_derivative.max(e.0);
+                    report(what, e, DERIVATIVE_TOL, a[e.1]);
+                }
+                if let Some(want) = case["df_dparams"].get("beta") {
+                    let want = floats(want);
+                    let got: Vec<f64> = pairs.iter().map(|&(a, b)| gate.param_grads(a, b)[0] as f64).collect();
+                    let e = worst(&got, &want, derivative_scale(&want));
+                    worst_derivative = worst_derivative.max(e.0);
+                    report("∂/∂β", e, DERIVATIVE_TOL, a[e.1]);
+                }
+                checked += pairs.len();
+            }
+            "polynorm" => {
+                let a: [f64; 4] = params(case, "a");
+                let a = a.map(|v| v as f32);
+                let h = case["h"].as_u64().unwrap() as usize;
+                let x: Vec<f32> = floats(&case["x"]).iter().map(|&v| v as f32).collect();
+                let dy: Vec<f32> = floats(&case["cotangent"]).iter().map(|&v| v as f32).collect();
+                let mut y = vec![0.0; x.len()];
+                polynorm_forward(a, &x, h, &mut y);
+                let (mut dx, mut da) = (vec![0.0; x.len()], [0.0f32; 4]);
+                polynorm_backward(a, &x, h, &dy, &mut dx, &mut da);
+                let to64 = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+                // Row-wise normalised values are O(1): compare against the row's scale.
+                let want_y = floats(&case["f"]);
+                let e = worst(&to64(&y), &want_y, 1.0);
+                worst_value = worst_value.max(e.0);
+                report("value", e, VALUE_TOL, x[e.1] as f64);
+                let want_dx = floats(&case["dx"]);
+                let e = worst(&to64(&dx), &want_dx, derivative_scale(&want_dx));
+                worst_derivative = worst_derivative.max(e.0);
+                report("dx", e, DERIVATIVE_TOL, x[e.1] as f64);
+                let want_da = floats(&case["dparams"]["a"]);
+                let e = worst(&to64(&da), &want_da, derivative_scale(&want_da));
+                worst_derivative = worst_derivative.max(e.0);
+                report("da", e, DERIVATIVE_TOL, e.1 as f64);
+                checked += x.len();
+            }
+            _ => {
+                let act = activation_of(case);
+                let x = floats(&case["x"]);
+                let f: Vec<f64> = x.iter().map(|&x| act.value(x as f32) as f64).collect();
+                let df: Vec<f64> = x.iter().map(|&x| act.derivative(x as f32) as f64).collect();
+                let e = worst(&f, &floats(&case["f"]), 0.0);
+                worst_value = worst_value.max(e.0);
+                report("value", e, VALUE_TOL, x[e.1]);
+                let want = floats(&case["df_dx"]);
+                let e = worst(&df, &want, derivative_scale(&want));
+                worst_derivative = worst_derivative.max(e.0);
+                report("f'", e, DERIVATIVE_TOL, x[e.1]);
+                let names = act.param_names();
+                for (p, pname) in names.iter().enumerate() {
+                    let want = case["df_dparams"]
+                        .get(pname)
+                        .unwrap_or_else(|| panic!("{name}: the fixture has no ∂f/∂{pname}"));
+                    let want = floats(want);
+                    let got: Vec<f64> = x.iter().map(|&x| act.param_grads(x as f32)[p] as f64).collect();
+                    let e = worst(&got, &want, derivative_scale(&want));
+                    worst_derivative = worst_derivative.max(e.0);
+                    report(&format!("∂f/∂{pname}"), e, DERIVATIVE_TOL, x[e.1]);
+                }
+                checked += x.len();
+            }
+        }
+    }
+    println!("{checked} points; worst value error {worst_value:.2e}, worst derivative error {worst_derivative:.2e}");
+    assert!(checked > 1000, "only {checked} points checked");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
