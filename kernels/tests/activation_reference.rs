@@ -6,6 +6,8 @@
 //! Relative error is taken against `max(|want|, floor)`: a value the size of f32's smallest
 //! normal numbers is compared absolutely (f32 cannot hold it to 1e-6 relative). Derivatives are
 //! scaled by the largest derivative of the case as well, since `f'` crosses zero inside the grid.
+//! (Native only: it reads the fixture file.)
+#![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::Value;
 use softplay_kernels::activation::{polynorm_backward, polynorm_forward, Activation, Gate, KAN_BASES};
