@@ -312,6 +312,7 @@ pub fn attention_forward(
     }
     let Shape { n, d, .. } = shape;
     let mut out_block = vec![0.0f32; ROWS * d];
+    let mut scratch = Scratch::new(n);
     for h in 0..shape.batch * shape.heads {
         let (qh, kh, vh) =
             (&q[h * n * d..(h + 1) * n * d], &k[h * n * d..(h + 1) * n * d], &v[h * n * d..(h + 1) * n * d]);
@@ -322,7 +323,7 @@ pub fn attention_forward(
             softmax::online_fused_forward(mask, n, d, qh, kh, vh, outh);
             continue;
         }
-        weight_blocks(variant, mask, n, d, qh, kh, None, |i0, rows, block_keys, block| {
+        weight_blocks(variant, mask, n, d, qh, kh, &mut scratch, None, |i0, rows, block_keys, block| {
             record_rows(n, i0, rows, mask, block, weights.as_deref_mut(), stats.as_deref_mut());
             weighted_sum_block(block, n, vh, d, block_keys, &mut out_block);
             outh[i0 * d..(i0 + rows) * d].copy_from_slice(&out_block[..rows * d]);
@@ -369,11 +370,11 @@ fn weight_blocks(
     d: usize,
     qh: &[f32],
     kh: &[f32],
+    scratch: &mut Scratch,
     mut scores_out: Option<&mut [f32]>,
     mut per_block: impl FnMut(usize, usize, usize, &mut [f32]),
 ) {
-    let mut block = vec![0.0f32; ROWS * n];
-    let mut aux = vec![0.0f32; n];
+    let Scratch { block, aux } = scratch;
     let scores = Scores::new(variant, n, d, qh, kh);
     // Keys packed in transposed blocks, so the blocked score kernel runs SIMD across keys.
     let packed = pack_keys(&scores.k, n, d);
@@ -385,7 +386,7 @@ fn weight_blocks(
             let i = (i0 + r).min(n - 1);
             &scores.q[i * d..(i + 1) * d]
         });
-        scores_block(q_rows, &packed, &scores.k, n, block_keys, &mut block, n);
+        scores_block(q_rows, &packed, &scores.k, n, block_keys, block, n);
         for r in 0..ROWS {
             let row = &mut block[r * n..r * n + block_keys];
             if r >= rows {
@@ -404,7 +405,21 @@ fn weight_blocks(
             }
             weights_from_scores(variant, n, i, row, &mut aux[..visible]);
         }
-        per_block(i0, rows, block_keys, &mut block);
+        per_block(i0, rows, block_keys, block);
+    }
+}
+
+/// The row buffers of [`weight_blocks`], allocated once per call and reused for every head.
+struct Scratch {
+    /// [`ROWS`] rows of scores, then weights.
+    block: Vec<f32>,
+    /// The normaliser's scratch row.
+    aux: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(n: usize) -> Scratch {
+        Scratch { block: vec![0.0; ROWS * n], aux: vec![0.0; n] }
     }
 }
 
@@ -443,12 +458,13 @@ pub fn attention_probe(
         check_len("stats", s.len(), shape.rows())?;
     }
     let Shape { n, d, .. } = shape;
+    let mut scratch = Scratch::new(n);
     for h in 0..shape.batch * shape.heads {
         let (qh, kh) = (&q[h * n * d..(h + 1) * n * d], &k[h * n * d..(h + 1) * n * d]);
         let mut weights = probe.weights.as_deref_mut().map(|w| &mut w[h * n * n..(h + 1) * n * n]);
         let scores = probe.scores.as_deref_mut().map(|s| &mut s[h * n * n..(h + 1) * n * n]);
         let mut stats = probe.stats.as_deref_mut().map(|s| &mut s[h * n..(h + 1) * n]);
-        weight_blocks(variant, mask, n, d, qh, kh, scores, |i0, rows, _, block| {
+        weight_blocks(variant, mask, n, d, qh, kh, &mut scratch, scores, |i0, rows, _, block| {
             record_rows(n, i0, rows, mask, block, weights.as_deref_mut(), stats.as_deref_mut());
         });
     }
