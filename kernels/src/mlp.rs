@@ -1,0 +1,344 @@
+//! A small multilayer perceptron for the Activation lab's fitting race: one input, one or two
+//! hidden layers with the activation under test, one linear output, mean squared error, Adam.
+//! Written after llm.c: each layer a forward and a backward over caller-visible buffers, the
+//! shapes once at the top.
+//!
+//! Shapes: a batch of `B` scalars `x`; layer `l` maps `[B, in_l]` to `[B, out_l]` with
+//! `W_l` `[out_l, in_l]` row-major and `b_l` `[out_l]`; widths are `[1, H1, (H2,) 1]`.
+
+use crate::{
+    activation::{polynorm_backward, polynorm_forward, Activation},
+    Rng,
+};
+
+/// What the hidden layers apply after their linear map.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Hidden {
+    /// Elementwise.
+    Each(Activation),
+    /// PolyCom's PolyNorm over each example's hidden vector (row-wise), with fixed weights.
+    PolyNorm([f32; 4]),
+}
+
+/// The network: weights and biases per layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mlp {
+    pub widths: Vec<usize>,
+    pub weights: Vec<Vec<f32>>,
+    pub biases: Vec<Vec<f32>>,
+    pub hidden: Hidden,
+}
+
+/// `∂L/∂W_l` and `∂L/∂b_l`, shaped as the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grads {
+    pub weights: Vec<Vec<f32>>,
+    pub biases: Vec<Vec<f32>>,
+}
+
+/// What a forward pass keeps for the backward pass and for the lab (the hidden activations).
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    /// Per layer, `[B, out_l]` before the activation.
+    pub pre: Vec<Vec<f32>>,
+    /// Per layer, `[B, out_l]` after it (the last layer's is the prediction).
+    pub post: Vec<Vec<f32>>,
+}
+
+impl Mlp {
+    /// A seeded network. Weights `N(0, 2/in)`; first-layer biases uniform in ±2, so that the
+    /// units' kinks and bends are spread over the inputs the targets use; later biases 0.
+    pub fn new(widths: &[usize], hidden: Hidden, rng: &mut Rng) -> Result<Mlp, String> {
+        if widths.len() < 3 || widths[0] != 1 || widths[widths.len() - 1] != 1 || widths.contains(&0) {
+            return Err(format!("widths {widths:?}: must be [1, hidden…, 1] with every width at least 1"));
+        }
+        let mut weights = Vec::new();
+        let mut biases = Vec::new();
+        for (l, pair) in widths.windows(2).enumerate() {
+            let (inputs, outputs) = (pair[0], pair[1]);
+            let mut w = vec![0.0f32; outputs * inputs];
+            rng.fill_normal(&mut w, (2.0 / inputs as f32).sqrt());
+            let b = if l == 0 { (0..outputs).map(|_| 4.0 * rng.uniform() - 2.0).collect() } else { vec![0.0; outputs] };
+            weights.push(w);
+            biases.push(b);
+        }
+        Ok(Mlp { widths: widths.to_vec(), weights, biases, hidden })
+    }
+
+    pub fn layers(&self) -> usize {
+        self.widths.len() - 1
+    }
+
+    /// Number of weights and biases.
+    pub fn parameters(&self) -> usize {
+        self.weights.iter().chain(&self.biases).map(Vec::len).sum()
+    }
+
+    /// The forward pass over a batch; the prediction is `trace.post.last()`.
+    pub fn forward(&self, x: &[f32]) -> Trace {
+        let batch = x.len();
+        let mut trace = Trace::default();
+        let mut input = x.to_vec();
+        for l in 0..self.layers() {
+            let (inputs, outputs) = (self.widths[l], self.widths[l + 1]);
+            let pre = linear_forward(&input, &self.weights[l], &self.biases[l], batch, inputs, outputs);
+            let post = if l + 1 == self.layers() {
+                pre.clone()
+            } else {
+                let mut post = vec![0.0; pre.len()];
+                match self.hidden {
+                    Hidden::Each(act) => post.iter_mut().zip(&pre).for_each(|(y, &x)| *y = act.value(x)),
+                    Hidden::PolyNorm(a) => polynorm_forward(a, &pre, outputs, &mut post),
+                }
+                post
+            };
+            trace.pre.push(pre);
+            input = post.clone();
+            trace.post.push(post);
+        }
+        trace
+    }
+
+    /// Mean squared error of the prediction for `y`, and its gradients.
+    pub fn loss_and_grads(&self, x: &[f32], y: &[f32]) -> (f32, Grads, Trace) {
+        assert_eq!(x.len(), y.len(), "loss_and_grads: x and y differ in length");
+        let batch = x.len();
+        let trace = self.forward(x);
+        let prediction = trace.post.last().expect("at least one layer");
+        let mut loss = 0.0f64;
+        // dL/dprediction = 2 (p − y) / B.
+        let mut upstream: Vec<f32> = prediction
+            .iter()
+            .zip(y)
+            .map(|(&p, &t)| {
+                let e = p - t;
+                loss += (e as f64) * (e as f64);
+                2.0 * e / batch as f32
+            })
+            .collect();
+        let mut grads = Grads {
+            weights: self.weights.iter().map(|w| vec![0.0; w.len()]).collect(),
+            biases: self.biases.iter().map(|b| vec![0.0; b.len()]).collect(),
+        };
+        for l in (0..self.layers()).rev() {
+            let (inputs, outputs) = (self.widths[l], self.widths[l + 1]);
+            if l + 1 < self.layers() {
+                // Back through the activation: upstream is ∂L/∂post, made ∂L/∂pre.
+                let pre = &trace.pre[l];
+                match self.hidden {
+                    Hidden::Each(act) => upstream.iter_mut().zip(pre).for_each(|(g, &x)| *g *= act.derivative(x)),
+                    Hidden::PolyNorm(a) => {
+                        let mut dpre = vec![0.0; pre.len()];
+                        let mut da = [0.0; 4];
+                        polynorm_backward(a, pre, outputs, &upstream, &mut dpre, &mut da);
+                        upstream = dpre;
+                    }
+                }
+            }
+            let input: &[f32] = if l == 0 { x } else { &trace.post[l - 1] };
+            upstream = linear_backward(
+                input,
+                &self.weights[l],
+                &upstream,
+                batch,
+                inputs,
+                outputs,
+                &mut grads.weights[l],
+                &mut grads.biases[l],
+            );
+        }
+        ((loss / batch as f64) as f32, grads, trace)
+    }
+}
+
+/// `out[b][o] = Σ_i W[o][i]·x[b][i] + bias[o]`.
+fn linear_forward(x: &[f32], w: &[f32], bias: &[f32], batch: usize, inputs: usize, outputs: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; batch * outputs];
+    for (xb, ob) in x.chunks_exact(inputs).zip(out.chunks_exact_mut(outputs)).take(batch) {
+        for (o, out) in ob.iter_mut().enumerate() {
+            let row = &w[o * inputs..(o + 1) * inputs];
+            *out = bias[o] + row.iter().zip(xb).map(|(a, b)| a * b).sum::<f32>();
+        }
+    }
+    out
+}
+
+/// Accumulates `dW`, `db` and returns `∂L/∂x` (`[B, in]`) from `dout` (`[B, out]`).
+#[allow(clippy::too_many_arguments)]
+fn linear_backward(
+    x: &[f32],
+    w: &[f32],
+    dout: &[f32],
+    batch: usize,
+    inputs: usize,
+    outputs: usize,
+    dw: &mut [f32],
+    db: &mut [f32],
+) -> Vec<f32> {
+    let mut dx = vec![0.0f32; batch * inputs];
+    for b in 0..batch {
+        let (xb, gb) = (&x[b * inputs..(b + 1) * inputs], &dout[b * outputs..(b + 1) * outputs]);
+        let dxb = &mut dx[b * inputs..(b + 1) * inputs];
+        for (o, &g) in gb.iter().enumerate() {
+            db[o] += g;
+            let (row, drow) = (&w[o * inputs..(o + 1) * inputs], &mut dw[o * inputs..(o + 1) * inputs]);
+            for i in 0..inputs {
+                drow[i] += g * xb[i];
+                dxb[i] += g * row[i];
+            }
+        }
+    }
+    dx
+}
+
+/// Adam (Kingma & Ba 2015) with bias correction; the state has the shapes of the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adam {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    step: u32,
+    m: Grads,
+    v: Grads,
+}
+
+impl Adam {
+    pub fn new(mlp: &Mlp, lr: f32) -> Adam {
+        let zeros = Grads {
+            weights: mlp.weights.iter().map(|w| vec![0.0; w.len()]).collect(),
+            biases: mlp.biases.iter().map(|b| vec![0.0; b.len()]).collect(),
+        };
+        Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 0, m: zeros.clone(), v: zeros }
+    }
+
+    pub fn steps(&self) -> u32 {
+        self.step
+    }
+
+    /// One update of `mlp` from `grads`.
+    pub fn update(&mut self, mlp: &mut Mlp, grads: &Grads) {
+        self.step += 1;
+        let c1 = 1.0 - self.beta1.powi(self.step as i32);
+        let c2 = 1.0 - self.beta2.powi(self.step as i32);
+        let (b1, b2, lr, eps) = (self.beta1, self.beta2, self.lr, self.eps);
+        let params = mlp.weights.iter_mut().chain(mlp.biases.iter_mut());
+        let g = grads.weights.iter().chain(&grads.biases);
+        let m = self.m.weights.iter_mut().chain(self.m.biases.iter_mut());
+        let v = self.v.weights.iter_mut().chain(self.v.biases.iter_mut());
+        for (((p, g), m), v) in params.zip(g).zip(m).zip(v) {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                *p -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+            }
+        }
+    }
+}
+
+/// The 1-D functions the race fits, on x in [−3, 3].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Sine,
+    Step,
+    Abs,
+    Sawtooth,
+    Square,
+    Bump,
+    Chirp,
+}
+
+impl Target {
+    pub const RANGE: (f32, f32) = (-3.0, 3.0);
+
+    pub fn value(self, x: f32) -> f32 {
+        match self {
+            Target::Sine => (2.0 * x).sin(),
+            Target::Step => {
+                if x >= 0.0 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
+            Target::Abs => x.abs() - 1.5,
+            // Three teeth over the range, from −1 to 1.
+            Target::Sawtooth => {
+                let t = (x - Self::RANGE.0) / 2.0;
+                2.0 * (t - t.floor()) - 1.0
+            }
+            Target::Square => x * x / 4.5 - 1.0,
+            Target::Bump => 2.0 * (-4.0 * x * x).exp() - 1.0,
+            // Frequency rising with x: sin(x² · 2).
+            Target::Chirp => (2.0 * x * x).sin(),
+        }
+    }
+
+    /// `n` evenly spaced points over the range and the target's values there.
+    pub fn samples(self, n: usize) -> (Vec<f32>, Vec<f32>) {
+        let (lo, hi) = Self::RANGE;
+        let x: Vec<f32> = (0..n).map(|i| lo + (hi - lo) * i as f32 / (n.max(2) - 1) as f32).collect();
+        let y = x.iter().map(|&x| self.value(x)).collect();
+        (x, y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loss_of(mlp: &Mlp, x: &[f32], y: &[f32]) -> f64 {
+        let p = mlp.forward(x).post.last().unwrap().clone();
+        p.iter().zip(y).map(|(&p, &t)| ((p - t) as f64).powi(2)).sum::<f64>() / x.len() as f64
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let (x, y) = Target::Sine.samples(9);
+        for hidden in [
+            Hidden::Each(Activation::Silu { beta: 1.0 }),
+            Hidden::Each(Activation::Tanh),
+            Hidden::PolyNorm([0.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0]),
+        ] {
+            let mlp = Mlp::new(&[1, 5, 4, 1], hidden, &mut Rng::new(3)).unwrap();
+            let (_, grads, _) = mlp.loss_and_grads(&x, &y);
+            for l in 0..mlp.layers() {
+                for i in 0..mlp.weights[l].len() {
+                    let h = 2e-3f32;
+                    let (mut up, mut down) = (mlp.clone(), mlp.clone());
+                    up.weights[l][i] += h;
+                    down.weights[l][i] -= h;
+                    let fd = (loss_of(&up, &x, &y) - loss_of(&down, &x, &y)) / (2.0 * h as f64);
+                    let g = grads.weights[l][i] as f64;
+                    assert!((g - fd).abs() <= 2e-3 * fd.abs().max(0.05), "{hidden:?} W{l}[{i}]: {g} vs {fd}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn adam_fits_a_sine_and_runs_are_identical() {
+        let (x, y) = Target::Sine.samples(64);
+        let run = || {
+            let mut mlp =
+                Mlp::new(&[1, 32, 1], Hidden::Each(Activation::Silu { beta: 1.0 }), &mut Rng::new(7)).unwrap();
+            let mut adam = Adam::new(&mlp, 0.01);
+            let mut losses = Vec::new();
+            for _ in 0..1500 {
+                let (loss, grads, _) = mlp.loss_and_grads(&x, &y);
+                adam.update(&mut mlp, &grads);
+                losses.push(loss);
+            }
+            losses
+        };
+        let (a, b) = (run(), run());
+        assert_eq!(a, b, "two runs of the same seed must be bit-identical");
+        assert!(a[a.len() - 1] < 0.02 * a[0], "the loss fell from {} to {}", a[0], a[a.len() - 1]);
+    }
+
+    #[test]
+    fn bad_widths_are_named() {
+        let err = Mlp::new(&[2, 4, 1], Hidden::Each(Activation::Relu), &mut Rng::new(1)).unwrap_err();
+        assert!(err.contains("widths [2, 4, 1]"), "{err}");
+    }
+}
