@@ -10,7 +10,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::Value;
-use softplay_kernels::activation::{polynorm_backward, polynorm_forward, Activation, Gate, KAN_BASES};
+use softplay_kernels::activation::{polynorm_backward, polynorm_forward, Gate};
+
+#[path = "shared/activation_fixtures.rs"]
+mod shared;
+use shared::{activation_of, floats, param, params};
 
 const VALUE_TOL: f64 = 1e-6;
 const DERIVATIVE_TOL: f64 = 1e-5;
@@ -20,43 +24,6 @@ fn fixtures() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/activations.json"))
         .expect("kernels/tests/fixtures/activations.json (tools/gen_activation_fixtures.py writes it)");
     serde_json::from_str(&text).expect("the fixture file is JSON")
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap_or_else(|| panic!("not an array: {v}")).iter().map(|x| x.as_f64().unwrap()).collect()
-}
-
-fn param(case: &Value, name: &str) -> f64 {
-    case["params"][name].as_f64().unwrap_or_else(|| panic!("{}: no parameter {name}", case["name"]))
-}
-
-fn params<const N: usize>(case: &Value, name: &str) -> [f64; N] {
-    let v = floats(&case["params"][name]);
-    assert_eq!(v.len(), N, "{}: {name} has {} values", case["name"], v.len());
-    std::array::from_fn(|i| v[i])
-}
-
-fn activation_of(case: &Value) -> Activation {
-    match case["function"].as_str().unwrap() {
-        "relu" => Activation::Relu,
-        "leaky_relu" => Activation::LeakyRelu { alpha: param(case, "alpha") },
-        "elu" => Activation::Elu { alpha: param(case, "alpha") },
-        "gelu" => Activation::Gelu,
-        "gelu_tanh" => Activation::GeluTanh,
-        "silu" => Activation::Silu { beta: param(case, "beta") },
-        "softplus" => Activation::Softplus { beta: param(case, "beta") },
-        "mish" => Activation::Mish,
-        "sigmoid" => Activation::Sigmoid,
-        "tanh" => Activation::Tanh,
-        "squared_relu" => Activation::SquaredRelu,
-        "polyrelu" => Activation::PolyRelu { a: params(case, "a") },
-        "crrelu" => Activation::CrRelu { eps: param(case, "eps") },
-        "rational" => Activation::Rational { a: params(case, "a"), b: params(case, "b") },
-        "kan" => {
-            Activation::Kan { w_b: param(case, "w_b"), w_s: param(case, "w_s"), c: params::<KAN_BASES>(case, "c") }
-        }
-        other => panic!("unknown function {other}"),
-    }
 }
 
 /// The largest error of `got` against `want`, relative to `max(|want|, scale, FLOOR)`.
