@@ -6,44 +6,12 @@
 // env: BENCH_URL (the page), BENCH_OUT (output folder), NATIVE_JSON (the native binary's
 // output), CHROMIUM (default /usr/bin/chromium), BENCH_COMMAND (quoted in the section).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { launchChromium } from '../e2e/chromium.mjs';
+import { cpuModel, runPage } from './driver.mjs';
 
 const URL_ = process.env.BENCH_URL ?? 'http://127.0.0.1:8080/';
 const OUT = process.env.BENCH_OUT ?? 'target/bench';
 const COMMAND = process.env.BENCH_COMMAND ?? 'cargo xtask bench attention';
 mkdirSync(OUT, { recursive: true });
-
-async function runPage() {
-  const browser = await launchChromium();
-  try {
-    const page = await browser.newPage();
-    const fetched = [];
-    page.on('response', (r) => fetched.push(`${r.status()} ${new URL(r.url()).pathname}`));
-    page.on('console', (m) => console.log(`    [page ${m.type()}] ${m.text()}`));
-    page.on('pageerror', (e) => console.log(`    [page error] ${e.message}`));
-    await page.goto(URL_);
-    await page.waitForFunction(() => window.benchResults || window.benchError, null, {
-      timeout: 30 * 60 * 1000,
-      polling: 1000,
-    });
-    const error = await page.evaluate(() => window.benchError);
-    if (error) throw new Error(`the page failed: ${error}`);
-    const results = await page.evaluate(() => window.benchResults);
-    results.environment.chromium = browser.version();
-    results.environment.fetched = fetched;
-    return results;
-  } finally {
-    await browser.close();
-  }
-}
-
-function cpuModel() {
-  const line = readFileSync('/proc/cpuinfo', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('model name'));
-  return `${line ? line.split(':')[1].trim() : 'unknown CPU'}, ${cpus().length} logical cores`;
-}
 
 const f1 = (x) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(1));
 const f2 = (x) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(2));
@@ -108,7 +76,7 @@ ${r.native.arch} with ${r.native.features}.
   return `${lines.join('\n')}\n`;
 }
 
-const results = await runPage();
+const results = await runPage(URL_);
 results.date = new Date().toISOString().slice(0, 10);
 results.cpu = cpuModel();
 results.command = COMMAND;

@@ -8,6 +8,7 @@
 import initSimd, * as simd from './simd/softplay_bench.js';
 import initScalar, * as scalar from './scalar/softplay_bench.js';
 import * as ort from './ort/ort.wasm.min.mjs';
+import { median, msPerCall, pause } from './timing.mjs';
 
 const tf = globalThis.tf;
 const query = new URLSearchParams(location.search);
@@ -24,8 +25,6 @@ function log(message) {
   console.log(`bench: ${message}`);
   status.textContent = message;
 }
-/** Lets the event loop run (console messages, the driver's polling) between samples. */
-const pause = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** mulberry32: a seeded stream of uniform numbers in [0, 1). */
 function rng(seed) {
@@ -62,20 +61,6 @@ function maxAbsDiff(a, b) {
   return max;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Milliseconds per call over back-to-back calls lasting at least `minMs` (and `minCalls`). */
-async function msPerCall(call, minMs, minCalls) {
-  const start = performance.now();
-  let calls = 0;
-  let elapsed;
-  do {
-    await call();
-    calls += 1;
-    elapsed = performance.now() - start;
-  } while (calls < minCalls || elapsed < minMs);
-  return elapsed / calls;
-}
 
 /** The engines for one size, each `{ id, label, flops, call, checked }`, and how to free them. */
 async function setUp(n, q, k, v) {

@@ -162,7 +162,7 @@ impl Activation {
 
     pub fn value_f64(self, x: f64) -> f64 {
         match self {
-            Activation::Relu => x.max(0.0),
+            Activation::Relu => relu(x),
             Activation::LeakyRelu { alpha } => {
                 if x > 0.0 {
                     x
@@ -185,15 +185,12 @@ impl Activation {
             Activation::Mish => x * softplus(x).tanh(),
             Activation::Sigmoid => sigmoid(x),
             Activation::Tanh => x.tanh(),
-            Activation::SquaredRelu => {
-                let r = x.max(0.0);
-                r * r
-            }
+            Activation::SquaredRelu => relu(x) * relu(x),
             Activation::PolyRelu { a } => {
-                let r = x.max(0.0);
+                let r = relu(x);
                 a[0] + r * (a[1] + r * (a[2] + r * a[3]))
             }
-            Activation::CrRelu { eps } => x.max(0.0) + eps * x * (-0.5 * x * x).exp(),
+            Activation::CrRelu { eps } => relu(x) + eps * x * (-0.5 * x * x).exp(),
             Activation::Rational { a, b } => {
                 let (p, q) = rational_pq(a, b, x);
                 p / q
@@ -245,7 +242,7 @@ impl Activation {
                 // 1 − tanh² = sech²(|x|).
                 sech2_nonnegative(x.abs())
             }
-            Activation::SquaredRelu => 2.0 * x.max(0.0),
+            Activation::SquaredRelu => 2.0 * relu(x),
             Activation::PolyRelu { a } => {
                 if x > 0.0 {
                     a[1] + x * (2.0 * a[2] + 3.0 * a[3] * x)
@@ -285,7 +282,7 @@ impl Activation {
             }
             Activation::CrRelu { .. } => vec![x * (-0.5 * x * x).exp()],
             Activation::PolyRelu { .. } => {
-                let r = x.max(0.0);
+                let r = relu(x);
                 vec![1.0, r, r * r, r * r * r]
             }
             Activation::Rational { a, b } => {
@@ -382,6 +379,16 @@ impl Activation {
     }
 }
 
+/// `max(x, 0)`, with a NaN staying NaN (so that a broken input shows downstream).
+#[inline]
+fn relu(x: f64) -> f64 {
+    if x <= 0.0 {
+        0.0
+    } else {
+        x
+    }
+}
+
 /// The sign, 0 at 0 (the derivative of |x| taken as 0 there, as JAX does).
 #[inline]
 fn sign0(x: f64) -> f64 {
@@ -440,15 +447,14 @@ fn sigmoid_f32(hi: f32, lo: f32) -> f32 {
 pub fn activation_forward(act: Activation, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "activation_forward: x and y differ in length");
     match act {
-        Activation::Relu => y.iter_mut().zip(x).for_each(|(y, &x)| *y = x.max(0.0)),
+        // `if x <= 0 {0} else {x}` rather than `max`: a select vectorises where `max`'s NaN
+        // rule does not, and a NaN input stays NaN (the model's NaN check must see it).
+        Activation::Relu => y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x <= 0.0 { 0.0 } else { x }),
         Activation::LeakyRelu { alpha } => {
             let alpha = alpha as f32;
             y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x > 0.0 { x } else { alpha * x })
         }
-        Activation::SquaredRelu => y.iter_mut().zip(x).for_each(|(y, &x)| {
-            let r = x.max(0.0);
-            *y = r * r
-        }),
+        Activation::SquaredRelu => y.iter_mut().zip(x).for_each(|(y, &x)| *y = if x <= 0.0 { 0.0 } else { x * x }),
         Activation::Sigmoid => y.iter_mut().zip(x).for_each(|(y, &x)| *y = sigmoid_f32(x, 0.0)),
         Activation::Silu { beta } if beta.abs() <= 1e3 => {
             // β as a pair of f32 (β is f64): its rounding would move e^(βx) by |βx|·3e-8.

@@ -24,11 +24,14 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "release-worker";
 const START: &str = "<!-- attention-bench:start -->";
 const END: &str = "<!-- attention-bench:end -->";
+const ACTIVATIONS_START: &str = "<!-- activation-bench:start -->";
+const ACTIVATIONS_END: &str = "<!-- activation-bench:end -->";
 
 pub fn bench_cmd(args: &[String]) -> Step {
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["attention"] => attention(),
-        _ => Err(Failure("usage: cargo xtask bench attention".into())),
+        ["activations"] => activations(),
+        _ => Err(Failure("usage: cargo xtask bench attention | activations".into())),
     }
 }
 
@@ -85,7 +88,7 @@ fn ensure_onnx() -> Step {
 /// The page, and the peers' files from node_modules, into `site`.
 fn assemble(site: &Path) -> Step {
     let root = root();
-    for file in ["index.html", "bench.mjs"] {
+    for file in ["index.html", "bench.mjs", "timing.mjs"] {
         copy(&root.join("bench/page").join(file), &site.join(file))?;
     }
     let tfjs = [
@@ -106,13 +109,60 @@ fn assemble(site: &Path) -> Step {
     Ok(())
 }
 
-/// Replaces the text between the markers of `doc` with `section` (appending them if missing).
-fn splice(doc: &str, section: &str) -> String {
-    let block = format!("{START}\n{section}{END}");
-    match (doc.find(START), doc.find(END)) {
-        (Some(s), Some(e)) if s < e => format!("{}{block}{}", &doc[..s], &doc[e + END.len()..]),
+/// Replaces the text between the markers `start` and `end` of `doc` with `section` (appending
+/// them if missing).
+fn splice_between(doc: &str, section: &str, start: &str, end: &str) -> String {
+    let block = format!("{start}\n{section}{end}");
+    match (doc.find(start), doc.find(end)) {
+        (Some(s), Some(e)) if s < e => format!("{}{block}{}", &doc[..s], &doc[e + end.len()..]),
         _ => format!("{}\n\n{block}\n", doc.trim_end()),
     }
+}
+
+/// Writes `section` (from `out/<name>.md`) between its markers in docs/BENCHMARKS.md.
+fn update_docs(section_path: &Path, start: &str, end: &str) -> Step {
+    let section = fs::read_to_string(section_path).map_err(io("cannot read", section_path))?;
+    let doc_path: PathBuf = root().join("docs/BENCHMARKS.md");
+    let doc = fs::read_to_string(&doc_path).map_err(io("cannot read", &doc_path))?;
+    fs::write(&doc_path, splice_between(&doc, &section, start, end)).map_err(io("cannot write", &doc_path))?;
+    println!("{section}");
+    Ok(())
+}
+
+/// `cargo xtask bench activations`: the elementwise forward passes, simd128 against scalar,
+/// in one page (`bench/page/activations.html`, driven by `bench/run-activations.mjs`).
+fn activations() -> Step {
+    let start = Instant::now();
+    tools::ensure_build_tools()?;
+    tools::ensure_test_tools()?;
+    let root = root();
+    let out = root.join("target/bench");
+    let site = out.join("activations-site");
+    step("build ours for wasm32: simd128, then scalar", || {
+        if site.exists() {
+            fs::remove_dir_all(&site).map_err(io("cannot remove", &site))?;
+        }
+        build_wasm(&site.join("simd"), false)?;
+        build_wasm(&site.join("scalar"), true)?;
+        for file in ["activations.html", "activations.mjs", "timing.mjs"] {
+            copy(&root.join("bench/page").join(file), &site.join(file))?;
+        }
+        Ok(())
+    })?;
+    step("time the activations in headless Chromium", || {
+        let server = serve::Server::start(&site, 0, "/")?;
+        let url = format!("http://127.0.0.1:{}/activations.html", server.port);
+        println!("    serving {} at {url}", site.display());
+        run(Command::new("node")
+            .arg("bench/run-activations.mjs")
+            .env("BENCH_URL", &url)
+            .env("BENCH_OUT", &out)
+            .env("CHROMIUM", tools::CHROMIUM)
+            .env("BENCH_COMMAND", "cargo xtask bench activations"))
+    })?;
+    step("update docs/BENCHMARKS.md", || update_docs(&out.join("activations.md"), ACTIVATIONS_START, ACTIVATIONS_END))?;
+    println!("\nBenchmark done in {:.0} s.", start.elapsed().as_secs_f64());
+    Ok(())
 }
 
 fn attention() -> Step {
@@ -165,15 +215,7 @@ fn attention() -> Step {
             .env("BENCH_COMMAND", "cargo xtask bench attention"))
     })?;
 
-    step("update docs/BENCHMARKS.md", || {
-        let section_path = out.join("attention.md");
-        let section = fs::read_to_string(&section_path).map_err(io("cannot read", &section_path))?;
-        let doc_path: PathBuf = root.join("docs/BENCHMARKS.md");
-        let doc = fs::read_to_string(&doc_path).map_err(io("cannot read", &doc_path))?;
-        fs::write(&doc_path, splice(&doc, &section)).map_err(io("cannot write", &doc_path))?;
-        println!("{section}");
-        Ok(())
-    })?;
+    step("update docs/BENCHMARKS.md", || update_docs(&out.join("attention.md"), START, END))?;
     println!(
         "\nBenchmark done in {:.0} s; figures in {}.",
         start.elapsed().as_secs_f64(),
@@ -189,7 +231,7 @@ mod tests {
     #[test]
     fn splice_replaces_between_the_markers_or_appends_them() {
         let doc = format!("# B\n\n{START}\nold\n{END}\n\nafter\n");
-        assert_eq!(splice(&doc, "new\n"), format!("# B\n\n{START}\nnew\n{END}\n\nafter\n"));
-        assert_eq!(splice("# B\n", "new\n"), format!("# B\n\n{START}\nnew\n{END}\n"));
+        assert_eq!(splice_between(&doc, "new\n", START, END), format!("# B\n\n{START}\nnew\n{END}\n\nafter\n"));
+        assert_eq!(splice_between("# B\n", "new\n", START, END), format!("# B\n\n{START}\nnew\n{END}\n"));
     }
 }

@@ -1,9 +1,11 @@
-//! What `cargo xtask bench attention` times: the attention kernels behind a small
-//! wasm-bindgen surface (the page in `bench/page` drives it), and a simd128 peak
-//! microbenchmark. The same code runs natively in `src/bin/native.rs`.
+//! What `cargo xtask bench attention` and `cargo xtask bench activations` time: the attention
+//! kernels and the elementwise activations behind a small wasm-bindgen surface (the pages in
+//! `bench/page` drive it), and a simd128 peak microbenchmark. The attention code runs natively
+//! in `src/bin/native.rs` too.
 //!
 //! Shapes: one head, `q`, `k`, `v` and the output are `[n, d]` row-major f32.
 
+use softplay_kernels::activation::{activation_forward, Activation};
 use softplay_kernels::attention::{
     attention_backward, attention_forward, Attention, Extras, Gradients, Lssa, Mask, Shape, SoftmaxAlgorithm, Variant,
 };
@@ -173,4 +175,52 @@ pub fn simd_peak_flops_per_iteration() -> u32 {
 #[wasm_bindgen]
 pub fn simd_enabled() -> bool {
     cfg!(target_feature = "simd128")
+}
+
+/// The activations `cargo xtask bench activations` times, by the names the page uses.
+pub const ACTIVATIONS: [&str; 10] =
+    ["relu", "leaky_relu", "squared_relu", "sigmoid", "silu", "silu_beta1.7", "gelu", "gelu_tanh", "mish", "tanh"];
+
+pub fn activation_named(name: &str) -> Result<Activation, String> {
+    Ok(match name {
+        "relu" => Activation::Relu,
+        "leaky_relu" => Activation::LeakyRelu { alpha: 0.01 },
+        "squared_relu" => Activation::SquaredRelu,
+        "sigmoid" => Activation::Sigmoid,
+        "silu" => Activation::Silu { beta: 1.0 },
+        "silu_beta1.7" => Activation::Silu { beta: 1.7 },
+        "gelu" => Activation::Gelu,
+        "gelu_tanh" => Activation::GeluTanh,
+        "mish" => Activation::Mish,
+        "tanh" => Activation::Tanh,
+        other => return Err(format!("unknown activation {other:?}: use one of {}", ACTIVATIONS.join(", "))),
+    })
+}
+
+/// One activation's forward pass over `len` seeded `N(0, 3²)` values, buffers allocated once.
+#[wasm_bindgen]
+pub struct ActivationBench {
+    activation: Activation,
+    x: Vec<f32>,
+    y: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl ActivationBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(len: usize, name: &str) -> Result<ActivationBench, String> {
+        let activation = activation_named(name)?;
+        let mut x = vec![0.0f32; len];
+        softplay_kernels::Rng::new(3).fill_normal(&mut x, 3.0);
+        Ok(ActivationBench { activation, x, y: vec![0.0; len] })
+    }
+
+    pub fn forward(&mut self) {
+        activation_forward(self.activation, &self.x, &mut self.y);
+    }
+
+    /// The outputs' sum, so that a build whose result differs is noticed.
+    pub fn checksum(&self) -> f64 {
+        self.y.iter().map(|&v| v as f64).sum()
+    }
 }
