@@ -106,18 +106,21 @@ fn normal_cdf(x: f64) -> f64 {
 pub fn kan_bases(x: f64) -> ([f64; KAN_BASES], [f64; KAN_BASES]) {
     let h = 2.0 / KAN_GRID as f64;
     let knots: [f64; KAN_BASES + KAN_ORDER + 1] = std::array::from_fn(|j| -1.0 + (j as f64 - KAN_ORDER as f64) * h);
-    // Order 0: indicators of [t_j, t_{j+1}).
-    let mut b: Vec<f64> = (0..knots.len() - 1).map(|j| f64::from(knots[j] <= x && x < knots[j + 1])).collect();
-    let mut lower = b.clone();
+    // Order 0: indicators of [t_j, t_{j+1}); each order has one basis fewer (fixed arrays, no
+    // allocation: this runs per value in the race's network).
+    const SLOTS: usize = KAN_BASES + KAN_ORDER;
+    let mut b = [0.0f64; SLOTS];
+    for (j, bj) in b.iter_mut().enumerate() {
+        *bj = f64::from(knots[j] <= x && x < knots[j + 1]);
+    }
+    let mut lower = b;
     for k in 1..=KAN_ORDER {
-        lower = b.clone();
-        b = (0..knots.len() - 1 - k)
-            .map(|j| {
-                let left = (x - knots[j]) / (knots[j + k] - knots[j]) * lower[j];
-                let right = (knots[j + k + 1] - x) / (knots[j + k + 1] - knots[j + 1]) * lower[j + 1];
-                left + right
-            })
-            .collect();
+        lower = b;
+        for j in 0..SLOTS - k {
+            let left = (x - knots[j]) / (knots[j + k] - knots[j]) * lower[j];
+            let right = (knots[j + k + 1] - x) / (knots[j + k + 1] - knots[j + 1]) * lower[j + 1];
+            b[j] = left + right;
+        }
     }
     // B'_{j,k} = k/(t_{j+k} − t_j)·B_{j,k−1} − k/(t_{j+k+1} − t_{j+1})·B_{j+1,k−1}.
     let k = KAN_ORDER as f64;
@@ -149,8 +152,9 @@ impl Activation {
         self.value_f64(x as f64) as f32
     }
 
-    /// `f'(x)`, computed in f64 and rounded once. At a kink (the ReLU family at 0) the
-    /// left-hand slope is used.
+    /// `f'(x)`, computed in f64 and rounded once. At a kink the ReLU family takes the
+    /// left-hand slope; the Padé unit with `b_1 ≠ 0` takes the sign of 0 as 0 there (the mean of
+    /// its two one-sided slopes), as JAX and PyTorch do for `|x|`.
     pub fn derivative(self, x: f32) -> f32 {
         self.derivative_f64(x as f64) as f32
     }
@@ -203,6 +207,11 @@ impl Activation {
     }
 
     pub fn derivative_f64(self, x: f64) -> f64 {
+        // A NaN input gives a NaN slope (not the 0 or α of a comparison), so that a broken
+        // value stays visible through the backward pass.
+        if x.is_nan() {
+            return f64::NAN;
+        }
         match self {
             Activation::Relu => f64::from(x > 0.0),
             Activation::LeakyRelu { alpha } => {
@@ -278,7 +287,13 @@ impl Activation {
             // d/dβ [sp(βx)/β] = x·σ(βx)/β − sp(βx)/β².
             Activation::Softplus { beta } => {
                 let z = beta * x;
-                vec![(x * sigmoid(z) - softplus(z) / beta) / beta]
+                // x·σ(z)/β − sp(z)/β²; for z > 0, sp(z) = z + ln(1 + e^−z) and σ(z) = 1 − σ(−z)
+                // turn it into −(z·σ(−z) + ln(1 + e^−z))/β², two terms of one sign.
+                if z > 0.0 {
+                    vec![-(z * sigmoid(-z) + (-z).exp().ln_1p()) / (beta * beta)]
+                } else {
+                    vec![(x * sigmoid(z) - softplus(z) / beta) / beta]
+                }
             }
             Activation::CrRelu { .. } => vec![x * (-0.5 * x * x).exp()],
             Activation::PolyRelu { .. } => {
@@ -305,19 +320,21 @@ impl Activation {
 /// Properties of an activation, computed from its values and derivatives (never typed in).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Properties {
-    /// `f' ≥ 0` everywhere on [−50, 50].
+    /// `f' ≥ 0` on [−50, 50] (every 10⁻³) and at ±10³, ±10⁴, ±10⁶.
     pub monotone: bool,
-    /// `f` stays above −1000 down to x = −10⁶.
+    /// Neither tail keeps falling: `f` at ±10³, ±10⁴, ±10⁶ is not decreasing outwards (and the
+    /// values on [−50, 50] are finite).
     pub bounded_below: bool,
-    /// `f'` has no jump on [−10, 10] (sampled every 10⁻⁴: no step larger than 0.01).
+    /// `f'` is continuous: no jump between the one-sided slopes at the places where these
+    /// functions can have a kink (0, and a KAN edge's knots).
     pub smooth: bool,
     /// `|E f(z)| < 0.1 · sd f(z)` for `z ~ N(0, 1)`.
     pub zero_centred: bool,
-    /// Where `f'` vanishes far out: at x = −50 and/or +50 (`|f'| < 10⁻⁶`).
+    /// `f'` vanishes far out (`|f'| < 10⁻⁶` at x = ∓10⁴).
     pub saturates_left: bool,
     pub saturates_right: bool,
     pub value_at_0: f64,
-    /// At a kink, the left-hand slope (as the derivative is taken everywhere).
+    /// At a kink, the slope [`Activation::derivative`] takes there.
     pub slope_at_0: f64,
     /// `E f(z)` and `sd f(z)` for `z ~ N(0, 1)`.
     pub mean: f64,
@@ -341,15 +358,24 @@ impl Activation {
             let n = ((hi - lo) / step).round() as usize;
             (0..=n).map(move |i| lo + i as f64 * step)
         };
-        let monotone = grid(-50.0, 50.0, 1e-3).all(|x| self.derivative_f64(x) >= -1e-12);
-        let bounded_below = grid(-50.0, 50.0, 1e-2).chain([-1e3, -1e4, -1e6]).all(|x| self.value_f64(x) > -1e3);
-        let mut previous = self.derivative_f64(-10.0);
-        let mut smooth = true;
-        for x in grid(-10.0, 10.0, 1e-4).skip(1) {
-            let d = self.derivative_f64(x);
-            smooth &= (d - previous).abs() <= 1e-2;
-            previous = d;
-        }
+        const FAR: [f64; 3] = [1e3, 1e4, 1e6];
+        let monotone =
+            grid(-50.0, 50.0, 1e-3).chain(FAR.iter().flat_map(|&x| [x, -x])).all(|x| self.derivative_f64(x) >= -1e-12);
+        // A tail that keeps falling outwards is unbounded below.
+        let falls = |side: f64| {
+            let f = FAR.map(|x| self.value_f64(side * x));
+            f[1] < f[0] - 1e-9 * f[0].abs().max(1.0) && f[2] < f[1] - 1e-9 * f[1].abs().max(1.0)
+        };
+        let bounded_below =
+            !falls(-1.0) && !falls(1.0) && grid(-50.0, 50.0, 1e-2).all(|x| self.value_f64(x).is_finite());
+        // One-sided slopes a hair either side of each possible kink.
+        let h = 2.0 / KAN_GRID as f64;
+        let kinks = std::iter::once(0.0)
+            .chain((0..KAN_BASES + KAN_ORDER + 1).map(|j| -1.0 + (j as f64 - KAN_ORDER as f64) * h));
+        let smooth = kinks.into_iter().all(|k: f64| {
+            let eps = 1e-9 * k.abs().max(1.0);
+            (self.derivative_f64(k + eps) - self.derivative_f64(k - eps)).abs() <= 1e-6
+        });
         let (mut m0, mut m1, mut m2, mut zero) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         // The midpoint rule: no sample at exactly 0, where a point of zero measure would count.
         let step = 1e-3;
@@ -368,8 +394,8 @@ impl Activation {
             bounded_below,
             smooth,
             zero_centred: mean.abs() < 0.1 * sd,
-            saturates_left: self.derivative_f64(-50.0).abs() < 1e-6,
-            saturates_right: self.derivative_f64(50.0).abs() < 1e-6,
+            saturates_left: self.derivative_f64(-1e4).abs() < 1e-6,
+            saturates_right: self.derivative_f64(1e4).abs() < 1e-6,
             value_at_0: self.value_f64(0.0),
             slope_at_0: self.derivative_f64(0.0),
             mean,
@@ -461,8 +487,12 @@ pub fn activation_forward(act: Activation, x: &[f32], y: &mut [f32]) {
             let beta_hi = beta as f32;
             let beta_lo = (beta - beta_hi as f64) as f32;
             y.iter_mut().zip(x).for_each(|(y, &x)| {
-                let (hi, lo) = two_product(beta_hi, x);
-                *y = x * sigmoid_f32(hi, lo + beta_lo * x)
+                // Beyond ±1e30 the split would overflow; σ is 0 or 1 there and needs no
+                // correction.
+                let small = x.abs() < 1e30;
+                let (hi, lo) = two_product(beta_hi, if small { x } else { 0.0 });
+                let (hi, lo) = if small { (hi, lo + beta_lo * x) } else { (beta_hi * x, 0.0) };
+                *y = x * sigmoid_f32(hi, lo)
             })
         }
         _ => y.iter_mut().zip(x).for_each(|(y, &x)| *y = act.value(x)),
@@ -598,7 +628,7 @@ mod tests {
     fn the_f32_fast_paths_are_within_1e_6_of_the_exact_values() {
         // Every f32 from −100 to 100 in steps of about 1e-3, and the extremes.
         let mut x: Vec<f32> = (-100_000..=100_000).map(|i| i as f32 * 1e-3).collect();
-        x.extend([-1e4, -90.0, -88.0, -87.5, -30.0, 30.0, 87.5, 88.0, 90.0, 1e4, 1e-30, -1e-30]);
+        x.extend([-1e4, -90.0, -88.0, -87.5, -30.0, 30.0, 87.5, 88.0, 90.0, 1e4, 1e-30, -1e-30, 1e35, -1e35, 3e38]);
         let mut y = vec![0.0; x.len()];
         for act in [
             Activation::Relu,
@@ -612,6 +642,10 @@ mod tests {
             activation_forward(act, &x, &mut y);
             for (&x, &y) in x.iter().zip(&y) {
                 let want = act.value_f64(x as f64);
+                if want.abs() > f32::MAX as f64 {
+                    assert!(y.is_infinite() && y.signum() as f64 == want.signum(), "{act:?} at {x}: {y}");
+                    continue;
+                }
                 // Below 1e-28 the vectorised exponential flushes what falls under f32's normal
                 // range (x < −87.3): those are compared absolutely.
                 let err = (y as f64 - want).abs() / want.abs().max(1e-28);
@@ -655,6 +689,17 @@ mod tests {
         assert!(Activation::Elu { alpha: 1.0 }.properties().smooth);
         assert!(!Activation::CrRelu { eps: 0.01 }.properties().smooth);
         assert!(Activation::SquaredRelu.properties().smooth);
+        // The cases a fixed threshold gets wrong.
+        assert!(!Activation::LeakyRelu { alpha: 1e-4 }.properties().bounded_below);
+        assert!(!Activation::Elu { alpha: 1.005 }.properties().smooth);
+        assert!(!Activation::LeakyRelu { alpha: 0.995 }.properties().smooth);
+        assert!(Activation::Silu { beta: 300.0 }.properties().smooth);
+        assert!(Activation::Softplus { beta: 0.1 }.properties().saturates_left);
+        let c = [0.2, -0.5, 1.0, 0.3, -0.8, 0.6, -0.1, 0.4];
+        let kan = Activation::Kan { w_b: -1.0, w_s: 1.0, c }.properties();
+        assert!(!kan.bounded_below && kan.smooth, "{kan:?}");
+        let poly = Activation::PolyRelu { a: [0.0, 1.0, 0.0, -1e-6] }.properties();
+        assert!(!poly.bounded_below && !poly.monotone, "{poly:?}");
         // f'' of tanh at 0.5: −2 tanh(0.5) sech²(0.5).
         let t = 0.5f64.tanh();
         assert!((Activation::Tanh.second_derivative_f64(0.5) + 2.0 * t * (1.0 - t * t)).abs() < 1e-6);

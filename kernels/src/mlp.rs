@@ -199,6 +199,10 @@ pub struct Adam {
     pub beta2: f32,
     pub eps: f32,
     step: u32,
+    /// `β1^t` and `β2^t`, kept as running products (`powi`'s last bits may differ between
+    /// platforms; a product does not).
+    beta1_t: f32,
+    beta2_t: f32,
     m: Grads,
     v: Grads,
 }
@@ -209,7 +213,17 @@ impl Adam {
             weights: mlp.weights.iter().map(|w| vec![0.0; w.len()]).collect(),
             biases: mlp.biases.iter().map(|b| vec![0.0; b.len()]).collect(),
         };
-        Adam { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, step: 0, m: zeros.clone(), v: zeros }
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            step: 0,
+            beta1_t: 1.0,
+            beta2_t: 1.0,
+            m: zeros.clone(),
+            v: zeros,
+        }
     }
 
     pub fn steps(&self) -> u32 {
@@ -219,8 +233,9 @@ impl Adam {
     /// One update of `mlp` from `grads`.
     pub fn update(&mut self, mlp: &mut Mlp, grads: &Grads) {
         self.step += 1;
-        let c1 = 1.0 - self.beta1.powi(self.step as i32);
-        let c2 = 1.0 - self.beta2.powi(self.step as i32);
+        self.beta1_t *= self.beta1;
+        self.beta2_t *= self.beta2;
+        let (c1, c2) = (1.0 - self.beta1_t, 1.0 - self.beta2_t);
         let (b1, b2, lr, eps) = (self.beta1, self.beta2, self.lr, self.eps);
         let params = mlp.weights.iter_mut().chain(mlp.biases.iter_mut());
         let g = grads.weights.iter().chain(&grads.biases);
@@ -334,6 +349,25 @@ mod tests {
         let (a, b) = (run(), run());
         assert_eq!(a, b, "two runs of the same seed must be bit-identical");
         assert!(a[a.len() - 1] < 0.02 * a[0], "the loss fell from {} to {}", a[0], a[a.len() - 1]);
+    }
+
+    #[test]
+    fn adam_takes_the_steps_of_its_definition() {
+        // One parameter, gradients 0.5 then −0.25, computed by hand in f64 from Kingma & Ba.
+        let mut mlp = Mlp::new(&[1, 1, 1], Hidden::Each(Activation::Relu), &mut Rng::new(1)).unwrap();
+        let start = mlp.weights[0][0] as f64;
+        let mut adam = Adam::new(&mlp, 0.1);
+        let grads = |g: f32| Grads { weights: vec![vec![g], vec![0.0]], biases: vec![vec![0.0], vec![0.0]] };
+        adam.update(&mut mlp, &grads(0.5));
+        adam.update(&mut mlp, &grads(-0.25));
+        let (b1, b2, lr, eps) = (0.9f64, 0.999f64, 0.1f64, 1e-8f64);
+        let (mut m, mut v, mut p) = (0.0f64, 0.0f64, start);
+        for (t, g) in [(1, 0.5f64), (2, -0.25)] {
+            m = b1 * m + (1.0 - b1) * g;
+            v = b2 * v + (1.0 - b2) * g * g;
+            p -= lr * (m / (1.0 - b1.powi(t))) / ((v / (1.0 - b2.powi(t))).sqrt() + eps);
+        }
+        assert!((mlp.weights[0][0] as f64 - p).abs() < 1e-6, "{} vs {p}", mlp.weights[0][0]);
     }
 
     #[test]
