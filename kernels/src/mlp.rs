@@ -7,7 +7,7 @@
 //! `W_l` `[out_l, in_l]` row-major and `b_l` `[out_l]`; widths are `[1, H1, (H2,) 1]`.
 
 use crate::{
-    activation::{polynorm_backward, polynorm_forward, Activation},
+    activation::{polynorm_backward, polynorm_forward, Activation, Gate},
     Rng,
 };
 
@@ -18,6 +18,9 @@ pub enum Hidden {
     Each(Activation),
     /// PolyCom's PolyNorm over each example's hidden vector (row-wise), with fixed weights.
     PolyNorm([f32; 4]),
+    /// A gated unit (SwiGLU, GeGLU): the layer projects to twice its width, `[a | b]` per
+    /// example, and passes on `gate(a, b)`.
+    Gated(Gate),
 }
 
 /// The network: weights and biases per layer.
@@ -54,8 +57,10 @@ impl Mlp {
         }
         let mut weights = Vec::new();
         let mut biases = Vec::new();
+        let layers = widths.len() - 1;
         for (l, pair) in widths.windows(2).enumerate() {
-            let (inputs, outputs) = (pair[0], pair[1]);
+            let inputs = pair[0];
+            let outputs = pair[1] * if matches!(hidden, Hidden::Gated(_)) && l + 1 < layers { 2 } else { 1 };
             let mut w = vec![0.0f32; outputs * inputs];
             rng.fill_normal(&mut w, (2.0 / inputs as f32).sqrt());
             let b = if l == 0 { (0..outputs).map(|_| 4.0 * rng.uniform() - 2.0).collect() } else { vec![0.0; outputs] };
@@ -67,6 +72,12 @@ impl Mlp {
 
     pub fn layers(&self) -> usize {
         self.widths.len() - 1
+    }
+
+    /// Values layer `l` computes per example before its activation: twice its width for a
+    /// gated hidden layer.
+    pub fn pre_width(&self, l: usize) -> usize {
+        self.widths[l + 1] * if matches!(self.hidden, Hidden::Gated(_)) && l + 1 < self.layers() { 2 } else { 1 }
     }
 
     /// Number of weights and biases.
@@ -81,14 +92,22 @@ impl Mlp {
         let mut input = x.to_vec();
         for l in 0..self.layers() {
             let (inputs, outputs) = (self.widths[l], self.widths[l + 1]);
-            let pre = linear_forward(&input, &self.weights[l], &self.biases[l], batch, inputs, outputs);
+            let pre = linear_forward(&input, &self.weights[l], &self.biases[l], batch, inputs, self.pre_width(l));
             let post = if l + 1 == self.layers() {
                 pre.clone()
             } else {
-                let mut post = vec![0.0; pre.len()];
+                let mut post = vec![0.0; batch * outputs];
                 match self.hidden {
                     Hidden::Each(act) => post.iter_mut().zip(&pre).for_each(|(y, &x)| *y = act.value(x)),
                     Hidden::PolyNorm(a) => polynorm_forward(a, &pre, outputs, &mut post),
+                    Hidden::Gated(gate) => {
+                        for (p, y) in pre.chunks_exact(2 * outputs).zip(post.chunks_exact_mut(outputs)) {
+                            let (a, b) = p.split_at(outputs);
+                            for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+                                *y = gate.value(a, b);
+                            }
+                        }
+                    }
                 }
                 post
             };
@@ -122,6 +141,7 @@ impl Mlp {
         };
         for l in (0..self.layers()).rev() {
             let (inputs, outputs) = (self.widths[l], self.widths[l + 1]);
+            let pre_width = self.pre_width(l);
             if l + 1 < self.layers() {
                 // Back through the activation: upstream is ∂L/∂post, made ∂L/∂pre.
                 let pre = &trace.pre[l];
@@ -133,6 +153,23 @@ impl Mlp {
                         polynorm_backward(a, pre, outputs, &upstream, &mut dpre, &mut da);
                         upstream = dpre;
                     }
+                    Hidden::Gated(gate) => {
+                        let mut dpre = vec![0.0; pre.len()];
+                        for ((p, d), g) in pre
+                            .chunks_exact(2 * outputs)
+                            .zip(dpre.chunks_exact_mut(2 * outputs))
+                            .zip(upstream.chunks_exact(outputs))
+                        {
+                            let (a, b) = p.split_at(outputs);
+                            let (da, db) = d.split_at_mut(outputs);
+                            for j in 0..outputs {
+                                let (ga, gb) = gate.gradients(a[j], b[j]);
+                                da[j] = g[j] * ga;
+                                db[j] = g[j] * gb;
+                            }
+                        }
+                        upstream = dpre;
+                    }
                 }
             }
             let input: &[f32] = if l == 0 { x } else { &trace.post[l - 1] };
@@ -142,7 +179,7 @@ impl Mlp {
                 &upstream,
                 batch,
                 inputs,
-                outputs,
+                pre_width,
                 &mut grads.weights[l],
                 &mut grads.biases[l],
             );
@@ -301,6 +338,7 @@ impl Target {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation::Gate;
 
     fn loss_of(mlp: &Mlp, x: &[f32], y: &[f32]) -> f64 {
         let p = mlp.forward(x).post.last().unwrap().clone();
@@ -314,16 +352,23 @@ mod tests {
             Hidden::Each(Activation::Silu { beta: 1.0 }),
             Hidden::Each(Activation::Tanh),
             Hidden::PolyNorm([0.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0]),
+            Hidden::Gated(Gate::SwiGlu { beta: 1.0 }),
+            Hidden::Gated(Gate::GeGlu),
         ] {
             let mlp = Mlp::new(&[1, 5, 4, 1], hidden, &mut Rng::new(3)).unwrap();
             let (_, grads, _) = mlp.loss_and_grads(&x, &y);
             for l in 0..mlp.layers() {
                 for i in 0..mlp.weights[l].len() {
-                    let h = 2e-3f32;
-                    let (mut up, mut down) = (mlp.clone(), mlp.clone());
-                    up.weights[l][i] += h;
-                    down.weights[l][i] -= h;
-                    let fd = (loss_of(&up, &x, &y) - loss_of(&down, &x, &y)) / (2.0 * h as f64);
+                    // Central differences at h and h/2, combined (Richardson) to cancel the h² term.
+                    let central = |h: f32| {
+                        let (mut up, mut down) = (mlp.clone(), mlp.clone());
+                        up.weights[l][i] += h;
+                        down.weights[l][i] -= h;
+                        let step = (up.weights[l][i] - down.weights[l][i]) as f64;
+                        (loss_of(&up, &x, &y) - loss_of(&down, &x, &y)) / step
+                    };
+                    // Steps large enough that f32 rounding of the loss stays below the tolerance.
+                    let fd = (4.0 * central(1e-2) - central(2e-2)) / 3.0;
                     let g = grads.weights[l][i] as f64;
                     assert!((g - fd).abs() <= 2e-3 * fd.abs().max(0.05), "{hidden:?} W{l}[{i}]: {g} vs {fd}");
                 }
