@@ -166,6 +166,14 @@ pub(crate) fn check(shape: Shape, variant: Variant) -> Result<(), AttentionError
     }
 }
 
+/// Checks the shape, the variant's parameters and the lengths of `q` and `k`.
+fn check_queries_keys(attention: &Attention, q: &[f32], k: &[f32]) -> Result<(), AttentionError> {
+    check(attention.shape, attention.variant)?;
+    let len = attention.shape.qkv_len();
+    check_len("q", q.len(), len)?;
+    check_len("k", k.len(), len)
+}
+
 /// What a forward pass writes besides `out`.
 #[derive(Default)]
 pub struct Extras<'a> {
@@ -298,10 +306,8 @@ pub fn attention_forward(
     mut extras: Extras<'_>,
 ) -> Result<(), AttentionError> {
     let Attention { shape, variant, mask } = *attention;
-    check(shape, variant)?;
+    check_queries_keys(attention, q, k)?;
     let len = shape.qkv_len();
-    check_len("q", q.len(), len)?;
-    check_len("k", k.len(), len)?;
     check_len("v", v.len(), len)?;
     check_len("out", out.len(), len)?;
     if let Some(w) = &extras.weights {
@@ -443,10 +449,7 @@ pub fn attention_probe(
     mut probe: Probe<'_>,
 ) -> Result<(), AttentionError> {
     let Attention { shape, variant, mask } = *attention;
-    check(shape, variant)?;
-    let len = shape.qkv_len();
-    check_len("q", q.len(), len)?;
-    check_len("k", k.len(), len)?;
+    check_queries_keys(attention, q, k)?;
     for (name, buf) in
         [("weights", probe.weights.as_deref().map(<[f32]>::len)), ("scores", probe.scores.as_deref().map(<[f32]>::len))]
     {

@@ -170,25 +170,20 @@ fn stability_point(
     let broken_rows = weights.chunks_exact(n).filter(|row| broken(row)).count();
     let finite: Vec<RowStats> =
         stats.iter().zip(weights.chunks_exact(n)).filter(|(_, row)| !broken(row)).map(|(s, _)| *s).collect();
-    let mean = |f: fn(&RowStats) -> f64| {
-        if finite.is_empty() {
-            f64::NAN
-        } else {
-            finite.iter().map(f).sum::<f64>() / finite.len() as f64
-        }
-    };
+    // The means over the rows that stayed finite (NaN when none did).
+    let mean = (!finite.is_empty()).then(|| SweepPoint::of(n, &finite, None));
     Ok(StabilityPoint {
         scale,
-        max_weight: mean(|s| s.max_weight as f64),
-        row_sum: mean(|s| s.row_sum as f64),
-        entropy: mean(|s| s.entropy as f64),
+        max_weight: mean.map_or(f64::NAN, |m| m.max_weight),
+        row_sum: mean.map_or(f64::NAN, |m| m.row_sum),
+        entropy: mean.map_or(f64::NAN, |m| m.entropy),
         broken_rows,
     })
 }
 
 /// The smallest logit scale in `lo..=hi` at which `variant` breaks a row (see
-/// [`StabilityPoint::broken_rows`]), to a
-/// relative precision of about 1e-4 (bisection on a log scale), or `None` if it never does.
+/// [`StabilityPoint::broken_rows`]), to a relative precision of about 1e-4 (bisection on a log
+/// scale), or `None` if it never does.
 pub fn breaking_scale(
     variant: Variant,
     mask: Mask,
