@@ -588,6 +588,31 @@ impl Gate {
     }
 }
 
+/// PolyNorm over one row `x` (the plot's own x values), in f64: per element the value and
+/// the first and second derivatives along the diagonal of the Jacobian (element `i` moved
+/// alone, its effect on each `rms(xᵖ)` included).
+pub fn polynorm_curve(a: [f64; 4], x: &[f64]) -> Vec<[f64; 3]> {
+    let n = x.len().max(1) as f64;
+    let rms: Vec<f64> =
+        (1..=3).map(|p| (x.iter().map(|v| v.powi(2 * p)).sum::<f64>() / n + POLYNORM_EPS as f64).sqrt()).collect();
+    x.iter()
+        .map(|&v| {
+            let mut out = [a[0], 0.0, 0.0];
+            for p in 1..=3i32 {
+                let (c, r, pf) = (a[p as usize], rms[p as usize - 1], p as f64);
+                // u = xᵖ over r = rms(u): d(u/r) = (u′/r)(1 − q), q = u²/(n r²);
+                // d²(u/r) = (1 − q)(u″/r − 3u u′²/(n r³)).
+                let (u, u1, u2) = (v.powi(p), pf * v.powi(p - 1), pf * (pf - 1.0) * v.powi((p - 2).max(0)));
+                let q = u * u / (n * r * r);
+                out[0] += c * u / r;
+                out[1] += c * u1 / r * (1.0 - q);
+                out[2] += c * (1.0 - q) * (u2 / r - 3.0 * u * u1 * u1 / (n * r * r * r));
+            }
+            out
+        })
+        .collect()
+}
+
 /// Keeps the `k` largest values of each row of `h` (the first of equal values first) and
 /// zeroes the rest, in place; returns how many were kept in all.
 pub fn top_k_rows(x: &mut [f32], h: usize, k: usize) -> usize {
@@ -610,6 +635,37 @@ pub fn top_k_rows(x: &mut [f32], h: usize, k: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn polynorm_curve_is_the_row_forward_and_its_diagonal_slope() {
+        let a = [0.1, 1.0 / 3.0, 0.5, -0.25];
+        let xs: Vec<f64> = (0..401).map(|i| -4.0 + 8.0 * i as f64 / 400.0).collect();
+        let curve = polynorm_curve(a, &xs);
+        let (a32, x32): ([f32; 4], Vec<f32>) = (a.map(|v| v as f32), xs.iter().map(|&v| v as f32).collect());
+        let mut y = vec![0.0f32; xs.len()];
+        polynorm_forward(a32, &x32, xs.len(), &mut y);
+        for (c, &y) in curve.iter().zip(&y) {
+            assert!((c[0] - y as f64).abs() < 1e-5, "{} vs {y}", c[0]);
+        }
+        // The diagonal slopes by central differences of the row in f64 (rms recomputed).
+        let at = |row: &[f64], i: usize, k: usize| polynorm_curve(a, row)[i][k];
+        for i in [0, 57, 200, 333, 400] {
+            for k in [0, 1] {
+                let h = 1e-4;
+                let (mut up, mut down) = (xs.clone(), xs.clone());
+                up[i] += h;
+                down[i] -= h;
+                let fd = (at(&up, i, k) - at(&down, i, k)) / (2.0 * h);
+                let exact = curve[i][k + 1];
+                assert!(
+                    (fd - exact).abs() <= 1e-6 * fd.abs().max(1.0),
+                    "x = {}, order {}: {fd} vs {exact}",
+                    xs[i],
+                    k + 1
+                );
+            }
+        }
+    }
 
     #[test]
     fn top_k_keeps_the_largest_of_each_row() {

@@ -10,6 +10,7 @@
 
 pub mod activation;
 pub mod attention;
+pub mod fit;
 pub mod mlp;
 pub mod rng;
 pub mod softmax;

@@ -7,7 +7,7 @@
 //! `W_l` `[out_l, in_l]` row-major and `b_l` `[out_l]`; widths are `[1, H1, (H2,) 1]`.
 
 use crate::{
-    activation::{polynorm_backward, polynorm_forward, Activation, Gate},
+    activation::{polynorm_backward, polynorm_forward, top_k_rows, Activation, Gate},
     Rng,
 };
 
@@ -87,6 +87,12 @@ impl Mlp {
 
     /// The forward pass over a batch; the prediction is `trace.post.last()`.
     pub fn forward(&self, x: &[f32]) -> Trace {
+        self.forward_top_k(x, None)
+    }
+
+    /// The forward pass with every hidden layer's output sparsified to its `k` largest values
+    /// per example (none when `top_k` is `None`): how much of the fit the largest units carry.
+    pub fn forward_top_k(&self, x: &[f32], top_k: Option<usize>) -> Trace {
         let batch = x.len();
         let mut trace = Trace::default();
         let mut input = x.to_vec();
@@ -108,6 +114,9 @@ impl Mlp {
                             }
                         }
                     }
+                }
+                if let Some(k) = top_k {
+                    top_k_rows(&mut post, outputs, k);
                 }
                 post
             };
