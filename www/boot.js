@@ -13,6 +13,23 @@ fatal?.querySelector('.reload')?.addEventListener('click', () => location.reload
 addEventListener('error', (e) => showFatal(`${e.message || e.error}`));
 addEventListener('unhandledrejection', (e) => showFatal(`${e.reason}`));
 
+// A lab loaded on demand (softplay-lab-<name>.js, beside this file): imported and started
+// once per page; a failed load is forgotten, so "Try again" loads it afresh.
+const labs = new Map();
+window.softplayLab = (name) => {
+  if (!labs.has(name)) {
+    const js = new URL(`./softplay-lab-${name}.js`, import.meta.url);
+    const wasm = new URL(`./softplay-lab-${name}_bg.wasm`, import.meta.url);
+    const loading = import(js).then(async (lab) => {
+      await lab.default({ module_or_path: wasm });
+      return lab;
+    });
+    loading.catch(() => labs.delete(name));
+    labs.set(name, loading);
+  }
+  return labs.get(name);
+};
+
 const script = document.querySelector('script[data-js]');
 try {
   const { default: init } = await import(script.dataset.js);

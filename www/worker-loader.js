@@ -3,7 +3,7 @@
 // that computation is off instead of waiting forever.
 try {
   importScripts('./softplay-worker.js');
-  wasm_bindgen('./softplay-worker_bg.wasm').catch((e) => {
+  wasm_bindgen({ module_or_path: './softplay-worker_bg.wasm' }).catch((e) => {
     postMessage({ failed: { id: null, message: `could not load the compute worker (${e})` } });
   });
 } catch (e) {

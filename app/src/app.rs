@@ -109,6 +109,9 @@ pub fn App() -> impl IntoView {
     let compute = Compute::start();
     provide_context(compute);
     provide_context(LongCompute(Compute::start_cpu_only()));
+    provide_context(labs::shell::PageLink(Callback::new(move |_| {
+        state.labs.with_untracked(|labs| encode(state.page.get_untracked(), labs))
+    })));
 
     // The URL follows the state (no new history entry), at most every URL_EVERY_MS while a
     // slider moves (browsers stop honouring a flood of history updates), and the title names
@@ -179,7 +182,7 @@ pub fn App() -> impl IntoView {
             {move || match state.page.get() {
                 Page::Home => view! { <labs::home::Home/> }.into_any(),
                 Page::Attention => view! { <labs::attention::AttentionLab/> }.into_any(),
-                Page::Activations => view! { <labs::activations::ActivationsLab/> }.into_any(),
+                Page::Activations => view! { <labs::module::LabModule page=Page::Activations/> }.into_any(),
                 Page::Alignment => view! { <labs::alignment::AlignmentLab/> }.into_any(),
                 Page::Model => view! { <labs::model::ModelLab/> }.into_any(),
                 Page::About => view! { <labs::about::About/> }.into_any(),

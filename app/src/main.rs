@@ -1,12 +1,6 @@
 //! Softplay's page: mounts the Leptos app into `#app` of `www/index.html`.
 
-mod app;
-mod components;
-mod errors;
-mod labs;
-mod state;
-mod worker;
-
+use softplay_app::{app, components, errors};
 use wasm_bindgen::JsCast;
 
 fn main() {

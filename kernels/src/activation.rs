@@ -9,6 +9,7 @@
 
 /// An elementwise activation with its parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum Activation {
     Relu,
     /// `x` for `x > 0`, else `α·x` (α default 0.01).
@@ -132,6 +133,19 @@ pub fn kan_bases(x: f64) -> ([f64; KAN_BASES], [f64; KAN_BASES]) {
 }
 
 impl Activation {
+    /// The parameters' values, in the order of [`Activation::param_names`].
+    pub fn params(self) -> Vec<f64> {
+        match self {
+            Activation::LeakyRelu { alpha } | Activation::Elu { alpha } => vec![alpha],
+            Activation::Silu { beta } | Activation::Softplus { beta } => vec![beta],
+            Activation::CrRelu { eps } => vec![eps],
+            Activation::PolyRelu { a } => a.to_vec(),
+            Activation::Rational { a, b } => [a.as_slice(), b.as_slice()].concat(),
+            Activation::Kan { w_b, w_s, c } => [[w_b, w_s].as_slice(), c.as_slice()].concat(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The parameters' names, in the order of [`Activation::param_grads`].
     pub fn param_names(self) -> Vec<String> {
         let indexed = |p: &str, n: usize| (0..n).map(|i| format!("{p}{i}")).collect::<Vec<_>>();
@@ -559,6 +573,7 @@ pub fn polynorm_backward(a: [f32; 4], x: &[f32], h: usize, dy: &[f32], dx: &mut 
 
 /// A gated unit over two inputs: SwiGLU (`SiLU_β(a)·b`) or GeGLU (`GELU(a)·b`).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum Gate {
     SwiGlu { beta: f64 },
     GeGlu,

@@ -7,6 +7,7 @@
 //! same numbers as running it at once, so a link replays the same curves.
 
 use crate::{
+    activation::Gate,
     mlp::{Adam, Hidden, Mlp, Target},
     Rng,
 };
@@ -23,7 +24,10 @@ pub const PLOT_POINTS: usize = 241;
 pub const HIST_BINS: usize = 32;
 /// A hidden value counts as "practically active" above this magnitude.
 pub const ACTIVE_ABOVE: f32 = 0.01;
-/// A loss above this (the targets lie within ±1.5) or not finite ends an entrant's training.
+/// An entrant has diverged, and stops training, when its loss is not finite or goes above
+/// this many times its starting loss (and above [`DIVERGED_ABOVE`]: the targets lie within
+/// ±1.5). A network that starts far off (a stack of cubic units) may still train down.
+pub const DIVERGED_GROWTH: f32 = 1e3;
 pub const DIVERGED_ABOVE: f32 = 1e6;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +51,17 @@ impl FitSpec {
         }
         if let Some(w) = self.hidden.iter().find(|&&w| !(1..=MAX_WIDTH).contains(&w)) {
             return Err(format!("hidden width {w}: allowed 1 to {MAX_WIDTH}"));
+        }
+        for hidden in &self.entrants {
+            let (name, params): (String, Vec<f64>) = match *hidden {
+                Hidden::Each(act) => (format!("{act:?}"), act.params()),
+                Hidden::PolyNorm(a) => ("PolyNorm".into(), a.iter().map(|&v| v as f64).collect()),
+                Hidden::Gated(Gate::SwiGlu { beta }) => ("SwiGLU".into(), vec![beta]),
+                Hidden::Gated(Gate::GeGlu) => ("GeGLU".into(), Vec::new()),
+            };
+            if let Some(bad) = params.iter().find(|v| !(v.is_finite() && v.abs() <= 1e3)) {
+                return Err(format!("a parameter of {name} is {bad}: allowed −1000 to 1000"));
+            }
         }
         if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= 1.0) {
             return Err(format!("learning rate {}: allowed above 0 up to 1", self.lr));
@@ -107,8 +122,10 @@ pub struct Snapshot {
 struct Entrant {
     mlp: Mlp,
     adam: Adam,
-    /// Set when the loss stopped being finite, with the step.
+    /// Set when the loss stopped being finite or grew past the limit, with the step.
     diverged: Option<u32>,
+    /// The loss before the first step.
+    start: Option<f32>,
 }
 
 pub struct Fit {
@@ -139,7 +156,7 @@ impl Fit {
             .map(|&hidden| {
                 let mlp = Mlp::new(&widths, hidden, &mut Rng::new(spec.seed))?;
                 let adam = Adam::new(&mlp, spec.lr);
-                Ok(Entrant { mlp, adam, diverged: None })
+                Ok(Entrant { mlp, adam, diverged: None, start: None })
             })
             .collect::<Result<_, String>>()?;
         Ok(Fit { spec, x, y, entrants, step: 0 })
@@ -154,8 +171,8 @@ impl Fit {
         self.step
     }
 
-    /// The step at which each entrant's loss went above [`DIVERGED_ABOVE`] or stopped being
-    /// finite (it then stops training).
+    /// The step at which each entrant diverged (see [`DIVERGED_GROWTH`]); it then stops
+    /// training.
     pub fn diverged(&self) -> Vec<Option<u32>> {
         self.entrants.iter().map(|e| e.diverged).collect()
     }
@@ -172,7 +189,9 @@ impl Fit {
                 }
                 let (loss, grads, _) = e.mlp.loss_and_grads(&self.x, &self.y);
                 out.push(loss);
-                if !(loss <= DIVERGED_ABOVE) || grads.weights.iter().flatten().any(|g| !g.is_finite()) {
+                let start = *e.start.get_or_insert(loss);
+                let limit = DIVERGED_ABOVE.max(DIVERGED_GROWTH * start);
+                if !loss.is_finite() || loss > limit || grads.weights.iter().flatten().any(|g| !g.is_finite()) {
                     e.diverged = Some(self.step);
                     continue;
                 }
@@ -231,7 +250,7 @@ fn mse(pred: &[f32], y: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activation::{Activation, Gate};
+    use crate::activation::Activation;
 
     fn spec() -> FitSpec {
         FitSpec {
@@ -310,7 +329,12 @@ mod tests {
         let mut fit = Fit::new(s).unwrap();
         let losses = fit.run(200);
         let at = fit.diverged()[0].expect("this race diverges") as usize;
-        assert!(!(losses[0][at] <= DIVERGED_ABOVE), "{}", losses[0][at]);
+        assert!(
+            !losses[0][at].is_finite() || losses[0][at] > DIVERGED_GROWTH * losses[0][0],
+            "{} from {}",
+            losses[0][at],
+            losses[0][0]
+        );
         assert!(losses[0][at + 1..].iter().all(|l| l.is_nan()));
         assert!(losses[0][..at].iter().all(|l| l.is_finite()));
     }
@@ -326,5 +350,8 @@ mod tests {
         let mut s = spec();
         s.lr = f32::NAN;
         assert!(Fit::new(s).err().unwrap().starts_with("learning rate NaN"));
+        let mut s = spec();
+        s.entrants[1] = Hidden::Each(Activation::Silu { beta: f64::INFINITY });
+        assert_eq!(Fit::new(s).err().unwrap(), "a parameter of Silu { beta: inf } is inf: allowed −1000 to 1000");
     }
 }

@@ -13,6 +13,7 @@ use crate::{
 
 /// What the hidden layers apply after their linear map.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum Hidden {
     /// Elementwise.
     Each(Activation),
@@ -299,6 +300,7 @@ impl Adam {
 
 /// The 1-D functions the race fits, on x in [−3, 3].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum Target {
     Sine,
     Step,

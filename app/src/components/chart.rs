@@ -12,7 +12,13 @@ use super::export::{csv_field, csv_number, download_svg_as_png, download_text, s
 /// light and the dark background.
 pub const PALETTE: [&str; 6] = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9"];
 
+/// The colour index of a reference line (a target, a bound): the text colour of the theme.
+pub const INK: usize = usize::MAX;
+
 pub fn colour(index: usize) -> &'static str {
+    if index == INK {
+        return "currentColor";
+    }
     PALETTE[index % PALETTE.len()]
 }
 
@@ -37,6 +43,9 @@ pub struct Axis {
     pub label: &'static str,
     pub log: bool,
 }
+
+/// Rows of a dense chart's data table.
+pub const DENSE_TABLE_ROWS: usize = 41;
 
 const W: f64 = 560.0;
 const H: f64 = 320.0;
@@ -227,6 +236,10 @@ pub fn LineChart(
     #[prop(into)]
     file_tag: Signal<String>,
     test_id: &'static str,
+    /// Many points per series (curves, training losses): lines without a dot per point, and a
+    /// data table of at most [`DENSE_TABLE_ROWS`] evenly spaced rows (the CSV has every point).
+    #[prop(optional)]
+    dense: bool,
 ) -> impl IntoView {
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
     let hover = RwSignal::new(None::<f64>);
@@ -321,6 +334,7 @@ pub fn LineChart(
                 let dots = s
                     .points
                     .iter()
+                    .filter(|_| !dense)
                     .filter(|p| p.0.is_finite() && p.1.is_finite() && (!xs.log || p.0 > 0.0) && (!ys.log || p.1 > 0.0))
                     .map(|&(px, py)| view! { <circle cx=xs.at(px) cy=ys.at(py) r="2.5" fill=colour(s.colour)/> })
                     .collect::<Vec<_>>();
@@ -400,6 +414,10 @@ pub fn LineChart(
         let mut xs: Vec<f64> = s.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
         xs.sort_by(f64::total_cmp);
         xs.dedup();
+        if dense && xs.len() > DENSE_TABLE_ROWS {
+            let every = (xs.len() - 1) as f64 / (DENSE_TABLE_ROWS - 1) as f64;
+            xs = (0..DENSE_TABLE_ROWS).map(|i| xs[(i as f64 * every).round() as usize]).collect();
+        }
         let head = s.iter().map(|s| view! { <th scope="col">{s.name.clone()}</th> }).collect::<Vec<_>>();
         let rows = xs
             .into_iter()

@@ -174,7 +174,7 @@ fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into().ok())
 }
 
-fn put_pixels(canvas: &HtmlCanvasElement, width: usize, height: usize, rgba: &[u8]) {
+pub fn put_pixels(canvas: &HtmlCanvasElement, width: usize, height: usize, rgba: &[u8]) {
     if canvas.width() != width as u32 {
         canvas.set_width(width as u32);
     }

@@ -7,4 +7,5 @@ pub mod alignment;
 pub mod attention;
 pub mod home;
 pub mod model;
-mod shell;
+pub mod module;
+pub mod shell;

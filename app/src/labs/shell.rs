@@ -3,10 +3,12 @@
 
 use leptos::prelude::*;
 
-use crate::{
-    app::AppState,
-    state::{labs::encode, url},
-};
+use crate::state::url;
+
+/// The query of the experiment on screen (without `?`): the shell and a lab loaded on demand
+/// each provide it, and "Copy link" writes it.
+#[derive(Clone, Copy)]
+pub struct PageLink(pub Callback<(), String>);
 
 /// Copies the page's link; if the clipboard is not available, shows the link to copy by hand.
 #[component]
@@ -15,8 +17,7 @@ pub fn CopyLink() -> impl IntoView {
     let copy = move |_| {
         // From the state, not the address bar: the address bar follows a moving slider a
         // moment late.
-        let state = expect_context::<AppState>();
-        let href = url::href_for(&state.labs.with_untracked(|labs| encode(state.page.get_untracked(), labs)));
+        let href = url::href_for(&expect_context::<PageLink>().0.run(()));
         let clipboard = web_sys::window().map(|w| w.navigator().clipboard());
         match clipboard {
             Some(clipboard) => {

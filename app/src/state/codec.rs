@@ -265,10 +265,11 @@ impl QueryReader {
         let names: Vec<&str> = C::ALL.iter().map(|c| c.name()).collect();
         let default_text = default.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
         let mut out: Vec<C> = Vec::new();
+        let mut repeated = false;
         for part in text.split(',').map(str::trim) {
             match C::ALL.iter().find(|c| c.name() == part) {
                 Some(&c) if !out.contains(&c) => out.push(c),
-                Some(_) => {}
+                Some(_) => repeated = true,
                 None => {
                     self.note(format!(
                         "ignored {key}={}: “{}” is not one of {}; using {default_text}",
@@ -287,6 +288,10 @@ impl QueryReader {
             ));
             return default.to_vec();
         }
+        if repeated {
+            let read = out.iter().map(|c| c.name()).collect::<Vec<_>>().join(",");
+            self.note(format!("read {key}={} as {read}: a value named twice counts once", shown(&text)));
+        }
         out
     }
 
@@ -298,7 +303,7 @@ impl QueryReader {
             Ok(v) if v.len() == len && v.iter().all(|x| x.is_finite() && x.abs() <= limit) => v,
             Ok(v) if v.len() != len => {
                 self.note(format!(
-                    "ignored {key}={}: needs {len} numbers, found {}; using the default example",
+                    "ignored {key}={}: needs {len} numbers, found {}; using the defaults",
                     shown(&text),
                     v.len()
                 ));
@@ -306,7 +311,7 @@ impl QueryReader {
             }
             _ => {
                 self.note(format!(
-                    "ignored {key}={}: every value must be a number in -{limit}..{limit}; using the default example",
+                    "ignored {key}={}: every value must be a number in -{limit}..{limit}; using the defaults",
                     shown(&text)
                 ));
                 default.to_vec()

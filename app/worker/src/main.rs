@@ -23,14 +23,16 @@ mod web {
         synthetic::Synthetic,
         Probe, RowStats,
     };
+    use softplay_kernels::fit::Fit;
     use softplay_kernels::{
         attention::{attention_forward, Attention, Extras, Lssa, Mask, Shape, SoftmaxAlgorithm, Variant},
         gpu::GpuContext,
         softmax, Rng,
     };
     use softplay_worker::protocol::{
-        Algorithm, Backend, F32s, Inputs, Map, Maps, Race, RaceResult, Request, Response, SoftmaxSummary, Stability,
-        StabilityPoint, StabilitySeries, Sweep, SweepPoint, SyntheticSpec, VariantSpec,
+        Algorithm, Backend, F32s, FitReport, FitWire, Inputs, Map, Maps, Race, RaceResult, Request, Response,
+        SnapshotWire, SoftmaxSummary, Stability, StabilityPoint, StabilitySeries, Sweep, SweepPoint, SyntheticSpec,
+        VariantSpec,
     };
     use wasm_bindgen::{prelude::*, JsCast};
     use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -227,7 +229,54 @@ mod web {
                 let race = softmax_race(id, len, seed, repeats).await;
                 post(&Response::SoftmaxRaceDone(race));
             }
+            Request::Fit { id, race, spec, steps, budget_ms } => {
+                post(&match fit(id, race, &spec, steps, budget_ms) {
+                    Ok(report) => Response::FitDone(report),
+                    Err(message) => Response::Failed { id: Some(id), message },
+                });
+            }
         }
+    }
+
+    thread_local! {
+        /// The fitting race the worker holds, with the page's number for it.
+        static FIT: std::cell::RefCell<Option<(u32, Fit)>> = const { std::cell::RefCell::new(None) };
+    }
+
+    /// Runs race `race` on by up to `steps` steps, stopping after the first chunk that ends past
+    /// `budget_ms`; the numbers do not depend on where a run stops.
+    fn fit(id: u32, race: u32, wire: &FitWire, steps: u32, budget_ms: f64) -> Result<FitReport, String> {
+        FIT.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if slot.as_ref().is_none_or(|(held, _)| *held != race) {
+                *slot = Some((race, Fit::new(wire.spec())?));
+            }
+            let fit = &mut slot.as_mut().unwrap().1;
+            let start = now_ms();
+            let mut losses = vec![Vec::new(); fit.spec().entrants.len()];
+            let mut left = steps;
+            while left > 0 {
+                let chunk = left.min(10);
+                for (all, part) in losses.iter_mut().zip(fit.run(chunk)) {
+                    all.extend(part);
+                }
+                left -= chunk;
+                if now_ms() - start >= budget_ms {
+                    break;
+                }
+            }
+            let ms = now_ms() - start;
+            Ok(FitReport {
+                id,
+                race,
+                step: fit.step(),
+                losses: losses.into_iter().map(F32s).collect(),
+                current: fit.losses(),
+                diverged: fit.diverged(),
+                snapshots: fit.snapshots().into_iter().map(SnapshotWire::of).collect(),
+                ms,
+            })
+        })
     }
 
     fn wire_point(p: &stats::SweepPoint) -> SweepPoint {

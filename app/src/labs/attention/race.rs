@@ -55,7 +55,7 @@ pub fn SoftmaxRace() -> impl IntoView {
     let result = RwSignal::new(None::<Result<Race, String>>);
     let progress = RwSignal::new(None::<(u32, u32)>);
     let run = move |_| {
-        let len = labs.with_untracked(|l| l.attention.race_len.len());
+        let len = labs.with_untracked(|l| l.attention.race_len.values());
         let seed = labs.with_untracked(|l| l.attention.seed);
         progress.set(Some((0, REPEATS)));
         compute.send(

@@ -30,6 +30,24 @@ fn a_version_1_link_shows_its_variant_first() {
 }
 
 #[test]
+fn activation_links_old_and_new() {
+    // Version 1 named one function and one β (SiLU's).
+    let (_, labs, notes) = notices("?page=activations&v=1&act=tanh&beta=2");
+    assert!(notes.is_empty(), "{notes:?}");
+    let a = &labs.activations;
+    assert_eq!(a.shown[0], Activation::Tanh);
+    assert_eq!(a.shown.len(), 7);
+    assert_eq!(a.silu_beta, 2.0);
+    let (_, labs, notes) = notices("?page=activations&pr=9,0,0,0&race=relu,silu,relu&lr=5");
+    assert_eq!(labs.activations.poly_relu, POLYCOM_INIT.to_vec());
+    assert_eq!(labs.activations.race, vec![RaceUnit::Relu, RaceUnit::Silu]);
+    assert_eq!(labs.activations.lr, 0.01);
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    assert!(notes[0].starts_with("ignored pr=9,0,0,0: every value must be a number in -3..3"), "{notes:?}");
+    assert!(notes.contains(&"read race=relu,silu,relu as relu,silu: a value named twice counts once".to_string()));
+}
+
+#[test]
 fn variant_lists_and_tables_are_checked() {
     let (_, labs, notes) = notices("?page=attention&cmp=softmax");
     assert_eq!(labs.attention.compare, AttentionConfig::default().compare);
@@ -39,7 +57,7 @@ fn variant_lists_and_tables_are_checked() {
     let (_, labs, notes) = notices("?page=attention&tn=2&td=2&tq=1,2,3&tk=1,0,0,1");
     assert_eq!(labs.attention.table_k, vec![1.0, 0.0, 0.0, 1.0]);
     assert_eq!(labs.attention.table_q, vec![1.0, 0.0, 0.0, 1.0]);
-    assert_eq!(notes, vec!["ignored tq=1,2,3: needs 4 numbers, found 3; using the default example"]);
+    assert_eq!(notes, vec!["ignored tq=1,2,3: needs 4 numbers, found 3; using the defaults"]);
     let (_, _, notes) = notices("?page=attention&tn=1&td=1&tq=1e9&tk=NaN");
     assert_eq!(notes.len(), 2, "{notes:?}");
     assert!(notes[1].contains("every value must be a number in -1000..1000"), "{notes:?}");
@@ -170,8 +188,71 @@ fn any_labs() -> impl Strategy<Value = Labs> {
                 race_len,
             },
         );
-    let activations = (pick(), float_in(ACT_XMAX), float_in(ACT_BETA), any::<u32>())
-        .prop_map(|(activation, xmax, beta, seed)| ActivationsConfig { activation, xmax, beta, seed });
+    let coefficients = |c: &Coefficients| prop::collection::vec(-c.limit..=c.limit, c.params.len());
+    let activations = (
+        (
+            prop::sample::subsequence(Activation::ALL.to_vec(), 1..=ACT_FNS_MAX).prop_shuffle(),
+            float_in(ACT_XMAX),
+            any::<bool>(),
+            float_in(ACT_LEAKY),
+            float_in(ACT_ELU),
+            float_in(ACT_BETA),
+            float_in(ACT_SP_BETA),
+            float_in(ACT_EPS),
+        ),
+        (
+            coefficients(&ACT_POLYRELU),
+            coefficients(&ACT_POLYNORM),
+            coefficients(&ACT_RATIONAL_P),
+            coefficients(&ACT_RATIONAL_Q),
+            float_in(ACT_KAN_WB),
+            float_in(ACT_KAN_WS),
+            coefficients(&ACT_KAN_C),
+            pick(),
+            float_in(ACT_GRANGE),
+        ),
+        (
+            prop::sample::subsequence(RaceUnit::ALL.to_vec(), 1..=ACT_RACE_MAX).prop_shuffle(),
+            pick(),
+            int_in(ACT_WIDTH),
+            int_in(ACT_LAYERS),
+            int_in(ACT_STEPS),
+            float_in(ACT_LR),
+            any::<u32>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (shown, xmax, second, leaky_alpha, elu_alpha, silu_beta, softplus_beta, crrelu_eps),
+                (poly_relu, poly_norm, rational_p, rational_q, kan_wb, kan_ws, kan_c, gate, gate_range),
+                (race, target, width, layers, steps, lr, seed),
+            )| ActivationsConfig {
+                shown,
+                xmax,
+                second,
+                leaky_alpha,
+                elu_alpha,
+                silu_beta,
+                softplus_beta,
+                crrelu_eps,
+                poly_relu,
+                poly_norm,
+                rational_p,
+                rational_q,
+                kan_wb,
+                kan_ws,
+                kan_c,
+                gate,
+                gate_range,
+                race,
+                target,
+                width,
+                layers,
+                steps,
+                lr,
+                seed,
+            },
+        );
     let alignment = (pick(), float_in(ALIGN_BETA), any::<u32>()).prop_map(|(loss, beta, seed)| AlignmentConfig {
         loss,
         beta,
@@ -207,7 +288,12 @@ fn assert_in_range(labs: &Labs) {
     assert!((ATTN_CMP_MIN..=ATTN_CMP_MAX).contains(&a.compare.len()));
     assert_eq!(a.table_q.len(), (a.table_n * a.table_d) as usize);
     assert_eq!(a.table_k.len(), (a.table_n * a.table_d) as usize);
-    assert!(ACT_XMAX.contains(labs.activations.xmax) && ACT_BETA.contains(labs.activations.beta));
+    let act = &labs.activations;
+    assert!(ACT_XMAX.contains(act.xmax) && ACT_BETA.contains(act.silu_beta) && ACT_LR.contains(act.lr));
+    assert!((1..=ACT_FNS_MAX).contains(&act.shown.len()) && (1..=ACT_RACE_MAX).contains(&act.race.len()));
+    assert!(ACT_WIDTH.min <= act.width && act.width <= ACT_WIDTH.max);
+    assert_eq!(act.kan_c.len(), 8);
+    assert!(act.kan_c.iter().all(|c| c.abs() <= ACT_KAN_C.limit));
     assert!(ALIGN_BETA.contains(labs.alignment.beta));
     let m = &labs.model;
     assert!(MODEL_LAYERS.min <= m.layers && m.layers <= MODEL_LAYERS.max);

@@ -1,0 +1,461 @@
+//! The functions and their derivatives, their parameters (sliders; the KAN spline by dragging
+//! its control points) and the property table.
+
+use leptos::{ev, prelude::*};
+use softplay_kernels::activation::{kan_bases, Properties, KAN_BASES};
+
+use super::{spec, Lab};
+use crate::{
+    components::{
+        chart::{readout_number, Axis, LineChart, Series},
+        controls::FloatControl,
+        export::{csv_field, csv_number, download_text},
+    },
+    state::{
+        codec::{format_float, Choice, FloatParam},
+        labs::{
+            Activation, ActivationsConfig, Coefficients, ACT_BETA, ACT_ELU, ACT_EPS, ACT_KAN_C, ACT_KAN_WB, ACT_KAN_WS,
+            ACT_LEAKY, ACT_POLYNORM, ACT_POLYRELU, ACT_RATIONAL_P, ACT_RATIONAL_Q, ACT_SP_BETA,
+        },
+    },
+};
+
+/// Points per plotted curve.
+const POINTS: usize = 401;
+
+/// A series' style: six colours, then the same colours dashed.
+pub fn styled(index: usize, name: String, points: Vec<(f64, f64)>) -> Series {
+    Series { name, colour: index, points, dashed: index >= 6 }
+}
+
+fn xs(xmax: f64) -> Vec<f64> {
+    (0..POINTS).map(|i| -xmax + 2.0 * xmax * i as f64 / (POINTS - 1) as f64).collect()
+}
+
+/// One chart per order (f, f′, and f″ when asked), every shown function on each.
+#[component]
+pub fn Curves() -> impl IntoView {
+    let config = expect_context::<Lab>().config;
+    let curves = Memo::new(move |_| {
+        config.with(|c| {
+            let x = xs(c.xmax);
+            c.shown.iter().map(|&a| (a, spec::curves(a, c, &x))).collect::<Vec<_>>()
+        })
+    });
+    let series = move |order: usize| {
+        Signal::derive(move || {
+            let x = config.with(|c| xs(c.xmax));
+            curves.with(|all| {
+                all.iter()
+                    .enumerate()
+                    .map(|(i, (a, values))| {
+                        let points = x.iter().zip(values).map(|(&x, v)| (x, v[order])).collect();
+                        styled(i, a.label().to_string(), points)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let tag = Signal::derive(move || config.with(|c| format!("x{}", format_float(c.xmax))));
+    let second = Memo::new(move |_| config.with(|c| c.second));
+    let no_parameters = Memo::new(move |_| config.with(|c| c.shown.iter().all(|a| !HAS_PARAMETERS.contains(a))));
+    let x_axis = Axis { label: "x", log: false };
+    view! {
+        <section class="panel" aria-labelledby="curves-title">
+            <h2 id="curves-title">"Functions and derivatives"</h2>
+            <p class="hint">
+                "Each function as the kernels compute it (in float64), with its slope. PolyNorm works on a \
+                 whole row of hidden values, not one value: it is drawn for the row of plotted x values, and \
+                 its slopes are the diagonal of its Jacobian for that row."
+            </p>
+            <div class="chart-grid">
+                <LineChart title="f(x)" x=x_axis y=Axis { label: "f(x)", log: false } series=series(0)
+                    file_tag=tag test_id="chart-f" dense=true/>
+                <LineChart title="f′(x)" x=x_axis y=Axis { label: "f′(x)", log: false } series=series(1)
+                    file_tag=tag test_id="chart-df" dense=true/>
+                {move || second.get().then(|| view! {
+                    <LineChart title="f″(x)" x=x_axis y=Axis { label: "f″(x)", log: false } series=series(2)
+                        file_tag=tag test_id="chart-d2f" dense=true/>
+                })}
+            </div>
+            <h3>"Parameters"</h3>
+            <div class="controls">
+                <Parameters/>
+                {move || no_parameters.get().then(|| view! {
+                    <p class="hint">"None of the functions shown has a parameter to set."</p>
+                })}
+            </div>
+        </section>
+    }
+}
+
+const HAS_PARAMETERS: [Activation; 9] = [
+    Activation::LeakyRelu,
+    Activation::Elu,
+    Activation::Silu,
+    Activation::Softplus,
+    Activation::CrRelu,
+    Activation::PolyRelu,
+    Activation::PolyNorm,
+    Activation::Rational,
+    Activation::Kan,
+];
+
+fn float_control(
+    config: RwSignal<ActivationsConfig>,
+    param: FloatParam,
+    get: fn(&ActivationsConfig) -> f64,
+    set: fn(&mut ActivationsConfig, f64),
+) -> impl IntoView {
+    view! {
+        <FloatControl
+            param=param
+            value=Signal::derive(move || config.with(get))
+            on_change=Callback::new(move |v| config.update(|c| set(c, v)))
+        />
+    }
+}
+
+fn coefficient_controls(
+    config: RwSignal<ActivationsConfig>,
+    group: &'static Coefficients,
+    get: fn(&ActivationsConfig) -> &Vec<f64>,
+    set: fn(&mut ActivationsConfig) -> &mut Vec<f64>,
+) -> impl IntoView {
+    group
+        .params
+        .iter()
+        .enumerate()
+        .map(|(i, &param)| {
+            view! {
+                <FloatControl
+                    param=param
+                    value=Signal::derive(move || config.with(|c| get(c)[i]))
+                    on_change=Callback::new(move |v| config.update(|c| set(c)[i] = v))
+                />
+            }
+        })
+        .collect::<Vec<_>>()
+}
+
+/// The parameters of the functions on screen, one group per function.
+#[component]
+pub fn Parameters() -> impl IntoView {
+    let config = expect_context::<Lab>().config;
+    // Rebuilt only when the function is shown or hidden, not on every change of a setting (a
+    // control keeps its message and focus while its value moves).
+    let group = move |a: Activation, hint: &'static str, body: fn(RwSignal<ActivationsConfig>) -> AnyView| {
+        let shown = Memo::new(move |_| config.with(|c| c.shown.contains(&a)));
+        move || {
+            shown.get().then(|| {
+                view! {
+                    <div class="control-group">
+                        <h3>{a.label()}</h3>
+                        <p class="hint">{hint}</p>
+                        {body(config)}
+                    </div>
+                }
+            })
+        }
+    };
+    view! {
+        {group(Activation::LeakyRelu, "x for x > 0, else α·x.", |c| {
+            float_control(c, ACT_LEAKY, |c| c.leaky_alpha, |c, v| c.leaky_alpha = v).into_any()
+        })}
+        {group(Activation::Elu, "x for x > 0, else α(eˣ − 1).", |c| {
+            float_control(c, ACT_ELU, |c| c.elu_alpha, |c, v| c.elu_alpha = v).into_any()
+        })}
+        {group(Activation::Silu, "x·σ(βx); β → ∞ approaches ReLU, β = 1.702 is close to GELU.", |c| {
+            float_control(c, ACT_BETA, |c| c.silu_beta, |c, v| c.silu_beta = v).into_any()
+        })}
+        {group(Activation::Softplus, "(1/β)·ln(1 + e^(βx)): a smooth ReLU, sharper as β grows.", |c| {
+            float_control(c, ACT_SP_BETA, |c| c.softplus_beta, |c, v| c.softplus_beta = v).into_any()
+        })}
+        {group(Activation::CrRelu, "ReLU(x) + ε·x·e^(−x²/2) (CRReLU, EAFO): ε is learned in the paper.", |c| {
+            float_control(c, ACT_EPS, |c| c.crrelu_eps, |c, v| c.crrelu_eps = v).into_any()
+        })}
+        {group(Activation::PolyRelu, "Σ aᵢ·ReLU(x)ⁱ, i = 0..3 (PolyCom). Initialised at a = (0, ⅓, ⅓, ⅓).", |c| {
+            coefficient_controls(c, &ACT_POLYRELU, |c| &c.poly_relu, |c| &mut c.poly_relu).into_any()
+        })}
+        {group(Activation::PolyNorm, "a₀ + Σ aᵢ·xⁱ/rms(xⁱ) over the row, i = 1..3 (PolyCom).", |c| {
+            coefficient_controls(c, &ACT_POLYNORM, |c| &c.poly_norm, |c| &mut c.poly_norm).into_any()
+        })}
+        {group(Activation::Rational, "P(x)/Q(x): P of degree 5, Q = 1 + Σ|bₖ|·|x|ᵏ never below 1. Starts as a fit to GELU.", |c| {
+            view! {
+                {coefficient_controls(c, &ACT_RATIONAL_P, |c| &c.rational_p, |c| &mut c.rational_p)}
+                {coefficient_controls(c, &ACT_RATIONAL_Q, |c| &c.rational_q, |c| &mut c.rational_q)}
+            }
+            .into_any()
+        })}
+        {group(Activation::Kan, "w_b·SiLU(x) + w_s·Σ cᵢ·Bᵢ(x): cubic B-splines on 5 intervals of [−1, 1]. Drag the points to shape the spline.", |c| {
+            view! {
+                {float_control(c, ACT_KAN_WB, |c| c.kan_wb, |c, v| c.kan_wb = v)}
+                {float_control(c, ACT_KAN_WS, |c| c.kan_ws, |c, v| c.kan_ws = v)}
+                <KanEditor/>
+            }
+            .into_any()
+        })}
+    }
+}
+
+// The spline editor's drawing: x over the bases' support, y over the coefficients' range.
+const KW: f64 = 560.0;
+const KH: f64 = 220.0;
+const KPAD: f64 = 28.0;
+const KX: f64 = 2.2;
+
+fn kx(x: f64) -> f64 {
+    KPAD + (x + KX) / (2.0 * KX) * (KW - 2.0 * KPAD)
+}
+
+fn ky(y: f64) -> f64 {
+    let limit = ACT_KAN_C.limit;
+    KPAD + (limit - y) / (2.0 * limit) * (KH - 2.0 * KPAD)
+}
+
+/// Where basis `i` peaks (its Greville abscissa): the control point's x.
+fn greville(i: usize) -> f64 {
+    -1.0 + (i as f64 - 1.0) * 0.4
+}
+
+/// The spline part `Σ cᵢ Bᵢ(x)` with its control polygon; each point drags up and down (or
+/// moves with the arrow keys, 0.05 a press) to set its coefficient.
+#[component]
+fn KanEditor() -> impl IntoView {
+    let config = expect_context::<Lab>().config;
+    let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+    let dragging = RwSignal::new(None::<usize>);
+    let limit = ACT_KAN_C.limit;
+    let set_c = move |i: usize, v: f64| {
+        let v = (v.clamp(-limit, limit) * 100.0).round() / 100.0;
+        config.update(|c| c.kan_c[i] = v);
+    };
+    let y_at = move |client_y: f64| -> Option<f64> {
+        let rect = svg_ref.get_untracked()?.get_bounding_client_rect();
+        (rect.height() > 0.0).then(|| {
+            let py = (client_y - rect.top()) / rect.height() * KH;
+            limit - (py - KPAD) / (KH - 2.0 * KPAD) * 2.0 * limit
+        })
+    };
+    let on_move = move |e: ev::PointerEvent| {
+        if let (Some(i), Some(v)) = (dragging.get_untracked(), y_at(e.client_y() as f64)) {
+            set_c(i, v);
+        }
+    };
+    let curve = move || {
+        let c = config.with(|c| c.kan_c.clone());
+        (0..=220)
+            .map(|k| {
+                let x = -KX + 2.0 * KX * k as f64 / 220.0;
+                let (b, _) = kan_bases(x);
+                let y: f64 = b.iter().zip(&c).map(|(b, c)| b * c).sum();
+                format!("{}{:.1},{:.1}", if k == 0 { "M" } else { "L" }, kx(x), ky(y))
+            })
+            .collect::<String>()
+    };
+    let polygon = move || {
+        config.with(|c| {
+            (0..KAN_BASES)
+                .map(|i| format!("{:.1},{:.1}", kx(greville(i)), ky(c.kan_c[i])))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    };
+    let points = (0..KAN_BASES)
+        .map(|i| {
+            let value = move || config.with(|c| c.kan_c[i]);
+            view! {
+                <circle
+                    class="kan-point"
+                    data-index=i
+                    cx=kx(greville(i))
+                    cy=move || ky(value())
+                    r="7"
+                    tabindex="0"
+                    role="slider"
+                    aria-label=format!("KAN c{i}")
+                    aria-valuemin=-limit
+                    aria-valuemax=limit
+                    aria-valuenow=move || format_float(value())
+                    on:pointerdown=move |e: ev::PointerEvent| {
+                        e.prevent_default();
+                        if let Some(svg) = svg_ref.get_untracked() {
+                            let _ = svg.set_pointer_capture(e.pointer_id());
+                        }
+                        dragging.set(Some(i));
+                    }
+                    on:keydown=move |e: ev::KeyboardEvent| {
+                        let step = match e.key().as_str() {
+                            "ArrowUp" | "ArrowRight" => 0.05,
+                            "ArrowDown" | "ArrowLeft" => -0.05,
+                            _ => return,
+                        };
+                        e.prevent_default();
+                        set_c(i, value() + step);
+                    }
+                />
+            }
+        })
+        .collect::<Vec<_>>();
+    view! {
+        <figure class="chart kan-editor" data-testid="kan-editor">
+            <figcaption>"KAN spline part Σ cᵢBᵢ(x): drag a point (or focus it and use the arrow keys)"</figcaption>
+            <svg
+                node_ref=svg_ref
+                viewBox=format!("0 0 {KW} {KH}")
+                role="group"
+                aria-label="KAN spline coefficients"
+                on:pointermove=on_move
+                on:pointerup=move |_| dragging.set(None)
+                on:pointercancel=move |_| dragging.set(None)
+            >
+                <line x1=KPAD x2=KW - KPAD y1=ky(0.0) y2=ky(0.0) stroke="currentColor" stroke-opacity="0.3"/>
+                <line x1=kx(-1.0) x2=kx(-1.0) y1=KPAD y2=KH - KPAD stroke="currentColor" stroke-opacity="0.15"/>
+                <line x1=kx(1.0) x2=kx(1.0) y1=KPAD y2=KH - KPAD stroke="currentColor" stroke-opacity="0.15"/>
+                <text x=kx(-1.0) y=KH - 8.0 text-anchor="middle" font-size="11" fill="currentColor">"−1"</text>
+                <text x=kx(1.0) y=KH - 8.0 text-anchor="middle" font-size="11" fill="currentColor">"1"</text>
+                <text x=KPAD - 4.0 y=ky(limit) + 4.0 text-anchor="end" font-size="11" fill="currentColor">{format_float(limit)}</text>
+                <text x=KPAD - 4.0 y=ky(-limit) + 4.0 text-anchor="end" font-size="11" fill="currentColor">{format_float(-limit)}</text>
+                <polyline points=polygon fill="none" stroke="currentColor" stroke-opacity="0.45" stroke-dasharray="4 3"/>
+                <path d=curve fill="none" stroke="#0072b2" stroke-width="2.5"/>
+                {points}
+            </svg>
+            <p class="readout">
+                {move || config.with(|c| format!(
+                    "c = ({})",
+                    c.kan_c.iter().map(|&v| format_float(v)).collect::<Vec<_>>().join(", ")
+                ))}
+            </p>
+        </figure>
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn saturates(p: &Properties) -> &'static str {
+    match (p.saturates_left, p.saturates_right) {
+        (true, true) => "both sides",
+        (true, false) => "left",
+        (false, true) => "right",
+        (false, false) => "no",
+    }
+}
+
+const PROPERTY_COLUMNS: [&str; 10] = [
+    "monotone",
+    "bounded below",
+    "smooth",
+    "zero-centred",
+    "saturates",
+    "f(0)",
+    "f′(0)",
+    "mean under N(0,1)",
+    "sd under N(0,1)",
+    "P(f(z) = 0), z ~ N(0,1)",
+];
+
+fn property_cells(p: &Properties) -> [String; 10] {
+    [
+        yes(p.monotone).into(),
+        yes(p.bounded_below).into(),
+        yes(p.smooth).into(),
+        yes(p.zero_centred).into(),
+        saturates(p).into(),
+        readout_number(p.value_at_0),
+        readout_number(p.slope_at_0),
+        readout_number(p.mean),
+        readout_number(p.sd),
+        format!("{:.1}%", 100.0 * p.zero_fraction),
+    ]
+}
+
+/// The property table: computed from each function under the current parameters.
+#[component]
+pub fn PropertyTable() -> impl IntoView {
+    let config = expect_context::<Lab>().config;
+    let rows = Memo::new(move |_| {
+        config.with(|c| c.shown.iter().map(|&a| (a, spec::kernel(a, c).map(|k| k.properties()))).collect::<Vec<_>>())
+    });
+    let csv = move || {
+        let mut out =
+            format!("function,{}\n", PROPERTY_COLUMNS.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        for (a, p) in rows.get_untracked() {
+            out.push_str(&csv_field(a.label()));
+            match p {
+                Some(p) => {
+                    for (i, cell) in property_cells(&p).into_iter().enumerate() {
+                        out.push(',');
+                        out.push_str(&match i {
+                            5 => csv_number(p.value_at_0),
+                            6 => csv_number(p.slope_at_0),
+                            7 => csv_number(p.mean),
+                            8 => csv_number(p.sd),
+                            9 => csv_number(p.zero_fraction),
+                            _ => cell,
+                        });
+                    }
+                }
+                None => out.push_str(&",row-wise".repeat(PROPERTY_COLUMNS.len())),
+            }
+            out.push('\n');
+        }
+        out
+    };
+    let message = RwSignal::new(None::<String>);
+    let export = move |_| {
+        let file = format!("activation-properties-{}.csv", config.with_untracked(|c| c.shown.len()));
+        message.set(download_text(&csv(), "text/csv", &file).err().map(|e| format!("The export failed: {e}")));
+    };
+    view! {
+        <section class="panel" aria-labelledby="properties-title">
+            <h2 id="properties-title">"Properties"</h2>
+            <p class="hint">
+                "Computed from each function with its current parameters: monotone where f′ ≥ 0 everywhere \
+                 checked (every 0.001 on [−50, 50] and far out); bounded below where neither tail keeps \
+                 falling; smooth where the one-sided slopes agree at 0 (and at a KAN edge's knots); \
+                 zero-centred where |mean| < 0.1·sd under a standard normal input; saturating where f′ \
+                 vanishes at ∓10⁴. The last column is the share of N(0,1) inputs mapped to exactly 0."
+            </p>
+            <div class="table-scroll">
+                <table class="property-table" data-testid="property-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"function"</th>
+                            {PROPERTY_COLUMNS.iter().map(|c| view! { <th scope="col">{*c}</th> }).collect::<Vec<_>>()}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {move || rows.get().into_iter().map(|(a, p)| {
+                            let cells = match p {
+                                Some(p) => property_cells(&p)
+                                    .into_iter()
+                                    .map(|text| view! { <td>{text}</td> })
+                                    .collect::<Vec<_>>()
+                                    .into_any(),
+                                None => view! {
+                                    <td colspan=PROPERTY_COLUMNS.len()>
+                                        "Row-wise: PolyNorm's output for one value depends on the whole hidden vector, \
+                                         so these properties are not a function's of x alone."
+                                    </td>
+                                }
+                                .into_any(),
+                            };
+                            view! { <tr data-function=a.name()><th scope="row">{a.label()}</th>{cells}</tr> }
+                        }).collect::<Vec<_>>()}
+                    </tbody>
+                </table>
+            </div>
+            <div class="export">
+                <span>"Export:"</span>
+                <button type="button" on:click=export data-testid="properties-csv">"CSV"</button>
+                <span role="status">{move || message.get()}</span>
+            </div>
+        </section>
+    }
+}

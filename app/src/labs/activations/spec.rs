@@ -1,0 +1,103 @@
+//! The lab's settings as kernel values: each function with its parameters, the race's
+//! entrants and target. No page code: the native race runner (`examples/fit_native.rs`) uses
+//! it too, so a link and a native run train the same networks.
+
+use softplay_kernels::{
+    activation::{polynorm_curve, Activation as Kernel, Gate},
+    mlp::{Hidden, Target},
+};
+
+use crate::{
+    state::labs::{Activation, ActivationsConfig, FitTarget, GateChoice, RaceUnit},
+    worker::protocol::FitWire,
+};
+
+fn array<const N: usize>(v: &[f64]) -> [f64; N] {
+    std::array::from_fn(|i| v.get(i).copied().unwrap_or(0.0))
+}
+
+/// The kernel form of `a` under the lab's parameters; `None` for PolyNorm, which works on
+/// whole rows.
+pub fn kernel(a: Activation, c: &ActivationsConfig) -> Option<Kernel> {
+    Some(match a {
+        Activation::Relu => Kernel::Relu,
+        Activation::LeakyRelu => Kernel::LeakyRelu { alpha: c.leaky_alpha },
+        Activation::Elu => Kernel::Elu { alpha: c.elu_alpha },
+        Activation::Gelu => Kernel::Gelu,
+        Activation::GeluTanh => Kernel::GeluTanh,
+        Activation::Silu => Kernel::Silu { beta: c.silu_beta },
+        Activation::Mish => Kernel::Mish,
+        Activation::Softplus => Kernel::Softplus { beta: c.softplus_beta },
+        Activation::Sigmoid => Kernel::Sigmoid,
+        Activation::Tanh => Kernel::Tanh,
+        Activation::SquaredRelu => Kernel::SquaredRelu,
+        Activation::PolyRelu => Kernel::PolyRelu { a: array(&c.poly_relu) },
+        Activation::PolyNorm => return None,
+        Activation::CrRelu => Kernel::CrRelu { eps: c.crrelu_eps },
+        Activation::Rational => Kernel::Rational { a: array(&c.rational_p), b: array(&c.rational_q) },
+        Activation::Kan => Kernel::Kan { w_b: c.kan_wb, w_s: c.kan_ws, c: array(&c.kan_c) },
+    })
+}
+
+pub fn gate(g: GateChoice, c: &ActivationsConfig) -> Gate {
+    match g {
+        GateChoice::SwiGlu => Gate::SwiGlu { beta: c.silu_beta },
+        GateChoice::GeGlu => Gate::GeGlu,
+    }
+}
+
+/// `(f, f′, f″)` of `a` at each of `xs`; PolyNorm is applied to `xs` as one row.
+pub fn curves(a: Activation, c: &ActivationsConfig, xs: &[f64]) -> Vec<[f64; 3]> {
+    match kernel(a, c) {
+        Some(k) => xs.iter().map(|&x| [k.value_f64(x), k.derivative_f64(x), k.second_derivative_f64(x)]).collect(),
+        None => polynorm_curve(array(&c.poly_norm), xs),
+    }
+}
+
+/// The hidden layers of a race entrant.
+pub fn hidden(u: RaceUnit, c: &ActivationsConfig) -> Hidden {
+    let each = |a: Activation| Hidden::Each(kernel(a, c).expect("elementwise"));
+    match u {
+        RaceUnit::Relu => each(Activation::Relu),
+        RaceUnit::LeakyRelu => each(Activation::LeakyRelu),
+        RaceUnit::Elu => each(Activation::Elu),
+        RaceUnit::Gelu => each(Activation::Gelu),
+        RaceUnit::GeluTanh => each(Activation::GeluTanh),
+        RaceUnit::Silu => each(Activation::Silu),
+        RaceUnit::Mish => each(Activation::Mish),
+        RaceUnit::Softplus => each(Activation::Softplus),
+        RaceUnit::Sigmoid => each(Activation::Sigmoid),
+        RaceUnit::Tanh => each(Activation::Tanh),
+        RaceUnit::SquaredRelu => each(Activation::SquaredRelu),
+        RaceUnit::PolyRelu => each(Activation::PolyRelu),
+        RaceUnit::PolyNorm => Hidden::PolyNorm(array::<4>(&c.poly_norm).map(|v| v as f32)),
+        RaceUnit::CrRelu => each(Activation::CrRelu),
+        RaceUnit::Rational => each(Activation::Rational),
+        RaceUnit::Kan => each(Activation::Kan),
+        RaceUnit::SwiGlu => Hidden::Gated(gate(GateChoice::SwiGlu, c)),
+        RaceUnit::GeGlu => Hidden::Gated(gate(GateChoice::GeGlu, c)),
+    }
+}
+
+pub fn target(t: FitTarget) -> Target {
+    match t {
+        FitTarget::Sine => Target::Sine,
+        FitTarget::Step => Target::Step,
+        FitTarget::Abs => Target::Abs,
+        FitTarget::Sawtooth => Target::Sawtooth,
+        FitTarget::Square => Target::Square,
+        FitTarget::Bump => Target::Bump,
+        FitTarget::Chirp => Target::Chirp,
+    }
+}
+
+/// The race the lab's settings describe.
+pub fn fit(c: &ActivationsConfig) -> FitWire {
+    FitWire {
+        entrants: c.race.iter().map(|&u| hidden(u, c)).collect(),
+        hidden: vec![c.width; c.layers as usize],
+        target: target(c.target),
+        lr: c.lr as f32,
+        seed: c.seed,
+    }
+}

@@ -1,0 +1,127 @@
+//! A lab loaded on demand: its own WebAssembly module (`src/bin/lab_*.rs`, built from this
+//! library), fetched the first time a person opens it, so the shell stays small.
+//!
+//! The shell keeps owning the URL: it gives the lab the query of its settings when mounting it
+//! (already checked, with any notice shown by the shell), hears every change back, and passes
+//! on a query the lab did not write (Back and Forward).
+
+use leptos::{html::Div, prelude::*};
+use wasm_bindgen::{prelude::*, JsCast};
+
+use crate::{
+    app::AppState,
+    state::{
+        codec::Choice,
+        labs::{decode, encode, Page},
+    },
+};
+
+#[derive(Clone, Debug, PartialEq)]
+enum Status {
+    Loading,
+    Ready,
+    Failed(String),
+}
+
+/// Loads `softplay-lab-<name>.js` through `www/boot.js` (once per page) and returns its exports.
+async fn load(name: &str) -> Result<JsValue, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let loader = js_sys::Reflect::get(&window, &"softplayLab".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or("the page's loader (boot.js) is missing")?;
+    let promise = loader.call1(&JsValue::NULL, &name.into()).map_err(|e| format!("{e:?}"))?;
+    let promise: js_sys::Promise = promise.dyn_into().map_err(|_| "the loader did not return a promise")?;
+    wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|e| {
+        e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| format!("{e:?}"))
+    })
+}
+
+fn call(module: &JsValue, export: &str, args: &[JsValue]) -> Result<(), String> {
+    let f = js_sys::Reflect::get(module, &export.into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or_else(|| format!("the lab has no `{export}`"))?;
+    let args: js_sys::Array = args.iter().collect();
+    f.apply(&JsValue::NULL, &args).map(|_| ()).map_err(|e| format!("{e:?}"))
+}
+
+#[component]
+pub fn LabModule(page: Page) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let host = NodeRef::<Div>::new();
+    let status = RwSignal::new(Status::Loading);
+    let module = StoredValue::new_local(None::<JsValue>);
+    // The last query exchanged with the lab: a different one comes from Back or Forward.
+    let last = StoredValue::new(String::new());
+    let disposed = StoredValue::new(false);
+    let on_query = StoredValue::new_local(None::<Closure<dyn Fn(String)>>);
+    let name = page.name();
+
+    let query_now = move || state.labs.with_untracked(|labs| encode(page, labs));
+
+    let start = move || {
+        leptos::task::spawn_local(async move {
+            status.set(Status::Loading);
+            match load(name).await {
+                Ok(exports) if !disposed.get_value() => {
+                    let Some(el) = host.get_untracked() else { return };
+                    let hear = Closure::<dyn Fn(String)>::new(move |query: String| {
+                        if disposed.get_value() {
+                            return;
+                        }
+                        last.set_value(query.clone());
+                        state.labs.update(|labs| {
+                            decode(&query, labs);
+                        });
+                    });
+                    let query = query_now();
+                    last.set_value(query.clone());
+                    let mounted = call(&exports, "mount", &[el.into(), query.into(), hear.as_ref().clone()]);
+                    on_query.set_value(Some(hear));
+                    module.set_value(Some(exports));
+                    status.set(match mounted {
+                        Ok(()) => Status::Ready,
+                        Err(e) => Status::Failed(format!("the {name} lab could not start ({e})")),
+                    });
+                }
+                Ok(_) => {}
+                Err(e) => status.set(Status::Failed(format!("the {name} lab could not be loaded ({e})"))),
+            }
+        });
+    };
+    Effect::new(move |done: Option<()>| {
+        if done.is_none() && host.get().is_some() {
+            start();
+        }
+    });
+
+    // Back and Forward change the shell's state; the lab follows.
+    Effect::new(move |_| {
+        state.labs.track();
+        let query = query_now();
+        if status.get_untracked() == Status::Ready && query != last.get_value() {
+            last.set_value(query.clone());
+            module.with_value(|m| m.as_ref().map(|m| call(m, "load", &[query.into()])));
+        }
+    });
+
+    on_cleanup(move || {
+        disposed.set_value(true);
+        module.with_value(|m| m.as_ref().map(|m| call(m, "unmount", &[])));
+    });
+
+    view! {
+        {move || match status.get() {
+            Status::Loading => Some(view! { <p class="lab-loading" role="status">"Loading the lab…"</p> }.into_any()),
+            Status::Ready => None,
+            Status::Failed(why) => Some(view! {
+                <div class="notice notice-error lab-failed" role="alert">
+                    <p>{format!("Sorry: {why}. Your settings are kept in the link.")}</p>
+                    <button type="button" on:click=move |_| start()>"Try again"</button>
+                </div>
+            }.into_any()),
+        }}
+        <div class="lab-host" node_ref=host></div>
+    }
+}
