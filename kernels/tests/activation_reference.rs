@@ -11,7 +11,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use serde_json::Value;
-use softplay_kernels::activation::{polynorm_backward, polynorm_forward, Gate};
+use softplay_kernels::activation::{
+    activation_backward, activation_forward, fast_error, polynorm_backward, polynorm_forward, Gate,
+};
 
 #[path = "shared/activation_fixtures.rs"]
 mod shared;
@@ -54,7 +56,7 @@ fn activations_match_the_jax_reference() {
     let fixtures = fixtures();
     let mut failures = Vec::new();
     let mut checked = 0;
-    let (mut worst_value, mut worst_derivative) = (0.0f64, 0.0f64);
+    let (mut worst_value, mut worst_derivative, mut worst_fast) = (0.0f64, 0.0f64, 0.0f64);
     for case in fixtures["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let function = case["function"].as_str().unwrap();
@@ -128,6 +130,21 @@ fn activations_match_the_jax_reference() {
                 let e = worst(&df, &want, 0.0);
                 worst_derivative = worst_derivative.max(e.0);
                 report("f'", e, DERIVATIVE_TOL, x[e.1]);
+                // The vectorised loops (what the model and the benchmark run) against the same
+                // reference, with the bounds of `activation::fast_error`.
+                let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                let (mut y, mut dx) = (vec![0.0f32; x.len()], vec![0.0f32; x.len()]);
+                activation_forward(act, &x32, &mut y);
+                activation_backward(act, &x32, &vec![1.0; x.len()], &mut dx);
+                let want_f = floats(&case["f"]);
+                for i in 0..x.len() {
+                    let e = fast_error(act, x[i], y[i], want_f[i], false);
+                    worst_fast = worst_fast.max(e);
+                    report("vectorised value", (e, i), VALUE_TOL, x[i]);
+                    let e = fast_error(act, x[i], dx[i], want[i], true);
+                    worst_fast = worst_fast.max(e);
+                    report("vectorised f'", (e, i), DERIVATIVE_TOL, x[i]);
+                }
                 let names = act.param_names();
                 for (p, pname) in names.iter().enumerate() {
                     let want = case["df_dparams"]
@@ -143,7 +160,10 @@ fn activations_match_the_jax_reference() {
             }
         }
     }
-    println!("{checked} points; worst value error {worst_value:.2e}, worst derivative error {worst_derivative:.2e}");
+    println!(
+        "{checked} points; worst value error {worst_value:.2e}, worst derivative error {worst_derivative:.2e}; \
+         vectorised loops within {worst_fast:.2e} of their bounds' scale"
+    );
     assert!(checked > 1000, "only {checked} points checked");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -138,26 +138,21 @@ async fn webgpu_softmax_rows_matches_cpu() {
 
 #[wasm_bindgen_test]
 fn activation_fast_paths_in_the_browser_are_within_1e_6() {
-    // The f32 loops are vectorised only here (simd128): they must keep the accuracy of the
-    // f64 forms the JAX reference checks natively.
-    use softplay_kernels::activation::{activation_forward, Activation};
+    // The loops are vectorised only here (simd128): they must keep the accuracy of the f64
+    // forms the JAX reference checks natively (the same cases and bounds as the native test).
+    use softplay_kernels::activation::{activation_backward, activation_forward, fast_cases, fast_error};
     let mut x: Vec<f32> = (-20_000..=20_000).map(|i| i as f32 * 5e-3).collect();
     x.extend([-1e4, -90.0, -87.5, -50.0, 50.0, 87.5, 90.0, 1e4]);
-    let mut y = vec![0.0; x.len()];
-    for act in [
-        Activation::Relu,
-        Activation::LeakyRelu { alpha: 0.01 },
-        Activation::SquaredRelu,
-        Activation::Sigmoid,
-        Activation::Silu { beta: 1.0 },
-        Activation::Silu { beta: 1.7 },
-        Activation::Gelu,
-    ] {
+    let (mut y, mut dx) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+    let ones = vec![1.0f32; x.len()];
+    for act in fast_cases() {
         activation_forward(act, &x, &mut y);
-        for (&x, &y) in x.iter().zip(&y) {
-            let want = act.value_f64(x as f64);
-            let err = (y as f64 - want).abs() / want.abs().max(1e-28);
-            assert!(err <= 1e-6, "{act:?} at {x}: {y} vs {want}");
+        activation_backward(act, &x, &ones, &mut dx);
+        for ((&x, &y), &g) in x.iter().zip(&y).zip(&dx) {
+            let e = fast_error(act, x as f64, y, act.value_f64(x as f64), false);
+            assert!(e <= 1e-6, "{act:?} at {x}: {y} vs {} ({e:.1e})", act.value_f64(x as f64));
+            let e = fast_error(act, x as f64, g, act.derivative_f64(x as f64), true);
+            assert!(e <= 1e-5, "{act:?} slope at {x}: {g} vs {} ({e:.1e})", act.derivative_f64(x as f64));
         }
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! Shapes: one head, `q`, `k`, `v` and the output are `[n, d]` row-major f32.
 
-use softplay_kernels::activation::{activation_forward, Activation};
+use softplay_kernels::activation::{activation_backward, activation_forward, Activation};
 use softplay_kernels::attention::{
     attention_backward, attention_forward, Attention, Extras, Gradients, Lssa, Mask, Shape, SoftmaxAlgorithm, Variant,
 };
@@ -178,8 +178,25 @@ pub fn simd_enabled() -> bool {
 }
 
 /// The activations `cargo xtask bench activations` times, by the names the page uses.
-pub const ACTIVATIONS: [&str; 10] =
-    ["relu", "leaky_relu", "squared_relu", "sigmoid", "silu", "silu_beta1.7", "gelu", "gelu_tanh", "mish", "tanh"];
+pub const ACTIVATIONS: [&str; 17] = [
+    "relu",
+    "leaky_relu",
+    "squared_relu",
+    "sigmoid",
+    "silu",
+    "silu_beta1.7",
+    "softplus",
+    "elu",
+    "gelu",
+    "gelu_tanh",
+    "mish",
+    "tanh",
+    "crrelu",
+    "polyrelu",
+    "rational",
+    "kan",
+    "silu_beta2000",
+];
 
 pub fn activation_named(name: &str) -> Result<Activation, String> {
     Ok(match name {
@@ -193,16 +210,30 @@ pub fn activation_named(name: &str) -> Result<Activation, String> {
         "gelu_tanh" => Activation::GeluTanh,
         "mish" => Activation::Mish,
         "tanh" => Activation::Tanh,
+        "softplus" => Activation::Softplus { beta: 1.0 },
+        "elu" => Activation::Elu { alpha: 1.0 },
+        "crrelu" => Activation::CrRelu { eps: 0.01 },
+        "polyrelu" => Activation::PolyRelu { a: [0.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0] },
+        "rational" => Activation::Rational {
+            a: [0.0144, 0.5429, 0.3967, 0.0833, 0.0038, -0.0001],
+            b: [0.1215, 0.1173, 0.0056, 0.0],
+        },
+        "kan" => Activation::Kan { w_b: 1.0, w_s: 1.0, c: [0.0, 0.6, -0.8, 0.9, -0.9, 0.8, -0.6, 0.0] },
+        // β beyond ±1000 takes the f64 form: the two forms side by side.
+        "silu_beta2000" => Activation::Silu { beta: 2000.0 },
         other => return Err(format!("unknown activation {other:?}: use one of {}", ACTIVATIONS.join(", "))),
     })
 }
 
-/// One activation's forward pass over `len` seeded `N(0, 3²)` values, buffers allocated once.
+/// One activation's forward and backward passes over `len` seeded `N(0, 3²)` values, buffers
+/// allocated once.
 #[wasm_bindgen]
 pub struct ActivationBench {
     activation: Activation,
     x: Vec<f32>,
     y: Vec<f32>,
+    dy: Vec<f32>,
+    dx: Vec<f32>,
 }
 
 #[wasm_bindgen]
@@ -212,15 +243,21 @@ impl ActivationBench {
         let activation = activation_named(name)?;
         let mut x = vec![0.0f32; len];
         softplay_kernels::Rng::new(3).fill_normal(&mut x, 3.0);
-        Ok(ActivationBench { activation, x, y: vec![0.0; len] })
+        let mut dy = vec![0.0f32; len];
+        softplay_kernels::Rng::new(4).fill_normal(&mut dy, 1.0);
+        Ok(ActivationBench { activation, x, y: vec![0.0; len], dy, dx: vec![0.0; len] })
     }
 
     pub fn forward(&mut self) {
         activation_forward(self.activation, &self.x, &mut self.y);
     }
 
-    /// The outputs' sum, so that a build whose result differs is noticed.
+    pub fn backward(&mut self) {
+        activation_backward(self.activation, &self.x, &self.dy, &mut self.dx);
+    }
+
+    /// The outputs' sum (values and gradients), so that a build whose result differs is noticed.
     pub fn checksum(&self) -> f64 {
-        self.y.iter().map(|&v| v as f64).sum()
+        self.y.iter().chain(&self.dx).map(|&v| v as f64).sum()
     }
 }
