@@ -83,7 +83,7 @@ test('pick functions (1 to 8), move a parameter: curves, URL and exported values
   assert.equal(await page.$('[data-testid=chart-d2f]'), null);
   await page.check('#ctl-d2');
   await page.waitForSelector('[data-testid=chart-d2f] svg path');
-  assert.match(await query(page), /d2=1/);
+  await page.waitForFunction(() => location.search.includes('d2=1'));
   // A ninth function is refused with a message; the last one cannot be removed.
   await page.goto(page.url().replace(/fns=[^&]+/, 'fns=relu,gelu,silu,mish,softplus,sigmoid,tanh,elu'));
   await labReady(page);
