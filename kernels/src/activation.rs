@@ -610,14 +610,20 @@ fn exp_corrected(hi: f32, lo: f32) -> f32 {
     crate::vector::exp_nonpositive(hi) * (1.0 + lo)
 }
 
-/// `(σ(z), σ(z)(1 − σ(z)))` for `z = hi + lo`, without cancellation on either side.
+/// `(σ(z), 1 − σ(z))` for `z = hi + lo`, each without cancellation: with `e = e^(−|z|)` and
+/// `r = 1/(1 + e)`, one is `e·r` and the other `r`.
 #[inline(always)]
 fn sigmoid_pair(hi: f32, lo: f32) -> (f32, f32) {
     let negative = hi < 0.0;
     let (a, correction) = if negative { (hi, lo) } else { (-hi, -lo) };
     let e = exp_corrected(a, correction);
     let r = 1.0 / (1.0 + e);
-    (if negative { e * r } else { r }, e * r * r)
+    let er = e * r;
+    if negative {
+        (er, r)
+    } else {
+        (r, er)
+    }
 }
 
 /// `βx` as `hi + lo` (β given as two f32 that sum to it): exact up to |x| < 1e30.
@@ -786,16 +792,15 @@ mod fast {
 
     #[inline(always)]
     pub fn sigmoid_d(x: f32) -> f32 {
-        sigmoid_pair(x, 0.0).1
+        let (s, one_minus) = sigmoid_pair(x, 0.0);
+        s * one_minus
     }
 
     /// `σ(βx)(1 + βx(1 − σ(βx)))`.
     #[inline(always)]
     pub fn silu_d(x: f32, beta_hi: f32, beta_lo: f32) -> f32 {
         let (hi, lo) = scaled(beta_hi, beta_lo, x);
-        let (s, s1s) = sigmoid_pair(hi, lo);
-        // 1 − σ = σ(1 − σ)/σ, without the cancellation of 1 − σ for large βx.
-        let one_minus = if hi < 0.0 { 1.0 - s } else { s1s / s };
+        let (s, one_minus) = sigmoid_pair(hi, lo);
         // Far right 1 − σ is 0 and βx may be infinite: the product is 0.
         let z_one_minus = if one_minus == 0.0 { 0.0 } else { hi * one_minus };
         s * (1.0 + z_one_minus)
@@ -879,10 +884,11 @@ mod fast {
     #[inline(always)]
     pub fn gelu_tanh_d(x: f32) -> f32 {
         let (hi, lo) = gelu_tanh_arg(x);
-        let (s, s1s) = sigmoid_pair(hi, lo);
-        let x64 = clamp_1e4(x) as f64;
-        let slope = (GELU_TANH_C1 + 3.0 * GELU_TANH_C3 * x64 * x64) as f32;
-        s + x * s1s * slope
+        let (s, one_minus) = sigmoid_pair(hi, lo);
+        // (2u)′ in f32: its rounding moves the slope by 1e-7 of the second term at most.
+        let xc = clamp_1e4(x);
+        let slope = GELU_TANH_C1 as f32 + (3.0 * GELU_TANH_C3) as f32 * xc * xc;
+        s + x * (s * one_minus) * slope
     }
 
     /// `ReLU(x) + ε·x·e^(−x²/2)`.

@@ -78,6 +78,12 @@ pub fn Curves() -> impl IntoView {
                         file_tag=tag test_id="chart-d2f" dense=true/>
                 })}
             </div>
+            <dl class="formulas" data-testid="formulas">
+                {move || config.with(|c| c.shown.clone()).into_iter().map(|a| {
+                    let (formula, source) = formula(a);
+                    view! { <dt>{a.label()}</dt><dd>{formula}<span class="paper">{source}</span></dd> }
+                }).collect::<Vec<_>>()}
+            </dl>
             <h3>"Parameters"</h3>
             <div class="controls">
                 <Parameters/>
@@ -86,6 +92,30 @@ pub fn Curves() -> impl IntoView {
                 })}
             </div>
         </section>
+    }
+}
+
+/// Each function's definition and where it comes from.
+fn formula(a: Activation) -> (&'static str, &'static str) {
+    match a {
+        Activation::Relu => ("max(x, 0)", " — Nair & Hinton 2010"),
+        Activation::LeakyRelu => ("x if x > 0, else α·x", " — Maas et al. 2013"),
+        Activation::Elu => ("x if x > 0, else α(eˣ − 1)", " — Clevert et al. 2016"),
+        Activation::Gelu => ("x·Φ(x) = ½x(1 + erf(x/√2))", " — Hendrycks & Gimpel 2016"),
+        Activation::GeluTanh => ("½x(1 + tanh(√(2/π)(x + 0.044715x³)))", " — the GPT-2/BERT approximation"),
+        Activation::Silu => ("x·σ(βx)", " — Ramachandran et al. 2017 (Swish); Elfwing et al. 2018 (SiLU)"),
+        Activation::Mish => ("x·tanh(softplus(x))", " — Misra 2019"),
+        Activation::Softplus => ("(1/β)·ln(1 + e^(βx))", " — Dugas et al. 2001"),
+        Activation::Sigmoid => ("1/(1 + e^(−x))", ""),
+        Activation::Tanh => ("(eˣ − e^(−x))/(eˣ + e^(−x))", ""),
+        Activation::SquaredRelu => ("max(x, 0)²", " — So et al. 2021 (Primer)"),
+        Activation::PolyRelu => ("Σᵢ₌₀..₃ aᵢ·ReLU(x)ⁱ", " — Zhuo et al. 2025 (PolyCom)"),
+        Activation::PolyNorm => {
+            ("a₀ + Σᵢ₌₁..₃ aᵢ·xⁱ/rms(xⁱ), rms over the hidden row", " — Zhuo et al. 2025 (PolyCom)")
+        }
+        Activation::CrRelu => ("ReLU(x) + ε·x·e^(−x²/2)", " — EAFO, arXiv 2405.12954"),
+        Activation::Rational => ("P₅(x)/(1 + Σₖ₌₁..₄ |bₖ|·|x|ᵏ)", " — Molina et al. 2020 (Padé units)"),
+        Activation::Kan => ("w_b·SiLU(x) + w_s·Σᵢ cᵢBᵢ(x)", " — Liu et al. 2024 (KAN); efficient-kan"),
     }
 }
 
