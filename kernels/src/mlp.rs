@@ -7,7 +7,9 @@
 //! `W_l` `[out_l, in_l]` row-major and `b_l` `[out_l]`; widths are `[1, H1, (H2,) 1]`.
 
 use crate::{
-    activation::{polynorm_backward, polynorm_forward, top_k_rows, Activation, Gate},
+    activation::{
+        activation_backward, activation_forward, polynorm_backward, polynorm_forward, top_k_rows, Activation, Gate,
+    },
     Rng,
 };
 
@@ -105,7 +107,7 @@ impl Mlp {
             } else {
                 let mut post = vec![0.0; batch * outputs];
                 match self.hidden {
-                    Hidden::Each(act) => post.iter_mut().zip(&pre).for_each(|(y, &x)| *y = act.value(x)),
+                    Hidden::Each(act) => activation_forward(act, &pre, &mut post),
                     Hidden::PolyNorm(a) => polynorm_forward(a, &pre, outputs, &mut post),
                     Hidden::Gated(gate) => {
                         for (p, y) in pre.chunks_exact(2 * outputs).zip(post.chunks_exact_mut(outputs)) {
@@ -156,7 +158,11 @@ impl Mlp {
                 // Back through the activation: upstream is ∂L/∂post, made ∂L/∂pre.
                 let pre = &trace.pre[l];
                 match self.hidden {
-                    Hidden::Each(act) => upstream.iter_mut().zip(pre).for_each(|(g, &x)| *g *= act.derivative(x)),
+                    Hidden::Each(act) => {
+                        let mut dpre = vec![0.0; pre.len()];
+                        activation_backward(act, pre, &upstream, &mut dpre);
+                        upstream = dpre;
+                    }
                     Hidden::PolyNorm(a) => {
                         let mut dpre = vec![0.0; pre.len()];
                         let mut da = [0.0; 4];
