@@ -79,6 +79,8 @@ test('pick functions (1 to 8), move a parameter: curves, URL and exported values
   await page.check('#fn-tanh');
   await page.waitForFunction(() => location.search.includes('fns=relu,silu,tanh'));
   assert.match(await page.textContent('[data-testid=chart-f] .legend'), /tanh/);
+  // Each shown function's definition and source.
+  assert.match(await page.textContent('[data-testid=formulas]'), /tanh.*\(eˣ − e\^\(−x\)\)/s);
   // f″ on request.
   assert.equal(await page.$('[data-testid=chart-d2f]'), null);
   await page.check('#ctl-d2');
