@@ -120,6 +120,41 @@ test('pick functions (1 to 8), move a parameter: curves, URL and exported values
   await context.close();
 });
 
+test('dragging a parameter redraws curves and properties at 30 frames per second or more', async () => {
+  const { page, context } = await open(browser, '?page=activations&fns=relu,gelu,silu,mish,polyrelu,crrelu,rational,kan');
+  await labReady(page);
+  const result = await page.evaluate(async () => {
+    const slider = document.getElementById('ctl-beta');
+    const path = () => document.querySelector('[data-testid=chart-f] svg path:nth-of-type(1)');
+    const long = [];
+    new PerformanceObserver((l) => l.getEntries().forEach((e) => long.push(e.duration))).observe({ entryTypes: ['longtask'] });
+    let frames = 0;
+    let last = '';
+    const t0 = performance.now();
+    let pos = 200;
+    await new Promise((done) => {
+      const step = () => {
+        // Count the frames on which the page shows the previous input's curves.
+        const svg = document.querySelector('[data-testid=chart-f] svg').innerHTML.length + ':' + document.querySelector('[data-testid=property-table] tbody').textContent;
+        if (svg !== last) frames++;
+        last = svg;
+        pos = pos >= 800 ? 200 : pos + 3;
+        slider.value = String(pos);
+        slider.dispatchEvent(new Event('input', { bubbles: true }));
+        if (performance.now() - t0 < 3000) requestAnimationFrame(step);
+        else done();
+      };
+      requestAnimationFrame(step);
+    });
+    return { perSecond: frames / ((performance.now() - t0) / 1000), long, path: !!path() };
+  });
+  figures.parameter_drag_redraws_per_s = Math.round(result.perSecond * 10) / 10;
+  figures.parameter_drag_long_tasks_ms = result.long.map(Math.round);
+  console.log(`parameter drag: ${JSON.stringify(result)}`);
+  assert.ok(result.perSecond >= 30, `${result.perSecond} redraws per second`);
+  await context.close();
+});
+
 test('the property table is computed: ReLU maps half of N(0,1) to 0, GELU is not monotone', async () => {
   const { page, context } = await open(browser, '?page=activations&fns=relu,gelu,tanh,polynorm');
   await labReady(page);

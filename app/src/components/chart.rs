@@ -242,6 +242,9 @@ pub fn LineChart(
     dense: bool,
 ) -> impl IntoView {
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
+    // A dense chart builds its table only while it is open (it would be rebuilt with every
+    // change of the data, unseen).
+    let table_open = RwSignal::new(!dense);
     let hover = RwSignal::new(None::<f64>);
     let message = RwSignal::new(None::<String>);
     let scales = Memo::new(move |_| {
@@ -494,9 +497,17 @@ pub fn LineChart(
                 <button type="button" on:click=export_csv>"CSV"</button>
                 <span role="status">{move || message.get()}</span>
             </div>
-            <details class="data-table">
+            <details
+                class="data-table"
+                on:toggle=move |ev| {
+                    use wasm_bindgen::JsCast;
+                    if let Some(d) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok()) {
+                        table_open.set(d.open());
+                    }
+                }
+            >
                 <summary>"Data table"</summary>
-                {table}
+                {move || table_open.get().then(table)}
             </details>
         </figure>
     }

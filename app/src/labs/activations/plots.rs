@@ -1,8 +1,10 @@
 //! The functions and their derivatives, their parameters (sliders; the KAN spline by dragging
 //! its control points) and the property table.
 
+use std::sync::Arc;
+
 use leptos::{ev, prelude::*};
-use softplay_kernels::activation::{kan_bases, Properties, KAN_BASES};
+use softplay_kernels::activation::{kan_bases, Activation as Kernel, Properties, KAN_BASES};
 
 use super::{spec, Lab};
 use crate::{
@@ -14,8 +16,8 @@ use crate::{
     state::{
         codec::{format_float, Choice, FloatParam},
         labs::{
-            Activation, ActivationsConfig, Coefficients, ACT_BETA, ACT_ELU, ACT_EPS, ACT_KAN_C, ACT_KAN_WB, ACT_KAN_WS,
-            ACT_LEAKY, ACT_POLYNORM, ACT_POLYRELU, ACT_RATIONAL_P, ACT_RATIONAL_Q, ACT_SP_BETA,
+            Activation, ActivationsConfig, Coefficients, ACT_BETA, ACT_ELU, ACT_EPS, ACT_FNS_MAX, ACT_KAN_C,
+            ACT_KAN_WB, ACT_KAN_WS, ACT_LEAKY, ACT_POLYNORM, ACT_POLYRELU, ACT_RATIONAL_P, ACT_RATIONAL_Q, ACT_SP_BETA,
         },
     },
 };
@@ -36,10 +38,29 @@ fn xs(xmax: f64) -> Vec<f64> {
 #[component]
 pub fn Curves() -> impl IntoView {
     let config = expect_context::<Lab>().config;
+    // Kept per function, parameters and range: moving one parameter recomputes one curve.
+    let cache = StoredValue::new(Vec::<(String, Arc<Vec<[f64; 3]>>)>::new());
     let curves = Memo::new(move |_| {
         config.with(|c| {
             let x = xs(c.xmax);
-            c.shown.iter().map(|&a| (a, spec::curves(a, c, &x))).collect::<Vec<_>>()
+            c.shown
+                .iter()
+                .map(|&a| {
+                    let key = format!("{a:?} {:?} {:?} {} {}", spec::kernel(a, c), c.poly_norm, c.xmax, c.second);
+                    let held = cache.with_value(|cache| cache.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()));
+                    let values = held.unwrap_or_else(|| {
+                        let values = Arc::new(spec::curves(a, c, &x, c.second));
+                        cache.update_value(|cache| {
+                            if cache.len() >= 2 * ACT_FNS_MAX {
+                                cache.remove(0);
+                            }
+                            cache.push((key, values.clone()));
+                        });
+                        values
+                    });
+                    (a, values)
+                })
+                .collect::<Vec<_>>()
         })
     });
     let series = move |order: usize| {
@@ -49,7 +70,7 @@ pub fn Curves() -> impl IntoView {
                 all.iter()
                     .enumerate()
                     .map(|(i, (a, values))| {
-                        let points = x.iter().zip(values).map(|(&x, v)| (x, v[order])).collect();
+                        let points = x.iter().zip(values.iter()).map(|(&x, v)| (x, v[order])).collect();
                         styled(i, a.label().to_string(), points)
                     })
                     .collect::<Vec<_>>()
@@ -377,6 +398,9 @@ fn saturates(p: &Properties) -> &'static str {
     }
 }
 
+/// Functions whose properties are kept (the shown ones and their recent parameters).
+const PROPERTY_CACHE: usize = 32;
+
 const PROPERTY_COLUMNS: [&str; 10] = [
     "monotone",
     "bounded below",
@@ -409,8 +433,33 @@ fn property_cells(p: &Properties) -> [String; 10] {
 #[component]
 pub fn PropertyTable() -> impl IntoView {
     let config = expect_context::<Lab>().config;
+    // A function's properties take about a millisecond: kept per function and parameters, so
+    // that moving one parameter recomputes one row.
+    let cache = StoredValue::new(Vec::<(Kernel, Properties)>::new());
     let rows = Memo::new(move |_| {
-        config.with(|c| c.shown.iter().map(|&a| (a, spec::kernel(a, c).map(|k| k.properties()))).collect::<Vec<_>>())
+        let kernels: Vec<(Activation, Option<Kernel>)> =
+            config.with(|c| c.shown.iter().map(|&a| (a, spec::kernel(a, c))).collect());
+        cache
+            .try_update_value(|cache| {
+                kernels
+                    .into_iter()
+                    .map(|(a, k)| {
+                        let p = k.map(|k| match cache.iter().find(|(held, _)| *held == k) {
+                            Some((_, p)) => *p,
+                            None => {
+                                let p = k.properties();
+                                if cache.len() >= PROPERTY_CACHE {
+                                    cache.remove(0);
+                                }
+                                cache.push((k, p));
+                                p
+                            }
+                        });
+                        (a, p)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
     });
     let csv = move || {
         let mut out =

@@ -46,10 +46,14 @@ pub fn gate(g: GateChoice, c: &ActivationsConfig) -> Gate {
     }
 }
 
-/// `(f, f′, f″)` of `a` at each of `xs`; PolyNorm is applied to `xs` as one row.
-pub fn curves(a: Activation, c: &ActivationsConfig, xs: &[f64]) -> Vec<[f64; 3]> {
+/// `(f, f′, f″)` of `a` at each of `xs` (f″ only when `second`, else 0); PolyNorm is applied
+/// to `xs` as one row.
+pub fn curves(a: Activation, c: &ActivationsConfig, xs: &[f64], second: bool) -> Vec<[f64; 3]> {
     match kernel(a, c) {
-        Some(k) => xs.iter().map(|&x| [k.value_f64(x), k.derivative_f64(x), k.second_derivative_f64(x)]).collect(),
+        Some(k) => xs
+            .iter()
+            .map(|&x| [k.value_f64(x), k.derivative_f64(x), if second { k.second_derivative_f64(x) } else { 0.0 }])
+            .collect(),
         None => polynorm_curve(array(&c.poly_norm), xs),
     }
 }
