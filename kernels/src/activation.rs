@@ -544,6 +544,10 @@ pub fn activation_forward(act: Activation, x: &[f32], y: &mut [f32]) {
             let b = b.map(f64::abs);
             map(x, y, |x| fast::rational(x, a, b))
         }
+        Activation::Kan { w_b, w_s, c } => {
+            let (w_b, w_s, c) = (w_b as f32, w_s as f32, c.map(|v| v as f32));
+            map(x, y, |x| fast::kan(x, w_b, w_s, &c))
+        }
         _ => map(x, y, |x| act.value(x)),
     }
 }
@@ -591,6 +595,10 @@ pub fn activation_backward(act: Activation, x: &[f32], dy: &[f32], dx: &mut [f32
         Activation::Rational { a, b } => {
             let b = b.map(f64::abs);
             map_grad(x, dy, dx, |x| fast::rational_d(x, a, b))
+        }
+        Activation::Kan { w_b, w_s, c } => {
+            let (w_b, w_s, c) = (w_b as f32, w_s as f32, c.map(|v| v as f32));
+            map_grad(x, dy, dx, |x| fast::kan_d(x, w_b, w_s, &c))
         }
         _ => map_grad(x, dy, dx, |x| act.derivative(x)),
     }
@@ -930,6 +938,66 @@ mod fast {
         }
     }
 
+    /// The interval of a KAN edge's knots that holds `x` (as an f64 index, `t_j ≤ x < t_{j+1}`,
+    /// `t_j = −1 + (j − 3)·h`) and the position in it, `s ∈ [0, 1)`, in f64 lanes: exact
+    /// enough that the bases' f32 polynomials below lose nothing to it.
+    #[inline(always)]
+    fn kan_interval(x: f32) -> (f64, f32) {
+        const H: f64 = 0.4;
+        let u = (x as f64 + 2.2) / H;
+        let j = u.floor();
+        (j, (u - j) as f32)
+    }
+
+    /// `Σ cᵢ·Bᵢ(x)` and its slope: of the eight cubic bases only `B_{j−3} … B_j` are non-zero
+    /// in interval `j`, each a cubic in `s`; every coefficient picks its piece by a select (no
+    /// gather, no branch), so the loop vectorises.
+    #[inline(always)]
+    fn kan_spline(x: f32, c: &[f32; super::KAN_BASES]) -> (f32, f32) {
+        let (j, s) = kan_interval(x);
+        let (s2, s3) = (s * s, s * s * s);
+        let t = 1.0 - s;
+        // The uniform cubic B-spline's four pieces — of the basis that ends in this interval
+        // first, of the one that starts in it last — and their slopes in s.
+        let pieces = [
+            t * t * t / 6.0,
+            (3.0 * s3 - 6.0 * s2 + 4.0) / 6.0,
+            (-3.0 * s3 + 3.0 * s2 + 3.0 * s + 1.0) / 6.0,
+            s3 / 6.0,
+        ];
+        let slopes = [-0.5 * t * t, 1.5 * s2 - 2.0 * s, -1.5 * s2 + s + 0.5, 0.5 * s2];
+        let (mut value, mut slope) = (0.0f32, 0.0f32);
+        for (i, &ci) in c.iter().enumerate() {
+            // Basis i started d = j − i intervals ago: piece 3 − d.
+            let d = j - i as f64;
+            let (v, g) = if d == 0.0 {
+                (pieces[3], slopes[3])
+            } else if d == 1.0 {
+                (pieces[2], slopes[2])
+            } else if d == 2.0 {
+                (pieces[1], slopes[1])
+            } else if d == 3.0 {
+                (pieces[0], slopes[0])
+            } else {
+                (0.0, 0.0)
+            };
+            value += ci * v;
+            slope += ci * g;
+        }
+        (value, slope * 2.5) // d/dx = (d/ds)/h, h = 0.4
+    }
+
+    /// `w_b·SiLU(x) + w_s·Σ cᵢBᵢ(x)`.
+    #[inline(always)]
+    pub fn kan(x: f32, w_b: f32, w_s: f32, c: &[f32; super::KAN_BASES]) -> f32 {
+        w_b * (x * super::sigmoid_f32(x, 0.0)) + w_s * kan_spline(x, c).0
+    }
+
+    #[inline(always)]
+    pub fn kan_d(x: f32, w_b: f32, w_s: f32, c: &[f32; super::KAN_BASES]) -> f32 {
+        w_b * silu_d(x, 1.0, 0.0) + w_s * kan_spline(x, c).1
+    }
+
     /// `P(x)/Q(x)` in f64 lanes, rounded once; `b` holds `|b_k|`.
     #[inline(always)]
     pub fn rational(x: f32, a: [f64; 6], b: [f64; 4]) -> f32 {
@@ -1113,6 +1181,8 @@ pub fn fast_cases() -> Vec<Activation> {
         Activation::PolyRelu { a: [0.5, -1.0, 0.25, 0.1] },
         Activation::Rational { a: [0.0144, 0.5429, 0.3967, 0.0833, 0.0038, -0.0001], b: [0.1215, 0.1173, 0.0056, 0.0] },
         Activation::Rational { a: [1.0, -2.0, 0.5, 0.3, -0.1, 0.05], b: [-0.5, 1.0, 0.0, 0.2] },
+        Activation::Kan { w_b: 1.0, w_s: 1.0, c: [0.0, 0.6, -0.8, 0.9, -0.9, 0.8, -0.6, 0.0] },
+        Activation::Kan { w_b: -0.5, w_s: 2.0, c: [1.0, -1.0, 0.5, 0.25, -2.0, 3.0, 0.1, -0.7] },
     ]
 }
 
@@ -1136,6 +1206,13 @@ pub fn fast_error(act: Activation, x: f64, got: f32, want: f64, slope: bool) -> 
     if let Activation::PolyRelu { a } = act {
         let r = x.max(0.0);
         scale = scale.max(a.iter().enumerate().map(|(i, c)| (c * r.powi(i as i32)).abs()).sum());
+    }
+    if let Activation::Kan { w_b, w_s, c } = act {
+        // A sum of the SiLU base and the spline's terms, each within a few f32 steps.
+        let (bases, slopes) = kan_bases(x);
+        let base = if slope { Activation::Silu { beta: 1.0 }.derivative_f64(x) } else { x * sigmoid(x) };
+        let terms: f64 = if slope { slopes } else { bases }.iter().zip(&c).map(|(b, c)| (b * c).abs()).sum();
+        scale = scale.max((w_b * base).abs() + (w_s * terms).abs());
     }
     if let Activation::Rational { a, b } = act {
         let p: f64 = a.iter().enumerate().map(|(i, c)| (c * x.powi(i as i32)).abs()).sum();
@@ -1236,8 +1313,8 @@ mod tests {
     #[test]
     fn slices_agree_with_the_scalar_forms() {
         let x: Vec<f32> = (-50..=50).map(|i| i as f32 * 0.37).collect();
-        let kan = Activation::Kan { w_b: 1.0, w_s: 0.5, c: [0.0, 0.6, -0.8, 0.9, -0.9, 0.8, -0.6, 0.0] };
-        for act in [kan, Activation::Silu { beta: 2e3 }] {
+        // The forms without a vector loop: β beyond ±1000, softplus with β ≤ 0.
+        for act in [Activation::Silu { beta: 2e3 }, Activation::Softplus { beta: -1.0 }] {
             let mut y = vec![0.0; x.len()];
             activation_forward(act, &x, &mut y);
             let dy = vec![2.0; x.len()];
