@@ -501,8 +501,8 @@ fn beta_pair(beta: f64) -> Option<(f32, f32)> {
 
 /// `y = f(x)` elementwise, by plain loops the compiler vectorises (f32x4 on wasm32 with
 /// simd128; f64x2 lanes where a polynomial in `x` needs the range), within 1e-6 of the exact
-/// values (see [`fast`]). The KAN edge (B-splines found by interval) takes
-/// [`Activation::value`] (f64, rounded once), as do β outside ±1000.
+/// values (see [`fast`]). β outside ±1000 (and softplus with β ≤ 0) takes
+/// [`Activation::value`] (f64, rounded once).
 pub fn activation_forward(act: Activation, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "activation_forward: x and y differ in length");
     match act {
