@@ -232,6 +232,74 @@ pub fn ChoiceControl<C: Choice>(#[prop(into)] value: Signal<C>, on_change: Callb
     }
 }
 
+/// A list of named values, `min` to `max` of them, as checkboxes (`{id_prefix}-{name}`); a
+/// refused change says why and leaves the box as it was.
+#[component]
+pub fn ListPicker<C: Choice>(
+    legend: String,
+    id_prefix: &'static str,
+    /// What one and several values are called in the messages ("function", "functions").
+    noun_one: &'static str,
+    noun: &'static str,
+    min: usize,
+    max: usize,
+    #[prop(into)] value: Signal<Vec<C>>,
+    on_change: Callback<Vec<C>>,
+    #[prop(optional)] test_id: &'static str,
+) -> impl IntoView {
+    let message = RwSignal::new(None::<String>);
+    let toggle = move |c: C, on: bool, ev: web_sys::Event| {
+        let mut list = value.get_untracked();
+        let refused = if on && list.len() >= max {
+            Some(format!("At most {max} {noun}: uncheck one before adding {}.", c.label()))
+        } else if !on && list.len() <= min {
+            let fewest = if min == 1 { format!("one {noun_one}") } else { format!("{min} {noun}") };
+            Some(format!("At least {fewest}: check another before removing {}.", c.label()))
+        } else {
+            None
+        };
+        if let Some(why) = refused {
+            message.set(Some(why));
+            if let Some(input) = input_of(&ev) {
+                input.set_checked(!on);
+            }
+            return;
+        }
+        message.set(None);
+        if on {
+            if !list.contains(&c) {
+                list.push(c);
+            }
+        } else {
+            list.retain(|x| *x != c);
+        }
+        on_change.run(list);
+    };
+    view! {
+        <fieldset class="control variant-picker" data-testid=test_id>
+            <legend>{legend}</legend>
+            {C::ALL
+                .iter()
+                .map(|&c| {
+                    let id = format!("{id_prefix}-{}", c.name());
+                    view! {
+                        <div class="control-flag">
+                            <input
+                                type="checkbox"
+                                id=id.clone()
+                                prop:checked=move || value.with(|l| l.contains(&c))
+                                on:change=move |ev| toggle(c, event_target_checked(&ev), ev)
+                            />
+                            <label for=id>{c.label()}</label>
+                        </div>
+                    }
+                })
+                .collect::<Vec<_>>()}
+            <p class="control-message" role="status">{move || message.get()}</p>
+        </fieldset>
+    }
+}
+
 /// An on/off setting, as a checkbox.
 #[component]
 pub fn FlagControl(param: FlagParam, #[prop(into)] value: Signal<bool>, on_change: Callback<bool>) -> impl IntoView {

@@ -17,11 +17,8 @@ use wasm_bindgen::JsValue;
 
 use super::shell::{LabFrame, PageLink};
 use crate::{
-    components::controls::{FlagControl, FloatControl, IntControl},
-    state::{
-        codec::Choice as _,
-        labs::{decode, encode, Activation, ActivationsConfig, Labs, Page, ACT_FNS_MAX, ACT_SECOND, ACT_XMAX, SEED},
-    },
+    components::controls::{FlagControl, FloatControl, IntControl, ListPicker},
+    state::labs::{decode, encode, ActivationsConfig, Labs, Page, ACT_FNS_MAX, ACT_SECOND, ACT_XMAX, SEED},
     worker::client::Compute,
 };
 
@@ -105,57 +102,6 @@ pub fn unmount() {
     drop(mounted);
 }
 
-/// Which functions are overlaid: 1 to [`ACT_FNS_MAX`]; a refused change says why.
-#[component]
-fn FunctionPicker() -> impl IntoView {
-    let config = expect_context::<Lab>().config;
-    let message = RwSignal::new(None::<String>);
-    let toggle = move |a: Activation, on: bool, ev: leptos::ev::Event| {
-        let len = config.with_untracked(|c| c.shown.len());
-        if on && len >= ACT_FNS_MAX {
-            message.set(Some(format!("At most {ACT_FNS_MAX} functions at once: {} was not added.", a.label())));
-            event_target::<web_sys::HtmlInputElement>(&ev).set_checked(false);
-            return;
-        }
-        if !on && len <= 1 {
-            message.set(Some("At least one function is shown.".into()));
-            event_target::<web_sys::HtmlInputElement>(&ev).set_checked(true);
-            return;
-        }
-        message.set(None);
-        config.update(|c| {
-            if on {
-                c.shown.push(a);
-            } else {
-                c.shown.retain(|x| *x != a);
-            }
-        });
-    };
-    view! {
-        <fieldset class="control variant-picker" data-testid="function-picker">
-            <legend>{format!("Functions (1 to {ACT_FNS_MAX})")}</legend>
-            {Activation::ALL
-                .iter()
-                .map(|&a| {
-                    let id = format!("fn-{}", a.name());
-                    view! {
-                        <div class="control-flag">
-                            <input
-                                type="checkbox"
-                                id=id.clone()
-                                prop:checked=move || config.with(|c| c.shown.contains(&a))
-                                on:change=move |ev| toggle(a, event_target_checked(&ev), ev)
-                            />
-                            <label for=id>{a.label()}</label>
-                        </div>
-                    }
-                })
-                .collect::<Vec<_>>()}
-            <p class="control-message" role="status">{move || message.get()}</p>
-        </fieldset>
-    }
-}
-
 #[component]
 pub fn ActivationsLab() -> impl IntoView {
     let config = expect_context::<Lab>().config;
@@ -172,7 +118,17 @@ pub fn ActivationsLab() -> impl IntoView {
                 <race::Race/>
             }.into_any())
         >
-            <FunctionPicker/>
+            <ListPicker
+                legend=format!("Functions (1 to {ACT_FNS_MAX})")
+                id_prefix="fn"
+                noun_one="function"
+                noun="functions"
+                min=1
+                max=ACT_FNS_MAX
+                value=Signal::derive(move || config.with(|c| c.shown.clone()))
+                on_change=Callback::new(move |v| config.update(|c| c.shown = v))
+                test_id="function-picker"
+            />
             <FloatControl
                 param=ACT_XMAX
                 value=Signal::derive(move || config.with(|c| c.xmax))

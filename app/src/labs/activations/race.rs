@@ -8,7 +8,7 @@ use super::{plots::styled, spec, Lab};
 use crate::{
     components::{
         chart::{readout_number, Axis, LineChart, Series, INK},
-        controls::{ChoiceControl, FloatControl, IntControl},
+        controls::{ChoiceControl, FloatControl, IntControl, ListPicker},
         export::{csv_field, csv_number, download_text},
     },
     state::{
@@ -64,56 +64,6 @@ impl RaceData {
 fn thin(points: impl ExactSizeIterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
     let every = points.len().div_ceil(CURVE_POINTS).max(1);
     points.enumerate().filter(|(i, _)| i % every == 0).map(|(_, p)| p).collect()
-}
-
-/// Which entrants race: 1 to [`ACT_RACE_MAX`].
-#[component]
-fn EntrantPicker() -> impl IntoView {
-    let config = expect_context::<Lab>().config;
-    let message = RwSignal::new(None::<String>);
-    let toggle = move |u: RaceUnit, on: bool, ev: leptos::ev::Event| {
-        let len = config.with_untracked(|c| c.race.len());
-        if (on && len >= ACT_RACE_MAX) || (!on && len <= 1) {
-            message.set(Some(if on {
-                format!("At most {ACT_RACE_MAX} entrants: {} was not added.", u.label())
-            } else {
-                "At least one entrant races.".into()
-            }));
-            event_target::<web_sys::HtmlInputElement>(&ev).set_checked(!on);
-            return;
-        }
-        message.set(None);
-        config.update(|c| {
-            if on {
-                c.race.push(u);
-            } else {
-                c.race.retain(|x| *x != u);
-            }
-        });
-    };
-    view! {
-        <fieldset class="control variant-picker" data-testid="entrant-picker">
-            <legend>{format!("Entrants (1 to {ACT_RACE_MAX}); each uses the parameters set above")}</legend>
-            {RaceUnit::ALL
-                .iter()
-                .map(|&u| {
-                    let id = format!("race-{}", u.name());
-                    view! {
-                        <div class="control-flag">
-                            <input
-                                type="checkbox"
-                                id=id.clone()
-                                prop:checked=move || config.with(|c| c.race.contains(&u))
-                                on:change=move |ev| toggle(u, event_target_checked(&ev), ev)
-                            />
-                            <label for=id>{u.label()}</label>
-                        </div>
-                    }
-                })
-                .collect::<Vec<_>>()}
-            <p class="control-message" role="status">{move || message.get()}</p>
-        </fieldset>
-    }
 }
 
 fn losses_csv(d: &RaceData) -> String {
@@ -342,7 +292,17 @@ pub fn Race() -> impl IntoView {
                  curves and the fitted curves. A gated entrant's layers project to twice their width."
             </p>
             <div class="controls">
-                <EntrantPicker/>
+                <ListPicker
+                    legend=format!("Entrants (1 to {ACT_RACE_MAX}); each uses the parameters set above")
+                    id_prefix="race"
+                    noun_one="entrant"
+                    noun="entrants"
+                    min=1
+                    max=ACT_RACE_MAX
+                    value=Signal::derive(move || config.with(|c| c.race.clone()))
+                    on_change=Callback::new(move |v| config.update(|c| c.race = v))
+                    test_id="entrant-picker"
+                />
                 <ChoiceControl
                     value=Signal::derive(move || config.with(|c| c.target))
                     on_change=Callback::new(move |v| config.update(|c| c.target = v))

@@ -9,78 +9,16 @@ mod table;
 pub mod variants;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::shell::LabFrame;
 use crate::{
     app::AppState,
-    components::controls::{ChoiceControl, FlagControl, FloatControl, IntControl},
-    state::{
-        codec::Choice,
-        labs::{
-            AttentionVariant, Source, ATTN_BASE, ATTN_CAUSAL, ATTN_CMP_MAX, ATTN_CMP_MIN, ATTN_D, ATTN_N, ATTN_NEEDLE,
-            ATTN_NOISE, ATTN_P, ATTN_PERIOD, ATTN_QKNORM, ATTN_SCALE, ATTN_SIGB, ATTN_SIGB_AUTO, SEED,
-        },
+    components::controls::{ChoiceControl, FlagControl, FloatControl, IntControl, ListPicker},
+    state::labs::{
+        AttentionVariant, Source, ATTN_BASE, ATTN_CAUSAL, ATTN_CMP_MAX, ATTN_CMP_MIN, ATTN_D, ATTN_N, ATTN_NEEDLE,
+        ATTN_NOISE, ATTN_P, ATTN_PERIOD, ATTN_QKNORM, ATTN_SCALE, ATTN_SIGB, ATTN_SIGB_AUTO, SEED,
     },
 };
-
-/// Checkboxes for the variants compared: 2 to 4, in the order picked.
-#[component]
-fn VariantPicker() -> impl IntoView {
-    let labs = expect_context::<AppState>().labs;
-    let message = RwSignal::new(None::<String>);
-    let toggle = move |v: AttentionVariant, on: bool, ev: web_sys::Event| {
-        let current = labs.with_untracked(|l| l.attention.compare.clone());
-        let refused = if on && current.len() >= ATTN_CMP_MAX {
-            Some(format!("At most {ATTN_CMP_MAX} variants side by side: uncheck one before adding {}.", v.label()))
-        } else if !on && current.len() <= ATTN_CMP_MIN {
-            Some(format!("At least {ATTN_CMP_MIN} variants are compared: check another before removing {}.", v.label()))
-        } else {
-            None
-        };
-        if let Some(why) = refused {
-            message.set(Some(why));
-            if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                input.set_checked(!on);
-            }
-            return;
-        }
-        message.set(None);
-        labs.update(|l| {
-            let list = &mut l.attention.compare;
-            if on {
-                if !list.contains(&v) {
-                    list.push(v);
-                }
-            } else {
-                list.retain(|x| *x != v);
-            }
-        });
-    };
-    view! {
-        <fieldset class="control variant-picker">
-            <legend>{format!("Compare ({ATTN_CMP_MIN} to {ATTN_CMP_MAX})")}</legend>
-            {AttentionVariant::ALL
-                .iter()
-                .map(|&v| {
-                    let id = format!("cmp-{}", v.name());
-                    view! {
-                        <div class="control-flag">
-                            <input
-                                type="checkbox"
-                                id=id.clone()
-                                prop:checked=move || labs.with(|l| l.attention.compare.contains(&v))
-                                on:change=move |ev| toggle(v, event_target_checked(&ev), ev)
-                            />
-                            <label for=id>{v.label()}</label>
-                        </div>
-                    }
-                })
-                .collect::<Vec<_>>()}
-            <p class="control-message" role="status">{move || message.get()}</p>
-        </fieldset>
-    }
-}
 
 #[component]
 pub fn AttentionLab() -> impl IntoView {
@@ -117,7 +55,16 @@ pub fn AttentionLab() -> impl IntoView {
         >
             <div class="control-group">
                 <h3>"Variants"</h3>
-                <VariantPicker/>
+                <ListPicker
+                    legend=format!("Compare ({ATTN_CMP_MIN} to {ATTN_CMP_MAX})")
+                    id_prefix="cmp"
+                    noun_one="variant"
+                    noun="variants side by side"
+                    min=ATTN_CMP_MIN
+                    max=ATTN_CMP_MAX
+                    value=Signal::derive(move || labs.with(|l| l.attention.compare.clone()))
+                    on_change=Callback::new(move |v| labs.update(|l| l.attention.compare = v))
+                />
                 <Show when=move || shows(AttentionVariant::Softmax)>
                     <ChoiceControl
                         value=Signal::derive(move || labs.with(|l| l.attention.algorithm))
