@@ -56,12 +56,34 @@ const VIRIDIS: [[f32; 3]; 9] = [
 pub const BROKEN_RGB: [u8; 3] = [255, 0, 160];
 
 pub fn viridis(t: f64) -> [u8; 3] {
+    interpolate(&VIRIDIS, t)
+}
+
+/// The colour at `t` in 0..=1 of a colour map sampled at evenly spaced points, linearly
+/// between them (a non-finite `t` takes the first colour).
+pub fn interpolate(map: &[[f32; 3]], t: f64) -> [u8; 3] {
     let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
-    let x = t * (VIRIDIS.len() - 1) as f64;
-    let i = (x.floor() as usize).min(VIRIDIS.len() - 2);
+    let x = t * (map.len() - 1) as f64;
+    let i = (x.floor() as usize).min(map.len() - 2);
     let f = (x - i as f64) as f32;
-    let (a, b) = (VIRIDIS[i], VIRIDIS[i + 1]);
+    let (a, b) = (map[i], map[i + 1]);
     std::array::from_fn(|c| (a[c] + (b[c] - a[c]) * f).round() as u8)
+}
+
+/// The `(row, column)` of a `rows × cols` canvas under the pointer, if any.
+pub fn cell_under(
+    canvas: &HtmlCanvasElement,
+    ev: &ev::PointerEvent,
+    rows: usize,
+    cols: usize,
+) -> Option<(usize, usize)> {
+    let rect = canvas.get_bounding_client_rect();
+    if rect.width() <= 0.0 || rect.height() <= 0.0 {
+        return None;
+    }
+    let c = ((ev.client_x() as f64 - rect.left()) / rect.width() * cols as f64).floor();
+    let r = ((ev.client_y() as f64 - rect.top()) / rect.height() * rows as f64).floor();
+    (c >= 0.0 && r >= 0.0 && (c as usize) < cols && (r as usize) < rows).then_some((r as usize, c as usize))
 }
 
 /// Where a value falls on the colour scale, 0..=1, given the largest value shown: the
@@ -317,14 +339,8 @@ pub fn Heatmap(
     };
     let on_move = move |ev: ev::PointerEvent| {
         let (Some(canvas), Some(d)) = (canvas_ref.get_untracked(), data.get_untracked()) else { return };
-        let rect = canvas.get_bounding_client_rect();
-        if rect.width() <= 0.0 || rect.height() <= 0.0 {
-            return;
-        }
-        let c = ((ev.client_x() as f64 - rect.left()) / rect.width() * d.cols as f64).floor();
-        let r = ((ev.client_y() as f64 - rect.top()) / rect.height() * d.rows as f64).floor();
-        if c >= 0.0 && r >= 0.0 && (c as usize) < d.cols && (r as usize) < d.rows {
-            point((r as usize, c as usize));
+        if let Some(cell) = cell_under(&canvas, &ev, d.rows, d.cols) {
+            point(cell);
         }
     };
 

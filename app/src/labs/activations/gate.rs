@@ -9,7 +9,7 @@ use crate::{
         chart::readout_number,
         controls::{ChoiceControl, FloatControl},
         export::{csv_number, download_canvas_png, download_text},
-        heatmap::put_pixels,
+        heatmap::{cell_under, interpolate, put_pixels, BROKEN_RGB},
     },
     state::{
         codec::{format_float, Choice},
@@ -37,13 +37,9 @@ const RDBU: [[f32; 3]; 9] = [
 /// Colour of `v` on a scale from `−vmax` (blue) through 0 (white) to `vmax` (red).
 pub fn diverging(v: f64, vmax: f64) -> [u8; 3] {
     if !v.is_finite() {
-        return crate::components::heatmap::BROKEN_RGB;
+        return BROKEN_RGB;
     }
-    let t = ((v / vmax).clamp(-1.0, 1.0) + 1.0) / 2.0 * (RDBU.len() - 1) as f64;
-    let i = (t.floor() as usize).min(RDBU.len() - 2);
-    let f = (t - i as f64) as f32;
-    let (a, b) = (RDBU[i], RDBU[i + 1]);
-    std::array::from_fn(|c| (a[c] + (b[c] - a[c]) * f).round() as u8)
+    interpolate(&RDBU, (v / vmax + 1.0) / 2.0)
 }
 
 fn axis(range: f64) -> Vec<f64> {
@@ -98,15 +94,8 @@ pub fn GateMap() -> impl IntoView {
         }
     });
     let on_move = move |e: ev::PointerEvent| {
-        let Some(canvas) = canvas_ref.get_untracked() else { return };
-        let rect = canvas.get_bounding_client_rect();
-        if rect.width() <= 0.0 || rect.height() <= 0.0 {
-            return;
-        }
-        let c = ((e.client_x() as f64 - rect.left()) / rect.width() * CELLS as f64).floor();
-        let r = ((e.client_y() as f64 - rect.top()) / rect.height() * CELLS as f64).floor();
-        if c >= 0.0 && r >= 0.0 && (c as usize) < CELLS && (r as usize) < CELLS {
-            hover.set(Some((r as usize, c as usize)));
+        if let Some(cell) = canvas_ref.get_untracked().and_then(|c| cell_under(&c, &e, CELLS, CELLS)) {
+            hover.set(Some(cell));
         }
     };
     let on_key = move |e: ev::KeyboardEvent| {
