@@ -469,15 +469,7 @@ fn two_product(a: f32, b: f32) -> (f32, f32) {
 /// `z = −50` a rounded argument alone would cost 50 × 6e-8 = 3e-6).
 #[inline(always)]
 fn sigmoid_f32(hi: f32, lo: f32) -> f32 {
-    let negative = hi < 0.0;
-    let (a, correction) = if negative { (hi, lo) } else { (-hi, -lo) };
-    let e = crate::vector::exp_nonpositive(a) * (1.0 + correction);
-    let r = 1.0 / (1.0 + e);
-    if negative {
-        e * r
-    } else {
-        r
-    }
+    sigmoid_pair(hi, lo).0
 }
 
 #[inline(always)]
@@ -502,7 +494,8 @@ fn beta_pair(beta: f64) -> Option<(f32, f32)> {
 /// `y = f(x)` elementwise, by plain loops the compiler vectorises (f32x4 on wasm32 with
 /// simd128; f64x2 lanes where a polynomial in `x` needs the range), within 1e-6 of the exact
 /// values (see [`fast`]). β outside ±1000 (and softplus with β ≤ 0) takes
-/// [`Activation::value`] (f64, rounded once).
+/// [`Activation::value`] (f64, rounded once). Every variant is matched: a new activation must
+/// choose its loop here.
 pub fn activation_forward(act: Activation, x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "activation_forward: x and y differ in length");
     match act {
@@ -515,18 +508,20 @@ pub fn activation_forward(act: Activation, x: &[f32], y: &mut [f32]) {
         }
         Activation::SquaredRelu => map(x, y, |x| if x <= 0.0 { 0.0 } else { x * x }),
         Activation::Sigmoid => map(x, y, |x| sigmoid_f32(x, 0.0)),
-        Activation::Silu { beta } if beta_pair(beta).is_some() => {
-            let (hi, lo) = beta_pair(beta).unwrap();
-            map(x, y, |x| {
+        Activation::Silu { beta } => match beta_pair(beta) {
+            Some((hi, lo)) => map(x, y, |x| {
                 let (zh, zl) = scaled(hi, lo, x);
                 x * sigmoid_f32(zh, zl)
-            })
-        }
-        Activation::Softplus { beta } if beta > 0.0 && beta_pair(beta).is_some() => {
-            let (hi, lo) = beta_pair(beta).unwrap();
-            let inv = (1.0 / beta) as f32;
-            map(x, y, |x| fast::softplus(x, hi, lo, inv))
-        }
+            }),
+            None => map(x, y, |x| act.value(x)),
+        },
+        Activation::Softplus { beta } => match beta_pair(beta).filter(|_| beta > 0.0) {
+            Some((hi, lo)) => {
+                let inv = (1.0 / beta) as f32;
+                map(x, y, |x| fast::softplus(x, hi, lo, inv))
+            }
+            None => map(x, y, |x| act.value(x)),
+        },
         Activation::Elu { alpha } => {
             let alpha = alpha as f32;
             map(x, y, |x| fast::elu(x, alpha))
@@ -548,7 +543,6 @@ pub fn activation_forward(act: Activation, x: &[f32], y: &mut [f32]) {
             let (w_b, w_s, c) = (w_b as f32, w_s as f32, c.map(|v| v as f32));
             map(x, y, |x| fast::kan(x, w_b, w_s, &c))
         }
-        _ => map(x, y, |x| act.value(x)),
     }
 }
 
@@ -571,14 +565,14 @@ pub fn activation_backward(act: Activation, x: &[f32], dy: &[f32], dx: &mut [f32
         }
         Activation::SquaredRelu => map_grad(x, dy, dx, |x| if x <= 0.0 { 0.0 } else { 2.0 * x }),
         Activation::Sigmoid => map_grad(x, dy, dx, fast::sigmoid_d),
-        Activation::Silu { beta } if beta_pair(beta).is_some() => {
-            let (hi, lo) = beta_pair(beta).unwrap();
-            map_grad(x, dy, dx, |x| fast::silu_d(x, hi, lo))
-        }
-        Activation::Softplus { beta } if beta > 0.0 && beta_pair(beta).is_some() => {
-            let (hi, lo) = beta_pair(beta).unwrap();
-            map_grad(x, dy, dx, |x| fast::softplus_d(x, hi, lo))
-        }
+        Activation::Silu { beta } => match beta_pair(beta) {
+            Some((hi, lo)) => map_grad(x, dy, dx, |x| fast::silu_d(x, hi, lo)),
+            None => map_grad(x, dy, dx, |x| act.derivative(x)),
+        },
+        Activation::Softplus { beta } => match beta_pair(beta).filter(|_| beta > 0.0) {
+            Some((hi, lo)) => map_grad(x, dy, dx, |x| fast::softplus_d(x, hi, lo)),
+            None => map_grad(x, dy, dx, |x| act.derivative(x)),
+        },
         Activation::Elu { alpha } => {
             let alpha = alpha as f32;
             map_grad(x, dy, dx, |x| fast::elu_d(x, alpha))
@@ -600,7 +594,6 @@ pub fn activation_backward(act: Activation, x: &[f32], dy: &[f32], dx: &mut [f32
             let (w_b, w_s, c) = (w_b as f32, w_s as f32, c.map(|v| v as f32));
             map_grad(x, dy, dx, |x| fast::kan_d(x, w_b, w_s, &c))
         }
-        _ => map_grad(x, dy, dx, |x| act.derivative(x)),
     }
 }
 

@@ -106,6 +106,8 @@ impl Histogram {
 /// What the lab shows of one trained network.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
+    /// The mean squared error now (as [`Fit::losses`]).
+    pub loss: f32,
     /// The prediction at [`plot_x`].
     pub fitted: Vec<f32>,
     /// Per hidden layer.
@@ -226,6 +228,7 @@ impl Fit {
                 }
                 ks.push(width);
                 Snapshot {
+                    loss: mse(trace.post.last().unwrap(), &self.y),
                     fitted: e.mlp.forward(&plot).post.pop().unwrap(),
                     histograms: hidden.iter().map(|h| Histogram::of(h)).collect(),
                     ratio: hidden.iter().map(|h| fraction(&|v| v != 0.0, h)).collect(),
@@ -307,6 +310,7 @@ mod tests {
                 assert_eq!(h.counts.iter().sum::<u32>(), SAMPLES as u32 * width);
                 assert_eq!(h.total, SAMPLES as u32 * width);
             }
+            assert_eq!(s.loss, fit.losses()[snaps.iter().position(|t| t == s).unwrap()]);
             // Cutting to the full width changes nothing.
             let full = s.top_k.last().unwrap();
             assert_eq!(full.0, 16);

@@ -266,14 +266,15 @@ mod web {
                 }
             }
             let ms = now_ms() - start;
+            let snapshots = fit.snapshots();
             Ok(FitReport {
                 id,
                 race,
                 step: fit.step(),
                 losses: losses.into_iter().map(F32s).collect(),
-                current: fit.losses(),
+                current: snapshots.iter().map(|s| s.loss).collect(),
                 diverged: fit.diverged(),
-                snapshots: fit.snapshots().into_iter().map(SnapshotWire::of).collect(),
+                snapshots: snapshots.into_iter().map(SnapshotWire::of).collect(),
                 ms,
             })
         })
