@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 
-import { OUT, open, query, rendered } from './lib.mjs';
+import { OUT, download, open, query, rendered } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
 let browser;
@@ -41,10 +41,6 @@ function raceLosses(page) {
   );
 }
 
-async function download(page, click) {
-  const [file] = await Promise.all([page.waitForEvent('download'), click()]);
-  return { name: file.suggestedFilename(), text: readFileSync(await file.path(), 'utf8') };
-}
 
 /** The CSV's rows as objects keyed by the header. */
 function parseCsv(text) {

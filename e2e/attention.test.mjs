@@ -1,10 +1,10 @@
 // The Attention lab: variants side by side, the URL round trip, hover, exports, the stability
 // scan, the length sweep's speed and the redraw rate while a slider is dragged.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { OUT, open, query, rendered } from './lib.mjs';
+import { OUT, download, open, query, rendered } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
 let browser;
@@ -51,10 +51,6 @@ function summaries(page) {
   );
 }
 
-async function download(page, click) {
-  const [file] = await Promise.all([page.waitForEvent('download'), click()]);
-  return { name: file.suggestedFilename(), bytes: readFileSync(await file.path()) };
-}
 
 test('the lab shows 2 to 4 variants side by side: heatmap, statistics, formula and paper each', async () => {
   const { page, context, problems } = await open(browser, '?page=attention');

@@ -1,6 +1,6 @@
 // Shared helpers for the end-to-end tests: Debian's Chromium through playwright-core, against
 // the built site that `cargo xtask test` serves from a sub-path on 127.0.0.1.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { launchChromium } from './chromium.mjs';
 
 export const BASE = process.env.SOFTPLAY_URL ?? 'http://127.0.0.1:8080/';
@@ -52,4 +52,11 @@ export async function backendKnown(page) {
 
 export function query(page) {
   return page.evaluate(() => location.search);
+}
+
+/** Clicks with `click()` and returns the file the page downloads: its name, bytes and text. */
+export async function download(page, click) {
+  const [file] = await Promise.all([page.waitForEvent('download'), click()]);
+  const bytes = readFileSync(await file.path());
+  return { name: file.suggestedFilename(), bytes, text: bytes.toString('utf8') };
 }
