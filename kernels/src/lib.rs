@@ -9,6 +9,7 @@
 //! the shapes written once at the top of its doc comment.
 
 pub mod activation;
+pub mod alignment;
 pub mod attention;
 pub mod fit;
 pub mod mlp;
