@@ -12,9 +12,9 @@ use super::log_sum_exp;
 
 /// The best-of-N distribution. `p` must sum to 1 (outcomes with `p = 0` get 0).
 ///
-/// `F^N − G^N` is computed as `G^N · expm1(N·ln1p((F − G)/G))`, so a group far below the top,
-/// where both powers are tiny, keeps its relative accuracy, and the top group's `1 − G^N` does
-/// not cancel.
+/// `F^N − G^N` is computed as `F^N · (−expm1(−N·ln1p((F − G)/G)))`, so a group far below the
+/// top, where both powers are tiny, keeps its relative accuracy, the top group's `1 − G^N` does
+/// not cancel, and no factor overflows (a form with `G^N` in front gives 0·∞ at N = 1024).
 pub fn best_of_n(p: &[f64], r: &[f64], n: u32) -> Vec<f64> {
     let mut order: Vec<usize> = (0..p.len()).collect();
     order.sort_by(|&a, &b| r[a].total_cmp(&r[b]));
@@ -29,8 +29,13 @@ pub fn best_of_n(p: &[f64], r: &[f64], n: u32) -> Vec<f64> {
             mass += p[order[end]];
             end += 1;
         }
-        let win =
-            if below > 0.0 { (n * below.ln()).exp() * (n * (mass / below).ln_1p()).exp_m1() } else { mass.powf(n) };
+        // F^N·(1 − (G/F)^N): neither factor overflows, and (G/F)^N = e^{−N·ln1p(m/G)} keeps its
+        // accuracy when m ≪ G.
+        let win = if below > 0.0 {
+            ((below + mass).ln() * n).exp() * -(-n * (mass / below).ln_1p()).exp_m1()
+        } else {
+            mass.powf(n)
+        };
         if mass > 0.0 {
             for &i in &order[start..end] {
                 q[i] = win * p[i] / mass;

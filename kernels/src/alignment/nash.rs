@@ -33,7 +33,7 @@ pub enum Preset {
     /// Bradley–Terry with scores `0, 0.5, 1, …`: `P(i ≻ j) = σ(s_i − s_j)`; transitive.
     BradleyTerry,
     /// Rock–paper–scissors generalised to K responses: each beats the next `⌊K/2⌋` around the
-    /// circle with probability `0.5 + strength/2`; `K = 3` is the classic game.
+    /// circle for certain (`P = 1`); `K = 3` is the classic game.
     RockPaperScissors,
     /// A seeded random antisymmetric game: `P(i ≻ j) = σ(g_ij)`, `g_ij = −g_ji ~ N(0, 4)`.
     Random,

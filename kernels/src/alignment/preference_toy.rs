@@ -314,35 +314,120 @@ pub fn kl(logp: &[f64], log_ref: &[f64]) -> f64 {
     logp.iter().zip(log_ref).map(|(l, r)| if *l == f64::NEG_INFINITY { 0.0 } else { l.exp() * (l - r) }).sum()
 }
 
-/// Trains for `steps` steps from the reference and records the trace.
-pub fn train(spec: &ToySpec, steps: u32) -> ToyTrace {
-    let mut toy = Toy::new(spec.clone());
-    let stride = steps.div_ceil(TRACE_POINTS).max(1);
-    let mut trace =
-        ToyTrace { reference: (0..spec.chosen.len()).map(|p| exp(&toy.log_ref[p])).collect(), ..ToyTrace::default() };
-    for step in 0..=steps {
-        if step % stride == 0 || step == steps {
-            let m = toy.measure();
-            if trace.diverged_at.is_none() && m.iter().any(|x| !x.is_finite()) {
-                trace.diverged_at = Some(step);
-            }
-            trace.steps.push(step);
-            trace.log_chosen.push(m[0]);
-            trace.log_rejected.push(m[1]);
-            trace.unseen_mass.push(m[2]);
-            trace.kl.push(m[3]);
-            trace.accuracy.push(m[4]);
-            trace.loss.push(m[5]);
-            if trace.diverged_at.is_some() {
-                break;
-            }
+/// A run being trained: the toy, its trace so far and the step it is at.
+pub struct ToyRun {
+    toy: Toy,
+    trace: ToyTrace,
+    step: u32,
+    steps: u32,
+    stride: u32,
+}
+
+impl ToyRun {
+    /// A run of `steps` steps from the reference (the spec must pass [`ToySpec::check`]).
+    pub fn new(spec: &ToySpec, steps: u32) -> ToyRun {
+        let toy = Toy::new(spec.clone());
+        let trace = ToyTrace {
+            reference: (0..spec.chosen.len()).map(|p| exp(&toy.log_ref[p])).collect(),
+            ..ToyTrace::default()
+        };
+        let mut run = ToyRun { toy, trace, step: 0, steps, stride: steps.div_ceil(TRACE_POINTS).max(1) };
+        run.record();
+        run
+    }
+
+    fn record(&mut self) {
+        let m = self.toy.measure();
+        let trace = &mut self.trace;
+        if trace.diverged_at.is_none() && m.iter().any(|x| !x.is_finite()) {
+            trace.diverged_at = Some(self.step);
         }
-        if step < steps {
-            toy.step();
+        trace.steps.push(self.step);
+        for (series, value) in [
+            &mut trace.log_chosen,
+            &mut trace.log_rejected,
+            &mut trace.unseen_mass,
+            &mut trace.kl,
+            &mut trace.accuracy,
+            &mut trace.loss,
+        ]
+        .into_iter()
+        .zip(m)
+        {
+            series.push(value);
         }
     }
-    trace.policy = (0..spec.chosen.len()).map(|p| exp(&toy.log_probs(p))).collect();
-    trace
+
+    /// Trains up to `n` more steps; returns whether the run is over (all steps, or diverged).
+    pub fn advance(&mut self, n: u32) -> bool {
+        for _ in 0..n {
+            if self.is_over() {
+                break;
+            }
+            self.toy.step();
+            self.step += 1;
+            if self.step.is_multiple_of(self.stride) || self.step == self.steps {
+                self.record();
+            }
+        }
+        self.is_over()
+    }
+
+    pub fn is_over(&self) -> bool {
+        self.step >= self.steps || self.trace.diverged_at.is_some()
+    }
+
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+
+    /// The trace, with the final policy.
+    pub fn finish(mut self) -> ToyTrace {
+        self.trace.policy = (0..self.toy.params.len()).map(|p| exp(&self.toy.log_probs(p))).collect();
+        self.trace
+    }
+}
+
+/// Trains for `steps` steps from the reference and records the trace.
+pub fn train(spec: &ToySpec, steps: u32) -> ToyTrace {
+    let mut run = ToyRun::new(spec, steps);
+    run.advance(steps);
+    run.finish()
+}
+
+impl ToySpec {
+    /// Checks what [`Toy::new`] assumes; the message names the value and its range.
+    pub fn check(&self) -> Result<(), String> {
+        let v = self.responses;
+        if !(2..=4096).contains(&v) {
+            return Err(format!("responses={v}: must be 2..4096"));
+        }
+        if let Policy::Linear { features } = self.policy {
+            if !(1..=1024).contains(&features) {
+                return Err(format!("features={features}: must be 1..1024"));
+            }
+        }
+        if self.chosen.is_empty() || self.chosen.len() != self.rejected.len() {
+            return Err(format!(
+                "{} chosen sets for {} rejected sets: needs one of each per prompt",
+                self.chosen.len(),
+                self.rejected.len()
+            ));
+        }
+        for (p, (c, r)) in self.chosen.iter().zip(&self.rejected).enumerate() {
+            if c.is_empty() || r.is_empty() {
+                return Err(format!("prompt {}: needs at least one chosen and one rejected response", p + 1));
+            }
+            if let Some(i) = c.iter().chain(r).find(|&&i| i >= v) {
+                return Err(format!("prompt {}: response {i} is not below {v}", p + 1));
+            }
+        }
+        let numbers = [self.lr, self.focus, self.sft_alpha, self.beta_rejected, self.params.beta];
+        if numbers.iter().any(|x| !x.is_finite()) {
+            return Err("a setting is not a finite number".into());
+        }
+        Ok(())
+    }
 }
 
 fn exp(logp: &[f64]) -> Vec<f64> {
