@@ -12,7 +12,7 @@ use crate::{
     labs,
     state::{
         codec::Choice,
-        labs::{decode, encode, Labs, Page},
+        labs::{decode_shell, encode_shell, Labs, Page},
         url,
     },
     worker::{
@@ -44,7 +44,7 @@ impl AppState {
     /// becomes a notice (replacing the notices of the previous link).
     pub fn load_from_url(&self) {
         let mut labs = self.labs.get_untracked();
-        let (page, notes) = decode(&url::current_query(), &mut labs);
+        let (page, notes) = decode_shell(&url::current_query(), &mut labs);
         self.labs.set(labs);
         self.page.set(page);
         self.notices.update(|n| n.retain(|x| x.kind != NoticeKind::Link));
@@ -57,7 +57,7 @@ impl AppState {
     pub fn navigate(&self, page: Page) {
         self.notices.update(|n| n.retain(|x| x.kind != NoticeKind::Link));
         self.page.set(page);
-        url::push_query(&encode(page, &self.labs.get_untracked()));
+        url::push_query(&encode_shell(page, &self.labs.get_untracked()));
         if let Some(window) = web_sys::window() {
             window.scroll_to_with_x_and_y(0.0, 0.0);
             if let Some(main) = window.document().and_then(|d| d.get_element_by_id("main")) {
@@ -110,7 +110,7 @@ pub fn App() -> impl IntoView {
     provide_context(compute);
     provide_context(LongCompute(Compute::start_cpu_only()));
     provide_context(labs::shell::PageLink(Callback::new(move |_| {
-        state.labs.with_untracked(|labs| encode(state.page.get_untracked(), labs))
+        state.labs.with_untracked(|labs| encode_shell(state.page.get_untracked(), labs))
     })));
 
     // The URL follows the state (no new history entry), at most every URL_EVERY_MS while a
@@ -125,7 +125,7 @@ pub fn App() -> impl IntoView {
             set_timeout(
                 move || {
                     url_pending.set_value(false);
-                    let query = state.labs.with_untracked(|labs| encode(state.page.get_untracked(), labs));
+                    let query = state.labs.with_untracked(|labs| encode_shell(state.page.get_untracked(), labs));
                     url::replace_query(&query);
                 },
                 std::time::Duration::from_millis(URL_EVERY_MS),
@@ -183,7 +183,7 @@ pub fn App() -> impl IntoView {
                 Page::Home => view! { <labs::home::Home/> }.into_any(),
                 Page::Attention => view! { <labs::attention::AttentionLab/> }.into_any(),
                 Page::Activations => view! { <labs::module::LabModule page=Page::Activations/> }.into_any(),
-                Page::Alignment => view! { <labs::alignment::AlignmentLab/> }.into_any(),
+                Page::Alignment => view! { <labs::module::LabModule page=Page::Alignment/> }.into_any(),
                 Page::Model => view! { <labs::model::ModelLab/> }.into_any(),
                 Page::About => view! { <labs::about::About/> }.into_any(),
             }}

@@ -1,7 +1,10 @@
 //! The Activations lab as a module of its own: the shell loads it when a person opens the lab
 //! (`www/boot.js`), then calls `mount`, `load` and `unmount`.
 
-use softplay_app::{errors, labs::activations};
+use softplay_app::{
+    errors,
+    labs::{activations, mounted},
+};
 use wasm_bindgen::prelude::*;
 
 fn main() {
@@ -9,18 +12,19 @@ fn main() {
 }
 
 /// Shows the lab in `host` with the settings of `query`; `on_query` hears every change.
+/// Returns a notice for every value of `query` not used as written.
 #[wasm_bindgen]
-pub fn mount(host: web_sys::HtmlElement, query: String, on_query: js_sys::Function) {
-    activations::mount(host, query, on_query);
+pub fn mount(host: web_sys::HtmlElement, query: String, on_query: js_sys::Function) -> Vec<String> {
+    activations::mount(host, query, on_query)
 }
 
-/// Shows the settings of `query` (Back and Forward).
+/// Shows the settings of `query` (Back and Forward); returns its notices.
 #[wasm_bindgen]
-pub fn load(query: String) {
-    activations::load(query);
+pub fn load(query: String) -> Vec<String> {
+    mounted::load(query)
 }
 
 #[wasm_bindgen]
 pub fn unmount() {
-    activations::unmount();
+    mounted::unmount();
 }

@@ -1,18 +1,20 @@
 //! A lab loaded on demand: its own WebAssembly module (`src/bin/lab_*.rs`, built from this
 //! library), fetched the first time a person opens it, so the shell stays small.
 //!
-//! The shell keeps owning the URL: it gives the lab the query of its settings when mounting it
-//! (already checked, with any notice shown by the shell), hears every change back, and passes
-//! on a query the lab did not write (Back and Forward).
+//! The shell keeps owning the URL: it gives the lab the query of its settings when mounting it,
+//! shows the notices the lab returns (the lab reads and checks its own settings, so the shell
+//! carries no lab's codec), keeps the query of every change the lab reports, and passes on a
+//! query the lab did not write (Back and Forward).
 
 use leptos::{html::Div, prelude::*};
 use wasm_bindgen::{prelude::*, JsCast};
 
 use crate::{
     app::AppState,
+    components::notices::NoticeKind,
     state::{
         codec::Choice,
-        labs::{decode, encode, Page},
+        labs::{encode_shell, Page},
     },
 };
 
@@ -37,13 +39,15 @@ async fn load(name: &str) -> Result<JsValue, String> {
     })
 }
 
-fn call(module: &JsValue, export: &str, args: &[JsValue]) -> Result<(), String> {
+/// Calls `export` of the lab; returns the notices it answers with (an array of strings).
+fn call(module: &JsValue, export: &str, args: &[JsValue]) -> Result<Vec<String>, String> {
     let f = js_sys::Reflect::get(module, &export.into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .ok_or_else(|| format!("the lab has no `{export}`"))?;
     let args: js_sys::Array = args.iter().collect();
-    f.apply(&JsValue::NULL, &args).map(|_| ()).map_err(|e| format!("{e:?}"))
+    let answer = f.apply(&JsValue::NULL, &args).map_err(|e| format!("{e:?}"))?;
+    Ok(answer.dyn_into::<js_sys::Array>().map(|a| a.iter().filter_map(|v| v.as_string()).collect()).unwrap_or_default())
 }
 
 #[component]
@@ -58,7 +62,12 @@ pub fn LabModule(page: Page) -> impl IntoView {
     let on_query = StoredValue::new_local(None::<Closure<dyn Fn(String)>>);
     let name = page.name();
 
-    let query_now = move || state.labs.with_untracked(|labs| encode(page, labs));
+    let query_now = move || state.labs.with_untracked(|labs| encode_shell(page, labs));
+    let show = move |notices: Vec<String>| {
+        for n in notices {
+            state.notify(NoticeKind::Link, n);
+        }
+    };
 
     let start = move || {
         leptos::task::spawn_local(async move {
@@ -71,9 +80,7 @@ pub fn LabModule(page: Page) -> impl IntoView {
                             return;
                         }
                         last.set_value(query.clone());
-                        state.labs.update(|labs| {
-                            decode(&query, labs);
-                        });
+                        state.labs.update(|labs| labs.module_queries.keep(page, &query));
                     });
                     let query = query_now();
                     last.set_value(query.clone());
@@ -81,7 +88,10 @@ pub fn LabModule(page: Page) -> impl IntoView {
                     on_query.set_value(Some(hear));
                     module.set_value(Some(exports));
                     status.set(match mounted {
-                        Ok(()) => Status::Ready,
+                        Ok(notices) => {
+                            show(notices);
+                            Status::Ready
+                        }
                         Err(e) => Status::Failed(format!("the {name} lab could not start ({e})")),
                     });
                 }
@@ -102,7 +112,9 @@ pub fn LabModule(page: Page) -> impl IntoView {
         let query = query_now();
         if status.get_untracked() == Status::Ready && query != last.get_value() {
             last.set_value(query.clone());
-            module.with_value(|m| m.as_ref().map(|m| call(m, "load", &[query.into()])));
+            if let Some(Ok(notices)) = module.with_value(|m| m.as_ref().map(|m| call(m, "load", &[query.into()]))) {
+                show(notices);
+            }
         }
     });
 

@@ -115,12 +115,13 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-/// Escapes everything but unreserved characters and the comma (which separates list items and
-/// needs no escape in a query), so keys and values read back unchanged.
+/// Escapes everything but unreserved characters, the comma (which separates list items) and the
+/// slash (which separates groups of them); neither needs an escape in a query, so keys and values
+/// read back unchanged.
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b',') {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b',' | b'/') {
             out.push(b as char);
         } else {
             let _ = write!(out, "%{b:02X}");
@@ -157,7 +158,8 @@ impl QueryReader {
         Self::new(parse_query(query))
     }
 
-    fn note(&mut self, text: String) {
+    /// Records a notice of the caller's (a check across several keys).
+    pub fn note(&mut self, text: String) {
         self.notices.push(Notice(text));
     }
 
@@ -319,6 +321,68 @@ impl QueryReader {
         }
     }
 
+    /// A comma-separated list of `min_len..=max_len` finite numbers in `low..=high`.
+    pub fn float_vec(
+        &mut self,
+        key: &str,
+        min_len: usize,
+        max_len: usize,
+        low: f64,
+        high: f64,
+        default: &[f64],
+    ) -> Vec<f64> {
+        let Some(text) = self.take(key) else { return default.to_vec() };
+        let parsed: Result<Vec<f64>, _> = text.split(',').map(|p| p.trim().parse::<f64>()).collect();
+        let count = if min_len == max_len { format!("{min_len}") } else { format!("{min_len} to {max_len}") };
+        match parsed {
+            Ok(v)
+                if (min_len..=max_len).contains(&v.len())
+                    && v.iter().all(|x| x.is_finite() && (low..=high).contains(x)) =>
+            {
+                v
+            }
+            _ => {
+                self.note(format!(
+                    "ignored {key}={}: needs {count} numbers in {}..{}; using the defaults",
+                    shown(&text),
+                    format_float(low),
+                    format_float(high)
+                ));
+                default.to_vec()
+            }
+        }
+    }
+
+    /// Sets of indices below `limit`, `1..=max_sets` of them: `12,13/4` is {12, 13} then {4}.
+    /// Each set holds 1 to `limit` distinct indices.
+    pub fn index_sets(&mut self, key: &str, max_sets: usize, limit: u32, default: &[Vec<u32>]) -> Vec<Vec<u32>> {
+        let Some(text) = self.take(key) else { return default.to_vec() };
+        let sets: Option<Vec<Vec<u32>>> = text
+            .split('/')
+            .map(|set| {
+                let mut out: Vec<u32> = Vec::new();
+                for part in set.split(',') {
+                    let i = part.trim().parse::<u32>().ok().filter(|&i| i < limit)?;
+                    if !out.contains(&i) {
+                        out.push(i);
+                    }
+                }
+                Some(out)
+            })
+            .collect();
+        match sets {
+            Some(sets) if (1..=max_sets).contains(&sets.len()) => sets,
+            _ => {
+                self.note(format!(
+                    "ignored {key}={}: needs 1 to {max_sets} groups (separated by /) of response numbers 0..{}; using the defaults",
+                    shown(&text),
+                    limit - 1
+                ));
+                default.to_vec()
+            }
+        }
+    }
+
     /// Reads the format version `v`. A link from a newer version is read as far as it can be,
     /// and says so; a missing `v` means the current version.
     pub fn version(&mut self, current: u32) -> u32 {
@@ -337,6 +401,11 @@ impl QueryReader {
                 current
             }
         }
+    }
+
+    /// The notices so far, leaving the other keys unread (for a lab that reads them itself).
+    pub fn page_notices(self) -> Vec<Notice> {
+        self.notices
     }
 
     /// Names every key nothing asked for, and returns all notices.
@@ -378,6 +447,11 @@ impl QueryWriter {
     }
     pub fn float_list(&mut self, key: &str, values: &[f64]) {
         self.raw(key, values.iter().map(|&x| format_float(x)).collect::<Vec<_>>().join(","));
+    }
+    pub fn index_sets(&mut self, key: &str, sets: &[Vec<u32>]) {
+        let text: Vec<String> =
+            sets.iter().map(|s| s.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")).collect();
+        self.raw(key, text.join("/"));
     }
     /// The query string, without the leading `?`.
     pub fn finish(self) -> String {

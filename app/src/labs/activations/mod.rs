@@ -10,15 +10,17 @@ mod plots;
 mod race;
 pub mod spec;
 
-use std::{any::Any, cell::RefCell};
+use std::cell::RefCell;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsValue;
 
-use super::shell::{LabFrame, PageLink};
+use super::{
+    mounted::{self, Slot},
+    shell::LabFrame,
+};
 use crate::{
     components::controls::{FlagControl, FloatControl, IntControl, ListPicker},
-    state::labs::{decode, encode, ActivationsConfig, Labs, Page, ACT_FNS_MAX, ACT_SECOND, ACT_XMAX, SEED},
+    state::labs::{ActivationsConfig, Page, ACT_FNS_MAX, ACT_SECOND, ACT_XMAX, SEED},
     worker::client::Compute,
 };
 
@@ -29,24 +31,7 @@ pub struct Lab {
     pub compute: Compute,
 }
 
-fn query_of(config: &ActivationsConfig) -> String {
-    encode(Page::Activations, &Labs { activations: config.clone(), ..Labs::default() })
-}
-
-fn config_of(query: &str) -> ActivationsConfig {
-    let mut labs = Labs::default();
-    decode(query, &mut labs);
-    labs.activations
-}
-
-/// The mounted view (dropping it unmounts) and its settings.
-struct Mounted {
-    _view: Box<dyn Any>,
-    config: RwSignal<ActivationsConfig>,
-}
-
 thread_local! {
-    static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
     /// The lab's worker: started once, kept while the page lives (coming back reuses it).
     static COMPUTE: RefCell<Option<Compute>> = const { RefCell::new(None) };
 }
@@ -63,43 +48,16 @@ fn compute() -> Compute {
     })
 }
 
+static SLOT: Slot<ActivationsConfig> =
+    Slot { page: Page::Activations, get: |labs| &labs.activations, set: |labs, c| labs.activations = c };
+
 /// Mounts the lab into `host` with the settings of `query`; `on_query` hears the query of
 /// every change.
-pub fn mount(host: web_sys::HtmlElement, query: String, on_query: js_sys::Function) {
-    unmount();
-    let compute = compute();
-    let config_cell = std::rc::Rc::new(std::cell::Cell::new(None));
-    let cell = config_cell.clone();
-    let handle = leptos::mount::mount_to(host, move || {
-        let config = RwSignal::new(config_of(&query));
-        cell.set(Some(config));
-        provide_context(Lab { config, compute });
-        provide_context(PageLink(Callback::new(move |_| config.with_untracked(query_of))));
-        Effect::new(move |_| {
-            let query = config.with(query_of);
-            let _ = on_query.call1(&JsValue::NULL, &query.into());
-        });
-        view! { <ActivationsLab/> }
-    });
-    let config = config_cell.get().expect("the lab's view was built");
-    MOUNTED.with(|m| *m.borrow_mut() = Some(Mounted { _view: Box::new(handle), config }));
-}
-
-/// Shows the settings of `query` (the shell's Back and Forward).
-pub fn load(query: String) {
-    MOUNTED.with(|m| {
-        if let Some(Mounted { config, .. }) = m.borrow().as_ref() {
-            let next = config_of(&query);
-            if config.with_untracked(|c| *c != next) {
-                config.set(next);
-            }
-        }
-    });
-}
-
-pub fn unmount() {
-    let mounted = MOUNTED.with(|m| m.borrow_mut().take());
-    drop(mounted);
+pub fn mount(host: web_sys::HtmlElement, query: String, on_query: js_sys::Function) -> Vec<String> {
+    mounted::mount(host, query, on_query, &SLOT, |config| {
+        provide_context(Lab { config, compute: compute() });
+        view! { <ActivationsLab/> }.into_any()
+    })
 }
 
 #[component]

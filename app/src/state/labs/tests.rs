@@ -253,11 +253,80 @@ fn any_labs() -> impl Strategy<Value = Labs> {
                 seed,
             },
         );
-    let alignment = (pick(), float_in(ALIGN_BETA), any::<u32>()).prop_map(|(loss, beta, seed)| AlignmentConfig {
-        loss,
-        beta,
-        seed,
+    // Per prompt, a chosen and a rejected set of distinct responses below V.
+    let toy_pairs = int_in(TOY_V).prop_flat_map(|v| {
+        let prompt = prop::sample::subsequence((0..v).collect::<Vec<u32>>(), 2..=6).prop_shuffle().prop_map(|ids| {
+            let cut = ids.len() / 2;
+            (ids[..cut].to_vec(), ids[cut..].to_vec())
+        });
+        (Just(v), prop::collection::vec(prompt, 1..=TOY_PROMPTS_MAX))
     });
+    let base = (2..=BON_MAX_OUTCOMES)
+        .prop_flat_map(|n| (prop::collection::vec(0.001f64..1e3, n), prop::collection::vec(-1e6f64..1e6, n)));
+    let nash =
+        int_in(NASH_K).prop_flat_map(|k| (Just(k), prop::collection::vec(0.0f64..=1.0, (k * (k - 1) / 2) as usize)));
+    let alignment = (
+        (
+            prop::sample::subsequence(LossCurve::ALL.to_vec(), 1..=ALIGN_CURVES_MAX).prop_shuffle(),
+            float_in(ALIGN_HMAX),
+            float_in(ALIGN_BETA),
+            float_in(ALIGN_EPS),
+            float_in(ALIGN_TAU),
+            float_in(ALIGN_SBETA),
+            float_in(ALIGN_GAMMA),
+            float_in(ALIGN_LEN_W),
+            float_in(ALIGN_LEN_L),
+            float_in(ALIGN_LAMBDA),
+            float_in(ALIGN_Z0),
+        ),
+        (pick(), toy_pairs, pick(), int_in(TOY_FEATURES), any::<bool>(), float_in(TOY_BETA_MINUS), float_in(TOY_SFT)),
+        (any::<bool>(), int_in(TOY_SAMPLES), float_in(TOY_LR), int_in(TOY_STEPS), float_in(TOY_FOCUS)),
+        (pick(), base, pick(), nash, float_in(NASH_ETA), float_in(NASH_TAU), int_in(NASH_ITERS), any::<u32>()),
+    )
+        .prop_map(
+            |(
+                (curves, hmax, beta, eps, tau, simpo_beta, gamma, len_w, len_l, lambda, z0),
+                (loss, (responses, pairs), policy, features, flex, beta_minus, sft),
+                (on_policy, samples, lr, steps, focus),
+                (base, (base_p, base_r), pref, (k, custom), eta, nash_tau, iterations, seed),
+            )| AlignmentConfig {
+                curves,
+                hmax,
+                beta,
+                eps,
+                tau,
+                simpo_beta,
+                gamma,
+                len_w,
+                len_l,
+                lambda,
+                z0,
+                loss,
+                responses,
+                policy,
+                features,
+                chosen: pairs.iter().map(|p| p.0.clone()).collect(),
+                rejected: pairs.iter().map(|p| p.1.clone()).collect(),
+                flex,
+                beta_minus,
+                sft,
+                on_policy,
+                samples,
+                lr,
+                steps,
+                focus,
+                base,
+                base_p,
+                base_r,
+                pref,
+                k,
+                custom,
+                eta,
+                nash_tau,
+                iterations,
+                seed,
+            },
+        );
     let model = (
         (pick(), pick(), int_in(MODEL_LAYERS), int_in(MODEL_DMODEL)),
         (int_in(MODEL_HEADS), int_in(MODEL_STEPS), float_in(MODEL_LR), any::<u32>()),
@@ -277,6 +346,7 @@ fn any_labs() -> impl Strategy<Value = Labs> {
         activations,
         alignment,
         model,
+        module_queries: ModuleQueries::default(),
     })
 }
 
@@ -294,7 +364,17 @@ fn assert_in_range(labs: &Labs) {
     assert!(ACT_WIDTH.min <= act.width && act.width <= ACT_WIDTH.max);
     assert_eq!(act.kan_c.len(), 8);
     assert!(act.kan_c.iter().all(|c| c.abs() <= ACT_KAN_C.limit));
-    assert!(ALIGN_BETA.contains(labs.alignment.beta));
+    let al = &labs.alignment;
+    assert!(ALIGN_BETA.contains(al.beta) && TOY_LR.contains(al.lr) && NASH_ETA.contains(al.eta));
+    assert!(!al.chosen.is_empty() && al.chosen.len() == al.rejected.len() && al.chosen.len() <= TOY_PROMPTS_MAX);
+    assert!(al.chosen.iter().chain(&al.rejected).flatten().all(|&i| i < al.responses));
+    assert!(al
+        .chosen
+        .iter()
+        .zip(&al.rejected)
+        .all(|(c, r)| !c.is_empty() && !r.is_empty() && c.iter().all(|i| !r.contains(i))));
+    assert!(al.base_p.len() == al.base_r.len() && al.base_p.iter().sum::<f64>() > 0.0);
+    assert_eq!(al.custom.len(), (al.k * (al.k - 1) / 2) as usize);
     let m = &labs.model;
     assert!(MODEL_LAYERS.min <= m.layers && m.layers <= MODEL_LAYERS.max);
     assert!(MODEL_DMODEL.min <= m.d_model && m.d_model <= MODEL_DMODEL.max);
@@ -386,5 +466,80 @@ proptest! {
         for n in &notes {
             prop_assert!(n.0.len() < 400, "notice too long: {}", n.0.len());
         }
+    }
+}
+
+#[test]
+fn alignment_pairs_are_checked_together_and_named() {
+    let (_, labs, notes) = notices("?page=alignment&resp=16&chosen=3,20&rejected=4");
+    assert_eq!((labs.alignment.chosen.clone(), labs.alignment.rejected.clone()), (vec![vec![12]], vec![vec![4]]));
+    assert_eq!(
+        notes,
+        vec!["ignored chosen=3,20: needs 1 to 4 groups (separated by /) of response numbers 0..15; using the defaults"]
+    );
+    let (_, labs, notes) = notices("?page=alignment&chosen=3,4/5&rejected=4/6");
+    assert_eq!(labs.alignment.chosen, vec![vec![12]]);
+    assert_eq!(notes, vec!["ignored chosen/rejected: response 4 is both chosen and rejected for prompt 1; using chosen=12, rejected=10"]);
+    let (_, labs, notes) = notices("?page=alignment&chosen=1/2&rejected=3");
+    assert_eq!(labs.alignment.rejected, vec![vec![10]]);
+    assert_eq!(notes, vec!["ignored chosen/rejected: 2 prompts chosen but 1 rejected; using chosen=12, rejected=10"]);
+    let (_, labs, notes) = notices("?page=alignment&chosen=1,2/5&rejected=3/0");
+    assert_eq!(
+        (labs.alignment.chosen.clone(), labs.alignment.rejected.clone()),
+        (vec![vec![1, 2], vec![5]], vec![vec![3], vec![0]])
+    );
+    assert!(notes.is_empty(), "{notes:?}");
+    let (_, labs, notes) = notices("?page=alignment&resp=8");
+    assert_eq!((labs.alignment.chosen.clone(), labs.alignment.rejected.clone()), (vec![vec![0]], vec![vec![1]]));
+    assert_eq!(
+        notes,
+        vec!["ignored chosen/rejected: a response index is not below resp=8; using chosen=0, rejected=1"]
+    );
+}
+
+#[test]
+fn alignment_lists_name_what_is_wrong() {
+    let (_, labs, notes) = notices("?page=alignment&bp=0.5,0.5&br=1,2,3&pref=custom&k=3&pm=0.5,2,0.1");
+    assert_eq!(labs.alignment.base_r, vec![0.0, 1.0]);
+    assert_eq!(labs.alignment.custom, vec![0.9, 0.2, 0.7]);
+    assert_eq!(
+        notes,
+        vec![
+            "ignored br: 3 rewards for 2 outcomes; using rewards 0, 1, 2, …",
+            "ignored pm=0.5,2,0.1: needs 3 numbers in 0..1; using the defaults",
+        ]
+    );
+}
+
+#[test]
+fn the_shell_keeps_a_module_labs_query_as_written_and_reads_its_own() {
+    let mut labs = Labs::default();
+    let (page, notes) = decode_shell("?page=alignment&beta=-3&bogus=1", &mut labs);
+    assert_eq!(page, Page::Alignment);
+    // The module names these when it reads them; the shell only keeps them.
+    assert!(notes.is_empty(), "{notes:?}");
+    assert_eq!(encode_shell(Page::Alignment, &labs), "page=alignment&beta=-3&bogus=1");
+    assert_eq!(encode_shell(Page::Activations, &labs), "page=activations");
+    let (page, notes) = decode_shell("?page=attention&n=1000000000", &mut labs);
+    assert_eq!(page, Page::Attention);
+    assert_eq!(notes, vec![Notice("ignored n=1000000000: must be 2..1024; using 128".into())]);
+    // The shell's own labs are written as `encode` writes them; the module query is kept.
+    assert_eq!(encode_shell(Page::Attention, &labs), encode(Page::Attention, &labs));
+    assert_eq!(encode_shell(Page::Alignment, &labs), "page=alignment&beta=-3&bogus=1");
+    let (page, notes) = decode_shell("?page=nowhere&x=1", &mut labs);
+    assert_eq!(page, Page::Home);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+    #[test]
+    fn the_shell_reads_any_query_without_panicking(query in query_like()) {
+        let mut labs = Labs::default();
+        let (page, _) = decode_shell(&query, &mut labs);
+        let again = encode_shell(page, &labs);
+        let mut relabs = Labs::default();
+        let (repage, _) = decode_shell(&again, &mut relabs);
+        prop_assert_eq!(repage, page);
     }
 }

@@ -1,0 +1,91 @@
+//! The lab module's side of [`super::module`]: mounting a lab with its own Leptos runtime,
+//! telling the shell the query of every change, and following the shell's Back and Forward.
+
+use std::{any::Any, cell::RefCell, rc::Rc};
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+use super::shell::PageLink;
+use crate::state::labs::{decode, encode, LabConfig, Labs, Page};
+
+/// How a lab's config sits in [`Labs`].
+pub struct Slot<C> {
+    pub page: Page,
+    pub get: fn(&Labs) -> &C,
+    pub set: fn(&mut Labs, C),
+}
+
+impl<C: LabConfig> Slot<C> {
+    fn query_of(&self, config: &C) -> String {
+        let mut labs = Labs::default();
+        (self.set)(&mut labs, config.clone());
+        encode(self.page, &labs)
+    }
+
+    /// The settings of `query`, and a notice for every value not used as written.
+    fn config_of(&self, query: &str) -> (C, Vec<String>) {
+        let mut labs = Labs::default();
+        let (_, notices) = decode(query, &mut labs);
+        ((self.get)(&labs).clone(), notices.into_iter().map(|n| n.0).collect())
+    }
+}
+
+/// Shows another query's settings; returns its notices.
+type Load = Box<dyn Fn(&str) -> Vec<String>>;
+
+/// The mounted view (dropping it unmounts) and how to show another query.
+struct Mounted {
+    _view: Box<dyn Any>,
+    load: Load,
+}
+
+thread_local! {
+    static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+}
+
+/// Mounts `view` into `host` with the settings of `query`; `on_query` hears the query of every
+/// change. `view` gets the settings as a signal (and may provide its own context). Returns the
+/// notices of the query's values not used as written (the shell shows them).
+pub fn mount<C: LabConfig>(
+    host: web_sys::HtmlElement,
+    query: String,
+    on_query: js_sys::Function,
+    slot: &'static Slot<C>,
+    view: fn(RwSignal<C>) -> AnyView,
+) -> Vec<String> {
+    unmount();
+    let (first, notices) = slot.config_of(&query);
+    let cell = Rc::new(std::cell::Cell::new(None));
+    let config_cell = cell.clone();
+    let handle = leptos::mount::mount_to(host, move || {
+        let config = RwSignal::new(first);
+        config_cell.set(Some(config));
+        provide_context(PageLink(Callback::new(move |_| config.with_untracked(|c| slot.query_of(c)))));
+        Effect::new(move |_| {
+            let query = config.with(|c| slot.query_of(c));
+            let _ = on_query.call1(&JsValue::NULL, &query.into());
+        });
+        view(config)
+    });
+    let config = cell.get().expect("the lab's view was built");
+    let load = Box::new(move |query: &str| {
+        let (next, notices) = slot.config_of(query);
+        if config.with_untracked(|c| *c != next) {
+            config.set(next);
+        }
+        notices
+    });
+    MOUNTED.with(|m| *m.borrow_mut() = Some(Mounted { _view: Box::new(handle), load }));
+    notices
+}
+
+/// Shows the settings of `query` (the shell's Back and Forward); returns its notices.
+pub fn load(query: String) -> Vec<String> {
+    MOUNTED.with(|m| m.borrow().as_ref().map(|mounted| (mounted.load)(&query)).unwrap_or_default())
+}
+
+pub fn unmount() {
+    let mounted = MOUNTED.with(|m| m.borrow_mut().take());
+    drop(mounted);
+}
