@@ -8,4 +8,5 @@ pub mod attention;
 pub mod home;
 pub mod model;
 pub mod module;
+pub mod mounted;
 pub mod shell;

@@ -23,7 +23,10 @@ mod web {
         synthetic::Synthetic,
         Probe, RowStats,
     };
-    use softplay_kernels::fit::Fit;
+    use softplay_kernels::{
+        alignment::preference_toy::{ToyRun, ToySpec},
+        fit::Fit,
+    };
     use softplay_kernels::{
         attention::{attention_forward, Attention, Extras, Lssa, Mask, Shape, SoftmaxAlgorithm, Variant},
         gpu::GpuContext,
@@ -32,7 +35,7 @@ mod web {
     use softplay_worker::protocol::{
         Algorithm, Backend, F32s, FitReport, FitWire, Inputs, Map, Maps, Race, RaceResult, Request, Response,
         SnapshotWire, SoftmaxSummary, Stability, StabilityPoint, StabilitySeries, Sweep, SweepPoint, SyntheticSpec,
-        VariantSpec,
+        ToyReport, VariantSpec,
     };
     use wasm_bindgen::{prelude::*, JsCast};
     use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -229,6 +232,10 @@ mod web {
                 let race = softmax_race(id, len, seed, repeats).await;
                 post(&Response::SoftmaxRaceDone(race));
             }
+            Request::Toy { id, spec, steps } => {
+                let report = toy(id, &spec, steps).await;
+                post(&Response::ToyDone(report));
+            }
             Request::Fit { id, race, spec, steps, budget_ms } => {
                 post(&match fit(id, race, &spec, steps, budget_ms) {
                     Ok(report) => Response::FitDone(report),
@@ -278,6 +285,22 @@ mod web {
                 ms,
             })
         })
+    }
+
+    /// Trains the DPO toy, posting progress about every 100 ms of work.
+    async fn toy(id: u32, spec: &ToySpec, steps: u32) -> ToyReport {
+        let start = now_ms();
+        let mut run = ToyRun::new(spec, steps);
+        let mut last = start;
+        while !run.advance(50) {
+            if now_ms() - last > 100.0 {
+                last = now_ms();
+                post(&Response::Progress { id, stage: "training".into(), done: run.step(), total: steps });
+                yield_now().await;
+            }
+        }
+        let ms = now_ms() - start;
+        ToyReport { id, trace: run.finish(), ms }
     }
 
     fn wire_point(p: &stats::SweepPoint) -> SweepPoint {

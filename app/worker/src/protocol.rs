@@ -13,6 +13,7 @@ use std::fmt;
 
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use softplay_kernels::{
+    alignment::preference_toy::{ToySpec, ToyTrace},
     attention::{synthetic::Synthetic, Lssa, LssaScale, SoftmaxAlgorithm, Variant},
     fit::{self, FitSpec},
     mlp::{Hidden, Target},
@@ -233,6 +234,8 @@ pub enum Request {
     /// answering after about `budget_ms`; a race number the worker does not hold starts a new
     /// race from `spec` (the worker holds one race at a time).
     Fit { id: u32, race: u32, spec: FitWire, steps: u32, budget_ms: f64 },
+    /// Trains the Alignment lab's DPO toy for `steps` steps, with progress.
+    Toy { id: u32, spec: ToySpec, steps: u32 },
 }
 
 /// A fitting race's settings: [`FitSpec`] on the wire.
@@ -350,6 +353,7 @@ pub enum Response {
     StabilityDone(Stability),
     SoftmaxRaceDone(Race),
     FitDone(FitReport),
+    ToyDone(ToyReport),
     /// Request `id` (or the worker itself, when `id` is `None`) failed; `message` says why.
     Failed {
         id: Option<u32>,
@@ -373,6 +377,7 @@ impl Response {
             Response::StabilityDone(r) => Some((r.id, true)),
             Response::SoftmaxRaceDone(r) => Some((r.id, true)),
             Response::FitDone(r) => Some((r.id, true)),
+            Response::ToyDone(r) => Some((r.id, true)),
             Response::Failed { id: Some(id), .. } => Some((*id, true)),
             Response::Listening
             | Response::Ready { .. }
@@ -381,6 +386,17 @@ impl Response {
         }
     }
 }
+
+/// A trained DPO toy: its trace and how long the training took.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToyReport {
+    pub id: u32,
+    pub trace: ToyTrace,
+    pub ms: f64,
+}
+
+/// Most steps of one toy run.
+pub const TOY_MAX_STEPS: u32 = 20_000;
 
 /// Summary of a softmax demo run: enough to check the result without moving the vector back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -533,7 +549,8 @@ impl Request {
             | Request::LengthSweep { id, .. }
             | Request::Stability { id, .. }
             | Request::SoftmaxRace { id, .. }
-            | Request::Fit { id, .. } => *id,
+            | Request::Fit { id, .. }
+            | Request::Toy { id, .. } => *id,
         }
     }
 
@@ -572,6 +589,12 @@ impl Request {
                         Ok(())
                     }
                 }
+            }
+            Request::Toy { spec, steps, .. } => {
+                if *steps == 0 || *steps > TOY_MAX_STEPS {
+                    return Err(format!("steps={steps}: must be 1..{TOY_MAX_STEPS}"));
+                }
+                spec.check()
             }
             Request::LengthSweep { base, variants, factors, .. } => {
                 check_variants(variants)?;

@@ -1,0 +1,298 @@
+//! Loss curves: `L(h)` and the gradient weight `w(h) = −dL/dh` of the chosen losses, with
+//! their parameters, formulas and the margins worth marking.
+
+use leptos::prelude::*;
+use softplay_kernels::alignment::losses::{curve, marked_margin, LossKind, LossParams};
+
+use super::{now_ms, Lab};
+use crate::{
+    components::{
+        chart::{Axis, LineChart, Marker, Series},
+        controls::{FloatControl, ListPicker},
+    },
+    state::{
+        codec::{format_float, Choice, FloatParam},
+        labs::{
+            AlignmentConfig, LossCurve, ALIGN_BETA, ALIGN_CURVES_MAX, ALIGN_EPS, ALIGN_GAMMA, ALIGN_HMAX, ALIGN_LAMBDA,
+            ALIGN_LEN_L, ALIGN_LEN_W, ALIGN_SBETA, ALIGN_TAU, ALIGN_Z0,
+        },
+    },
+};
+
+/// Points per curve.
+const POINTS: usize = 801;
+
+pub fn kernel_loss(c: LossCurve) -> LossKind {
+    match c {
+        LossCurve::Dpo => LossKind::Dpo,
+        LossCurve::Cdpo => LossKind::Cdpo,
+        LossCurve::RobustDpo => LossKind::RobustDpo,
+        LossCurve::Ipo => LossKind::Ipo,
+        LossCurve::Hinge => LossKind::Hinge,
+        LossCurve::Simpo => LossKind::Simpo,
+        LossCurve::Orpo => LossKind::Orpo,
+        LossCurve::Kto => LossKind::Kto,
+    }
+}
+
+/// The kernels' parameters from the lab's settings.
+pub fn loss_params(c: &AlignmentConfig) -> LossParams {
+    LossParams {
+        beta: c.beta,
+        eps: c.eps,
+        tau: c.tau,
+        simpo_beta: c.simpo_beta,
+        gamma: c.gamma,
+        len_chosen: c.len_w,
+        len_rejected: c.len_l,
+        lambda: c.lambda,
+        z0: c.z0,
+        ..LossParams::default()
+    }
+}
+
+/// Every curve: `(name, colour, L points, w points)`; KTO gives two (desirable, undesirable).
+/// A curve's name, colour, `L` points and `w` points.
+type Curve = (String, usize, Vec<(f64, f64)>, Vec<(f64, f64)>);
+
+fn curves(c: &AlignmentConfig) -> Vec<Curve> {
+    let p = loss_params(c);
+    let hs: Vec<f64> = (0..POINTS).map(|i| -c.hmax + 2.0 * c.hmax * i as f64 / (POINTS - 1) as f64).collect();
+    let mut out = Vec::new();
+    for (i, &loss) in c.curves.iter().enumerate() {
+        let sides: &[(bool, &str)] =
+            if loss == LossCurve::Kto { &[(true, " (desirable)"), (false, " (undesirable)")] } else { &[(true, "")] };
+        for &(desirable, suffix) in sides {
+            let values: Vec<_> = hs.iter().map(|&h| (h, curve(kernel_loss(loss), &p, h, desirable))).collect();
+            let colour = if desirable { i } else { i + 8 };
+            out.push((
+                format!("{}{suffix}", loss.label()),
+                colour,
+                values.iter().map(|(h, v)| (*h, v.loss)).collect(),
+                values.iter().map(|(h, v)| (*h, v.weight)).collect(),
+            ));
+        }
+    }
+    out
+}
+
+/// Colours by loss; KTO's undesirable side and a seventh or eighth loss are dashed.
+fn series(name: String, colour: usize, points: Vec<(f64, f64)>) -> Series {
+    Series { name, colour: colour % 8, points, dashed: colour >= 6 }
+}
+
+#[component]
+pub fn LossCurves() -> impl IntoView {
+    let config = expect_context::<Lab>().config;
+    let ms = RwSignal::new(0.0);
+    let computed = Memo::new(move |_| {
+        let start = now_ms();
+        let all = config.with(curves);
+        ms.set(now_ms() - start);
+        all
+    });
+    let pick = move |which: usize| {
+        Signal::derive(move || {
+            computed.with(|all| {
+                all.iter()
+                    .map(|(name, colour, l, w)| {
+                        series(name.clone(), *colour, if which == 0 { l.clone() } else { w.clone() })
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let markers = Signal::derive(move || {
+        config.with(|c| {
+            let p = loss_params(c);
+            c.curves
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &l)| marked_margin(kernel_loss(l), &p).map(|(label, x)| (i, label, x)))
+                .filter(|(_, _, x)| x.abs() <= c.hmax)
+                .map(|(i, label, x)| Marker { x, label: format!("{label} h = {}", short(x)), colour: i % 8 })
+                .collect::<Vec<_>>()
+        })
+    });
+    // Marks beyond the plotted range are named, so that none disappears silently.
+    let outside = Memo::new(move |_| {
+        config.with(|c| {
+            let p = loss_params(c);
+            let far: Vec<String> = c
+                .curves
+                .iter()
+                .filter_map(|&l| marked_margin(kernel_loss(l), &p))
+                .filter(|(_, x)| x.abs() > c.hmax)
+                .map(|(label, x)| format!("{label} h = {}", short(x)))
+                .collect();
+            (!far.is_empty()).then(|| format!("Beyond the range ±{}: {}.", format_float(c.hmax), far.join("; ")))
+        })
+    });
+    let shown = move |curves: &'static [LossCurve]| {
+        Memo::new(move |_| config.with(|c| c.curves.iter().any(|l| curves.contains(l))))
+    };
+    let beta_shown = shown(&[LossCurve::Dpo, LossCurve::Cdpo, LossCurve::RobustDpo, LossCurve::Hinge, LossCurve::Kto]);
+    let eps_shown = shown(&[LossCurve::Cdpo, LossCurve::RobustDpo]);
+    let tau_shown = shown(&[LossCurve::Ipo]);
+    let simpo_shown = shown(&[LossCurve::Simpo]);
+    let orpo_shown = shown(&[LossCurve::Orpo]);
+    let kto_shown = shown(&[LossCurve::Kto]);
+    let tag = Signal::derive(move || config.with(|c| format!("beta{}", format_float(c.beta))));
+    let x_axis = Axis { label: "margin h", log: false };
+    let control = move |param: FloatParam, get: fn(&AlignmentConfig) -> f64, set: fn(&mut AlignmentConfig, f64)| {
+        view! {
+            <FloatControl
+                param=param
+                value=Signal::derive(move || config.with(get))
+                on_change=Callback::new(move |v| config.update(|c| set(c, v)))
+            />
+        }
+    };
+    view! {
+        <section class="panel" aria-labelledby="losses-title">
+            <h2 id="losses-title">"Losses and their gradient weights"</h2>
+            <p class="hint">
+                "Each loss as a function of the margin h — how far the policy prefers the chosen response over \
+                 the rejected one, relative to the reference — and its gradient weight w(h) = −dL/dh: how hard a \
+                 pair at that margin still pushes. DPO never stops pushing; cDPO pushes back past its \
+                 zero-gradient point; IPO pulls every pair to one target margin; the hinge stops at 1/β."
+            </p>
+            <div class="controls">
+                <ListPicker
+                    legend=format!("Losses (1 to {ALIGN_CURVES_MAX})")
+                    id_prefix="loss"
+                    noun_one="loss"
+                    noun="losses"
+                    min=1
+                    max=ALIGN_CURVES_MAX
+                    value=Signal::derive(move || config.with(|c| c.curves.clone()))
+                    on_change=Callback::new(move |v| config.update(|c| c.curves = v))
+                    test_id="loss-picker"
+                />
+                {control(ALIGN_HMAX, |c| c.hmax, |c, v| c.hmax = v)}
+                <Show when=move || beta_shown.get()>{control(ALIGN_BETA, |c| c.beta, |c, v| c.beta = v)}</Show>
+                <Show when=move || eps_shown.get()>{control(ALIGN_EPS, |c| c.eps, |c, v| c.eps = v)}</Show>
+                <Show when=move || tau_shown.get()>{control(ALIGN_TAU, |c| c.tau, |c, v| c.tau = v)}</Show>
+                <Show when=move || simpo_shown.get()>
+                    {control(ALIGN_SBETA, |c| c.simpo_beta, |c, v| c.simpo_beta = v)}
+                    {control(ALIGN_GAMMA, |c| c.gamma, |c, v| c.gamma = v)}
+                    {control(ALIGN_LEN_W, |c| c.len_w, |c, v| c.len_w = v)}
+                    {control(ALIGN_LEN_L, |c| c.len_l, |c, v| c.len_l = v)}
+                </Show>
+                <Show when=move || orpo_shown.get()>{control(ALIGN_LAMBDA, |c| c.lambda, |c, v| c.lambda = v)}</Show>
+                <Show when=move || kto_shown.get()>{control(ALIGN_Z0, |c| c.z0, |c, v| c.z0 = v)}</Show>
+            </div>
+            <div class="chart-grid">
+                <LineChart title="Loss L(h)" x=x_axis y=Axis { label: "L(h)", log: false } series=pick(0)
+                    markers=markers file_tag=tag test_id="chart-loss" dense=true/>
+                <LineChart title="Gradient weight w(h) = −dL/dh" x=x_axis y=Axis { label: "w(h)", log: false }
+                    series=pick(1) markers=markers file_tag=tag test_id="chart-weight" dense=true/>
+            </div>
+            <p class="hint" data-testid="marks-outside">{move || outside.get()}</p>
+            <p class="hint" data-testid="losses-time">
+                {move || format!("{} curves of {POINTS} points computed in {:.1} ms.", computed.with(Vec::len), ms.get())}
+            </p>
+            <dl class="formulas loss-formulas" data-testid="loss-formulas">
+                {move || config.with(|c| c.curves.clone()).into_iter().map(|l| {
+                    let (markup, source) = formula(l);
+                    view! {
+                        <dt>{l.label()}</dt>
+                        <dd><div class="formula" inner_html=markup></div><span class="paper">{source}</span></dd>
+                    }
+                }).collect::<Vec<_>>()}
+            </dl>
+        </section>
+    }
+}
+
+fn short(x: f64) -> String {
+    if x.abs() >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// `sp(…)`, `σ(…)` and friends in MathML.
+macro_rules! f {
+    (sp $($arg:literal)*) => { concat!("<mi>sp</mi><mo>(</mo>", $($arg,)* "<mo>)</mo>") };
+    (sig $($arg:literal)*) => { concat!("<mi>σ</mi><mo>(</mo>", $($arg,)* "<mo>)</mo>") };
+}
+
+/// Each loss's MathML (the loss, then what h is) and its paper.
+fn formula(l: LossCurve) -> (&'static str, &'static str) {
+    match l {
+        LossCurve::Dpo => (
+            concat!(
+                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo>",
+                f!(sp "<mo>−</mo><mi>β</mi><mi>h</mi>"),
+                "<mo>,</mo><mspace width=\"1em\"/><mi>w</mi><mo>=</mo><mi>β</mi>",
+                f!(sig "<mo>−</mo><mi>β</mi><mi>h</mi>"),
+                "</mrow></math>",
+                "<math display=\"block\"><mrow><mtext>where&#xA0;</mtext><mi>h</mi><mo>=</mo><mi>ln</mi><mfrac><mrow><mi>π</mi><mo>(</mo><msub><mi>y</mi><mi>w</mi></msub><mo>)</mo></mrow><mrow><msub><mi>π</mi><mi>ref</mi></msub><mo>(</mo><msub><mi>y</mi><mi>w</mi></msub><mo>)</mo></mrow></mfrac><mo>−</mo><mi>ln</mi><mfrac><mrow><mi>π</mi><mo>(</mo><msub><mi>y</mi><mi>l</mi></msub><mo>)</mo></mrow><mrow><msub><mi>π</mi><mi>ref</mi></msub><mo>(</mo><msub><mi>y</mi><mi>l</mi></msub><mo>)</mo></mrow></mfrac><mo>,</mo><mspace width=\"0.5em\"/><mi>sp</mi><mo>(</mo><mi>x</mi><mo>)</mo><mo>=</mo><mi>ln</mi><mo>(</mo><mn>1</mn><mo>+</mo><msup><mi>e</mi><mi>x</mi></msup><mo>)</mo></mrow></math>"
+            ),
+            "Rafailov et al. 2023",
+        ),
+        LossCurve::Cdpo => (
+            concat!(
+                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mo>(</mo><mn>1</mn><mo>−</mo><mi>ε</mi><mo>)</mo>",
+                f!(sp "<mo>−</mo><mi>β</mi><mi>h</mi>"),
+                "<mo>+</mo><mi>ε</mi>",
+                f!(sp "<mi>β</mi><mi>h</mi>"),
+                "</mrow></math>",
+                "<math display=\"block\"><mrow><mtext>zero gradient at&#xA0;</mtext><msup><mi>h</mi><mo>*</mo></msup><mo>=</mo><mfrac><mrow><mi>ln</mi><mo>(</mo><mo>(</mo><mn>1</mn><mo>−</mo><mi>ε</mi><mo>)</mo><mo>/</mo><mi>ε</mi><mo>)</mo></mrow><mi>β</mi></mfrac></mrow></math>"
+            ),
+            "Mitchell 2023 (conservative DPO, label smoothing)",
+        ),
+        LossCurve::RobustDpo => (
+            concat!(
+                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mfrac><mrow><mo>(</mo><mn>1</mn><mo>−</mo><mi>ε</mi><mo>)</mo>",
+                f!(sp "<mo>−</mo><mi>β</mi><mi>h</mi>"),
+                "<mo>−</mo><mi>ε</mi>",
+                f!(sp "<mi>β</mi><mi>h</mi>"),
+                "</mrow><mrow><mn>1</mn><mo>−</mo><mn>2</mn><mi>ε</mi></mrow></mfrac></mrow></math>"
+            ),
+            "Chowdhury et al. 2024 (unbiased under label noise ε)",
+        ),
+        LossCurve::Ipo => (
+            concat!(
+                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><msup><mrow><mo>(</mo><mover><mi>h</mi><mo>¯</mo></mover><mo>−</mo><mfrac><mn>1</mn><mrow><mn>2</mn><mi>τ</mi></mrow></mfrac><mo>)</mo></mrow><mn>2</mn></msup></mrow></math>",
+                "<math display=\"block\"><mrow><mtext>with per-token averaged log-ratios&#xA0;</mtext><mover><mi>h</mi><mo>¯</mo></mover></mrow></math>"
+            ),
+            "Azar et al. 2023 (IPO)",
+        ),
+        LossCurve::Hinge => (
+            "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mi>max</mi><mo>(</mo><mn>0</mn><mo>,</mo><mn>1</mn><mo>−</mo><mi>β</mi><mi>h</mi><mo>)</mo></mrow></math>",
+            "Zhao et al. 2023 (SLiC)",
+        ),
+        LossCurve::Simpo => (
+            concat!(
+                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo>",
+                f!(sp "<mo>−</mo><mo>(</mo><mfrac><msub><mi>β</mi><mi>s</mi></msub><mrow><mo>|</mo><msub><mi>y</mi><mi>w</mi></msub><mo>|</mo></mrow></mfrac><msub><mi>ℓ</mi><mi>w</mi></msub><mo>−</mo><mfrac><msub><mi>β</mi><mi>s</mi></msub><mrow><mo>|</mo><msub><mi>y</mi><mi>l</mi></msub><mo>|</mo></mrow></mfrac><msub><mi>ℓ</mi><mi>l</mi></msub><mo>−</mo><mi>γ</mi><mo>)</mo>"),
+                "</mrow></math>",
+                "<math display=\"block\"><mrow><mtext>no reference; here&#xA0;</mtext><mi>h</mi><mo>=</mo><msub><mi>ℓ</mi><mi>w</mi></msub><mo>−</mo><msub><mi>ℓ</mi><mi>l</mi></msub><mtext>&#xA0;(sequence log-probabilities), with&#xA0;</mtext><msub><mi>ℓ</mi><mi>l</mi></msub><mo>=</mo><mo>−</mo><mo>|</mo><msub><mi>y</mi><mi>l</mi></msub><mo>|</mo></mrow></math>"
+            ),
+            "Meng et al. 2024 (SimPO)",
+        ),
+        LossCurve::Orpo => (
+            concat!(
+                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mo>−</mo><msub><mover><mi>ℓ</mi><mo>¯</mo></mover><mi>w</mi></msub><mo>−</mo><mi>λ</mi><mi>ln</mi>",
+                f!(sig "<msub><mi>lo</mi><mi>w</mi></msub><mo>−</mo><msub><mi>lo</mi><mi>l</mi></msub>"),
+                "<mo>,</mo><mspace width=\"1em\"/><mi>lo</mi><mo>=</mo><mover><mi>ℓ</mi><mo>¯</mo></mover><mo>−</mo><mi>ln</mi><mo>(</mo><mn>1</mn><mo>−</mo><msup><mi>e</mi><mover><mi>ℓ</mi><mo>¯</mo></mover></msup><mo>)</mo></mrow></math>",
+                "<math display=\"block\"><mrow><mtext>here&#xA0;</mtext><mi>h</mi><mo>=</mo><msub><mi>lo</mi><mi>w</mi></msub><mo>−</mo><msub><mi>lo</mi><mi>l</mi></msub><mtext>&#xA0;with&#xA0;</mtext><msub><mover><mi>ℓ</mi><mo>¯</mo></mover><mi>l</mi></msub><mo>=</mo><mo>−</mo><mn>1</mn><mtext>: the NLL term keeps pushing</mtext></mrow></math>"
+            ),
+            "Hong et al. 2024 (ORPO)",
+        ),
+        LossCurve::Kto => (
+            concat!(
+                "<math display=\"block\"><mrow><msub><mi>L</mi><mi>D</mi></msub><mo>=</mo><mn>1</mn><mo>−</mo>",
+                f!(sig "<mi>β</mi><mo>(</mo><mi>r</mi><mo>−</mo><msub><mi>z</mi><mn>0</mn></msub><mo>)</mo>"),
+                "<mo>,</mo><mspace width=\"1em\"/><msub><mi>L</mi><mi>U</mi></msub><mo>=</mo><mn>1</mn><mo>−</mo>",
+                f!(sig "<mi>β</mi><mo>(</mo><msub><mi>z</mi><mn>0</mn></msub><mo>−</mo><mi>r</mi><mo>)</mo>"),
+                "</mrow></math>",
+                "<math display=\"block\"><mrow><mtext>unpaired; here&#xA0;</mtext><mi>h</mi><mo>=</mo><mi>r</mi><mo>=</mo><mi>ln</mi><mo>(</mo><mi>π</mi><mo>/</mo><msub><mi>π</mi><mi>ref</mi></msub><mo>)</mo><mtext>&#xA0;of one response</mtext></mrow></math>"
+            ),
+            "Ethayarajh et al. 2024 (KTO; λ_D = λ_U = 1)",
+        ),
+    }
+}

@@ -1,0 +1,95 @@
+//! The Alignment lab: preference losses and their gradient weights, the DPO toy that shows the
+//! 3D-properties, best-of-N against KL-constrained RL, and Nash dynamics on non-transitive
+//! preferences.
+//!
+//! Loaded on demand (`src/bin/lab_alignment.rs`). The loss curves, best-of-N and Nash panels
+//! compute in the page (a few thousand f64 operations); the toy trains in the lab's worker.
+
+mod bon;
+mod losses;
+mod nash;
+mod toy;
+
+use std::cell::RefCell;
+
+use leptos::prelude::*;
+
+use super::{
+    mounted::{self, Slot},
+    shell::LabFrame,
+};
+use crate::{
+    components::controls::IntControl,
+    state::labs::{AlignmentConfig, Page, SEED},
+    worker::client::Compute,
+};
+
+/// The lab's settings and its worker, shared through context.
+#[derive(Clone, Copy)]
+pub struct Lab {
+    pub config: RwSignal<AlignmentConfig>,
+    pub compute: Compute,
+}
+
+thread_local! {
+    /// The lab's worker: started once, kept while the page lives.
+    static COMPUTE: RefCell<Option<Compute>> = const { RefCell::new(None) };
+}
+
+fn compute() -> Compute {
+    COMPUTE.with(|c| {
+        *c.borrow_mut().get_or_insert_with(|| {
+            let owner = Owner::new();
+            let compute = owner.with(Compute::start_cpu_only);
+            // The worker outlives every mount: its owner is never disposed.
+            std::mem::forget(owner);
+            compute
+        })
+    })
+}
+
+static SLOT: Slot<AlignmentConfig> =
+    Slot { page: Page::Alignment, get: |labs| &labs.alignment, set: |labs, c| labs.alignment = c };
+
+/// Mounts the lab into `host` with the settings of `query`; `on_query` hears the query of
+/// every change.
+pub fn mount(host: web_sys::HtmlElement, query: String, on_query: js_sys::Function) -> Vec<String> {
+    mounted::mount(host, query, on_query, &SLOT, |config| {
+        provide_context(Lab { config, compute: compute() });
+        view! { <AlignmentLab/> }.into_any()
+    })
+}
+
+/// Milliseconds since the page started (for the "computed in" notes).
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+#[component]
+pub fn AlignmentLab() -> impl IntoView {
+    let config = expect_context::<Lab>().config;
+    view! {
+        <LabFrame
+            title="Alignment"
+            intro="Preference alignment made visible: the DPO family's losses and gradient weights, a DPO toy \
+                   that shows the rejected response collapsing and mass leaking to unseen responses, \
+                   best-of-N against the KL-optimal policy, and Nash learning on preferences that go in circles."
+            results=Box::new(move || view! {
+                <losses::LossCurves/>
+                <toy::Toy/>
+                <bon::BestOfN/>
+                <nash::Nash/>
+            }.into_any())
+        >
+            <p class="hint">
+                "Each panel below has its own settings; β, ε, τ, γ and λ of the loss panel are also the \
+                 toy's. The seed draws the toy's reference and on-policy pairs and the random preference matrix."
+            </p>
+            <IntControl
+                param=SEED
+                value=Signal::derive(move || config.with(|c| c.seed))
+                on_change=Callback::new(move |v| config.update(|c| c.seed = v))
+            />
+        </LabFrame>
+    }
+}
