@@ -7,27 +7,27 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use super::shell::PageLink;
-use crate::state::labs::{decode, encode, LabConfig, Labs, Page};
+use crate::state::labs::{decode_lab, encode_lab, LabConfig, Page};
 
-/// How a lab's config sits in [`Labs`].
+/// The page of a lab module, with the type of its settings.
 pub struct Slot<C> {
     pub page: Page,
-    pub get: fn(&Labs) -> &C,
-    pub set: fn(&mut Labs, C),
+    pub config: std::marker::PhantomData<C>,
 }
 
 impl<C: LabConfig> Slot<C> {
+    pub const fn new(page: Page) -> Self {
+        Slot { page, config: std::marker::PhantomData }
+    }
+
     fn query_of(&self, config: &C) -> String {
-        let mut labs = Labs::default();
-        (self.set)(&mut labs, config.clone());
-        encode(self.page, &labs)
+        encode_lab(self.page, config)
     }
 
     /// The settings of `query`, and a notice for every value not used as written.
     fn config_of(&self, query: &str) -> (C, Vec<String>) {
-        let mut labs = Labs::default();
-        let (_, notices) = decode(query, &mut labs);
-        ((self.get)(&labs).clone(), notices.into_iter().map(|n| n.0).collect())
+        let (config, notices) = decode_lab(query);
+        (config, notices.into_iter().map(|n| n.0).collect())
     }
 }
 

@@ -1156,6 +1156,23 @@ pub fn encode_shell(page: Page, labs: &Labs) -> String {
     w.finish()
 }
 
+/// A module lab's reading of its own query (the shell kept it as written): the settings, and a
+/// notice for every value not used as written. Only `C`'s codec is linked.
+pub fn decode_lab<C: LabConfig>(query: &str) -> (C, Vec<Notice>) {
+    let mut q = QueryReader::from_query(query);
+    let _page: Page = q.choice(Page::Home);
+    let config = read_lab(&mut q);
+    (config, q.finish(C::PLACE))
+}
+
+/// A module lab's query for its settings.
+pub fn encode_lab<C: LabConfig>(page: Page, config: &C) -> String {
+    let mut w = QueryWriter::default();
+    w.choice(page);
+    write_lab(config, &mut w);
+    w.finish()
+}
+
 fn read_lab<C: LabConfig>(q: &mut QueryReader) -> C {
     let version = q.version(C::VERSION);
     C::read(q, version)

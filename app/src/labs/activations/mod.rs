@@ -48,8 +48,7 @@ fn compute() -> Compute {
     })
 }
 
-static SLOT: Slot<ActivationsConfig> =
-    Slot { page: Page::Activations, get: |labs| &labs.activations, set: |labs, c| labs.activations = c };
+static SLOT: Slot<ActivationsConfig> = Slot::new(Page::Activations);
 
 /// Mounts the lab into `host` with the settings of `query`; `on_query` hears the query of
 /// every change.

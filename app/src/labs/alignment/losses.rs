@@ -109,7 +109,7 @@ pub fn LossCurves() -> impl IntoView {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, &l)| marked_margin(kernel_loss(l), &p).map(|(label, x)| (i, label, x)))
-                .filter(|(_, _, x)| x.abs() <= c.hmax)
+                .filter(|(_, _, x)| x.abs() < c.hmax)
                 .map(|(i, label, x)| Marker { x, label: format!("{label} h = {}", short(x)), colour: i % 8 })
                 .collect::<Vec<_>>()
         })
@@ -122,10 +122,11 @@ pub fn LossCurves() -> impl IntoView {
                 .curves
                 .iter()
                 .filter_map(|&l| marked_margin(kernel_loss(l), &p))
-                .filter(|(_, x)| x.abs() > c.hmax)
+                .filter(|(_, x)| x.abs() >= c.hmax)
                 .map(|(label, x)| format!("{label} h = {}", short(x)))
                 .collect();
-            (!far.is_empty()).then(|| format!("Beyond the range ±{}: {}.", format_float(c.hmax), far.join("; ")))
+            (!far.is_empty())
+                .then(|| format!("At or beyond the edge of ±{}: {}.", format_float(c.hmax), far.join("; ")))
         })
     });
     let shown = move |curves: &'static [LossCurve]| {

@@ -48,8 +48,7 @@ fn compute() -> Compute {
     })
 }
 
-static SLOT: Slot<AlignmentConfig> =
-    Slot { page: Page::Alignment, get: |labs| &labs.alignment, set: |labs, c| labs.alignment = c };
+static SLOT: Slot<AlignmentConfig> = Slot::new(Page::Alignment);
 
 /// Mounts the lab into `host` with the settings of `query`; `on_query` hears the query of
 /// every change.

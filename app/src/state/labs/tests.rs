@@ -543,3 +543,21 @@ proptest! {
         prop_assert_eq!(repage, page);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    /// A module lab reads its own query as the whole-URL codec does, and writes it back.
+    #[test]
+    fn a_module_lab_reads_its_query_as_the_whole_codec_does(labs in any_labs(), query in query_like()) {
+        let a = encode_lab(Page::Activations, &labs.activations);
+        prop_assert_eq!(&decode_lab::<ActivationsConfig>(&a).0, &labs.activations);
+        let b = encode_lab(Page::Alignment, &labs.alignment);
+        prop_assert_eq!(&decode_lab::<AlignmentConfig>(&b).0, &labs.alignment);
+        let query = format!("page=alignment&{query}");
+        let mut whole = Labs::default();
+        let (_, notices) = decode(&query, &mut whole);
+        let (alone, own) = decode_lab::<AlignmentConfig>(&query);
+        prop_assert_eq!(alone, whole.alignment);
+        prop_assert_eq!(own, notices);
+    }
+}
