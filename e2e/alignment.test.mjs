@@ -85,7 +85,7 @@ test('moving β changes the DPO curve as the formula predicts; the marks follow'
     worst = Math.max(worst, Math.abs(Number(loss[i].DPO) - softplus(-0.5 * h)));
     worst = Math.max(worst, Math.abs(Number(weight[i].DPO) - 0.5 * sigmoid(-0.5 * h)));
     // cDPO: (1 − ε) sp(−βh) + ε sp(βh), ε = 0.1.
-    worst = Math.max(worst, Math.abs(Number(loss[i].cDPO) - (0.9 * softplus(-0.5 * h) + 0.1 * softplus(0.5 * h))));
+    worst = Math.max(worst, Math.abs(Number(loss[i]['cDPO (label smoothing)']) - (0.9 * softplus(-0.5 * h) + 0.1 * softplus(0.5 * h))));
   }
   assert.ok(worst < 1e-9, `DPO/cDPO at β = 0.5 off by ${worst}`);
   // cDPO's zero gradient at ln(9)/0.5 = 4.39, now inside ±10; the hinge stops at 1/β = 2.
@@ -215,6 +215,11 @@ test('rock–paper–scissors: self-play keeps cycling, EGPO falls below 1e-3; e
   await page.fill('[aria-label="P(1 ≻ 2)"]', '0.8');
   await page.locator('[aria-label="P(1 ≻ 2)"]').blur();
   await page.waitForFunction(() => location.search.includes('pm=0.8,0,1&'));
+  // The panel follows: with 1 ≻ 2 no longer certain, self-play ends elsewhere.
+  await page.waitForFunction(
+    (before) => document.querySelector('[data-testid=nash-table] tr[data-method=SelfPlay] td:nth-child(3)')?.textContent !== before,
+    table.SelfPlay[2],
+  );
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -228,6 +233,19 @@ test('a bad link is named value by value, and a shared link replays identical cu
   assert.match(notices, /ignored chosen=3,99: needs 1 to 4 groups \(separated by \/\) of response numbers 0\.\.15; using the defaults/);
   assert.match(notices, /ignored k=12: must be 2\.\.8; using 3/);
   assert.match(notices, /ignored bogus=1: not a setting of the Alignment lab/);
+  assert.match(notices, /ignored pm=2: needs 3 numbers in 0\.\.1; using the defaults/);
+  // The address bar shows what the lab uses, not the bad values.
+  await page.waitForFunction(() => location.search.includes('beta=0.1&') && !location.search.includes('bogus'));
+  // Leaving and coming Back: the lab reads the entry again, with the settings changed since.
+  await page.fill('#ctl-beta-number', '0.7');
+  await page.press('#ctl-beta-number', 'Enter');
+  await page.waitForFunction(() => location.search.includes('beta=0.7&'));
+  await page.click('nav >> text=Attention');
+  await page.waitForSelector('[data-testid=variant-panel], .variant-panel', { timeout: 30_000 });
+  await page.goBack();
+  await labReady(page);
+  await page.waitForFunction(() => document.querySelector('#ctl-beta-number')?.value === '0.7');
+  assert.match(await query(page), /beta=0\.7&/);
   await context.close();
 
   const link = '?page=alignment&loss=ipo&policy=tabular&onpolicy=1&samples=6&tsteps=300&seed=3&pref=random&k=4';

@@ -249,6 +249,7 @@ fn best_of_n_matches_the_exact_reference() {
         for (b, front) in bon.iter().zip(&front) {
             let n = b["n"].as_u64().unwrap() as u32;
             let q = best_of_n(&p, &r, n);
+            assert_eq!(q.len(), floats(&b["q"]).len(), "set {s} N={n}: length");
             for (i, (&got, want)) in q.iter().zip(floats(&b["q"])).enumerate() {
                 g.relative(|| format!("set {s} N={n}: q[{i}]"), got, want, TOL_BON);
             }
@@ -277,6 +278,7 @@ fn tilt_matches_the_reference() {
         for (b, front) in tilt.iter().zip(&front) {
             let beta = num(&b["beta"]);
             let q = tilted(&p, &r, beta);
+            assert_eq!(q.len(), floats(&b["q"]).len(), "set {s} β={beta}: length");
             for (i, (&got, want)) in q.iter().zip(floats(&b["q"])).enumerate() {
                 g.relative(|| format!("set {s} β={beta}: q[{i}]"), got, want, TOL_TILT);
             }
@@ -323,6 +325,7 @@ fn nash_dynamics_match_the_reference() {
             );
             for (c, &t) in checkpoints.iter().enumerate() {
                 assert_eq!(trace.iterations[t] as usize, t);
+                assert_eq!(trace.policies[t].len(), floats(&want["policies"][c]).len());
                 for (i, (&got, w)) in trace.policies[t].iter().zip(floats(&want["policies"][c])).enumerate() {
                     g.scaled(|| format!("{name} {method:?} t={t}: π[{i}]"), got, w, 1.0, TOL_NASH);
                 }

@@ -7,7 +7,10 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use super::shell::PageLink;
-use crate::state::labs::{decode_lab, encode_lab, LabConfig, Page};
+use crate::{
+    state::labs::{decode_lab, encode_lab, LabConfig, Page},
+    worker::client::Compute,
+};
 
 /// The page of a lab module, with the type of its settings.
 pub struct Slot<C> {
@@ -42,6 +45,21 @@ struct Mounted {
 
 thread_local! {
     static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+    /// The lab's worker: started once, kept while the page lives (coming back reuses it).
+    static WORKER: RefCell<Option<Compute>> = const { RefCell::new(None) };
+}
+
+/// The lab module's own worker for long runs (no GPU probe), started on first use.
+pub fn worker() -> Compute {
+    WORKER.with(|c| {
+        *c.borrow_mut().get_or_insert_with(|| {
+            let owner = Owner::new();
+            let compute = owner.with(Compute::start_cpu_only);
+            // The worker outlives every mount: its owner is never disposed.
+            std::mem::forget(owner);
+            compute
+        })
+    })
 }
 
 /// Mounts `view` into `host` with the settings of `query`; `on_query` hears the query of every
@@ -56,6 +74,7 @@ pub fn mount<C: LabConfig>(
 ) -> Vec<String> {
     unmount();
     let (first, notices) = slot.config_of(&query);
+    let on_query_again = on_query.clone();
     let cell = Rc::new(std::cell::Cell::new(None));
     let config_cell = cell.clone();
     let handle = leptos::mount::mount_to(host, move || {
@@ -73,6 +92,10 @@ pub fn mount<C: LabConfig>(
         let (next, notices) = slot.config_of(query);
         if config.with_untracked(|c| *c != next) {
             config.set(next);
+        } else {
+            // Same settings, other text (a value the lab could not use): the shell hears the
+            // lab's own query, so that the address bar shows what is on screen.
+            let _ = on_query_again.call1(&JsValue::NULL, &config.with_untracked(|c| slot.query_of(c)).into());
         }
         notices
     });

@@ -357,13 +357,16 @@ impl QueryReader {
     /// Each set holds 1 to `limit` distinct indices.
     pub fn index_sets(&mut self, key: &str, max_sets: usize, limit: u32, default: &[Vec<u32>]) -> Vec<Vec<u32>> {
         let Some(text) = self.take(key) else { return default.to_vec() };
+        let mut repeated = false;
         let sets: Option<Vec<Vec<u32>>> = text
             .split('/')
             .map(|set| {
                 let mut out: Vec<u32> = Vec::new();
                 for part in set.split(',') {
                     let i = part.trim().parse::<u32>().ok().filter(|&i| i < limit)?;
-                    if !out.contains(&i) {
+                    if out.contains(&i) {
+                        repeated = true;
+                    } else {
                         out.push(i);
                     }
                 }
@@ -371,7 +374,18 @@ impl QueryReader {
             })
             .collect();
         match sets {
-            Some(sets) if (1..=max_sets).contains(&sets.len()) => sets,
+            Some(sets) if (1..=max_sets).contains(&sets.len()) => {
+                if repeated {
+                    let read: Vec<String> =
+                        sets.iter().map(|s| s.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")).collect();
+                    self.note(format!(
+                        "read {key}={} as {}: a response named twice in a group counts once",
+                        shown(&text),
+                        read.join("/")
+                    ));
+                }
+                sets
+            }
             _ => {
                 self.note(format!(
                     "ignored {key}={}: needs 1 to {max_sets} groups (separated by /) of response numbers 0..{}; using the defaults",

@@ -75,7 +75,8 @@ choice_enum!(
 );
 
 choice_enum!(
-    /// Preference-alignment losses (shared/reference/formulas.md §4).
+    /// Preference-alignment losses (shared/reference/formulas.md §4): the toy's (`loss`) and the
+    /// loss panel's curves (`curves`; KTO draws its desirable and undesirable sides).
     AlignmentLoss, key = "loss", label = "Loss", default = Dpo, {
         Dpo => ("dpo", "DPO"),
         Cdpo => ("cdpo", "cDPO (label smoothing)"),
@@ -682,20 +683,6 @@ impl LabConfig for ActivationsConfig {
 // ---- Alignment ----
 
 choice_enum!(
-    /// A curve of the loss panel (KTO draws its desirable and undesirable sides).
-    LossCurve, key = "curve", label = "Loss", default = Dpo, {
-        Dpo => ("dpo", "DPO"),
-        Cdpo => ("cdpo", "cDPO"),
-        RobustDpo => ("rdpo", "Robust DPO"),
-        Ipo => ("ipo", "IPO"),
-        Hinge => ("hinge", "Hinge / SLiC"),
-        Simpo => ("simpo", "SimPO"),
-        Orpo => ("orpo", "ORPO"),
-        Kto => ("kto", "KTO"),
-    }
-);
-
-choice_enum!(
     /// How the DPO toy's policy is parameterised.
     ToyPolicy, key = "policy", label = "Policy", default = Linear, {
         Linear => ("linear", "Linear over response features (shared)"),
@@ -777,7 +764,7 @@ pub const NASH_ITERS: IntParam = IntParam { key: "iters", label: "Iterations", m
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlignmentConfig {
-    pub curves: Vec<LossCurve>,
+    pub curves: Vec<AlignmentLoss>,
     pub hmax: f64,
     pub beta: f64,
     pub eps: f64,
@@ -820,7 +807,7 @@ pub struct AlignmentConfig {
 impl Default for AlignmentConfig {
     fn default() -> Self {
         AlignmentConfig {
-            curves: vec![LossCurve::Dpo, LossCurve::Cdpo, LossCurve::RobustDpo, LossCurve::Hinge],
+            curves: vec![AlignmentLoss::Dpo, AlignmentLoss::Cdpo, AlignmentLoss::RobustDpo, AlignmentLoss::Hinge],
             hmax: 10.0,
             beta: 0.1,
             eps: 0.1,
@@ -864,7 +851,8 @@ impl Default for AlignmentConfig {
 fn read_pairs(q: &mut QueryReader, responses: u32, d: &AlignmentConfig) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
     let chosen = q.index_sets(TOY_CHOSEN, TOY_PROMPTS_MAX, responses, &d.chosen);
     let rejected = q.index_sets(TOY_REJECTED, TOY_PROMPTS_MAX, responses, &d.rejected);
-    let fits = |sets: &[Vec<u32>]| sets.iter().flatten().all(|&i| i < responses);
+    let too_big = |sets: &[Vec<u32>]| sets.iter().flatten().copied().find(|&i| i >= responses);
+    let fits = |sets: &[Vec<u32>]| too_big(sets).is_none();
     let problem = if chosen.len() != rejected.len() {
         Some(format!("{} prompts chosen but {} rejected", chosen.len(), rejected.len()))
     } else if let Some((p, i)) = chosen
@@ -874,10 +862,8 @@ fn read_pairs(q: &mut QueryReader, responses: u32, d: &AlignmentConfig) -> (Vec<
         .find_map(|(p, (c, r))| c.iter().find(|i| r.contains(i)).map(|&i| (p, i)))
     {
         Some(format!("response {i} is both chosen and rejected for prompt {}", p + 1))
-    } else if !fits(&chosen) || !fits(&rejected) {
-        Some(format!("a response index is not below resp={responses}"))
     } else {
-        None
+        too_big(&chosen).or(too_big(&rejected)).map(|i| format!("response {i} is not below resp={responses}"))
     };
     match problem {
         None => (chosen, rejected),

@@ -25,7 +25,7 @@ pub fn best_of_n(p: &[f64], r: &[f64], n: u32) -> Vec<f64> {
     while start < order.len() {
         let mut end = start;
         let mut mass = 0.0;
-        while end < order.len() && r[order[end]] == r[order[start]] {
+        while end < order.len() && r[order[end]].total_cmp(&r[order[start]]).is_eq() {
             mass += p[order[end]];
             end += 1;
         }

@@ -35,7 +35,9 @@ pub enum Preset {
     /// Rock–paper–scissors generalised to K responses: each beats the next `⌊K/2⌋` around the
     /// circle for certain (`P = 1`); `K = 3` is the classic game.
     RockPaperScissors,
-    /// A seeded random antisymmetric game: `P(i ≻ j) = σ(g_ij)`, `g_ij = −g_ji ~ N(0, 4)`.
+    /// A seeded random game with a cycle in it: `P(i ≻ j) = σ(g_ij)`, `g_ij = −g_ji =
+    /// 2.5·sin(2π(j − i)/K) + N(0, 1)` (the sine part alone is rock–paper–scissors-like, so
+    /// small K stay non-transitive most of the time).
     Random,
 }
 
@@ -55,7 +57,10 @@ pub fn preset(kind: Preset, k: usize, seed: u32) -> Vec<f64> {
                         0.0
                     }
                 }
-                Preset::Random => sigmoid(2.0 * rng.normal() as f64),
+                Preset::Random => {
+                    let cycle = (std::f64::consts::TAU * (j - i) as f64 / k as f64).sin();
+                    sigmoid(2.5 * cycle + rng.normal() as f64)
+                }
             };
             m[i * k + j] = pij;
             m[j * k + i] = 1.0 - pij;

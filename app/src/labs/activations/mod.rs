@@ -10,8 +10,6 @@ mod plots;
 mod race;
 pub mod spec;
 
-use std::cell::RefCell;
-
 use leptos::prelude::*;
 
 use super::{
@@ -31,30 +29,13 @@ pub struct Lab {
     pub compute: Compute,
 }
 
-thread_local! {
-    /// The lab's worker: started once, kept while the page lives (coming back reuses it).
-    static COMPUTE: RefCell<Option<Compute>> = const { RefCell::new(None) };
-}
-
-fn compute() -> Compute {
-    COMPUTE.with(|c| {
-        *c.borrow_mut().get_or_insert_with(|| {
-            let owner = Owner::new();
-            let compute = owner.with(Compute::start_cpu_only);
-            // The worker outlives every mount: its owner is never disposed.
-            std::mem::forget(owner);
-            compute
-        })
-    })
-}
-
 static SLOT: Slot<ActivationsConfig> = Slot::new(Page::Activations);
 
 /// Mounts the lab into `host` with the settings of `query`; `on_query` hears the query of
 /// every change.
 pub fn mount(host: web_sys::HtmlElement, query: String, on_query: js_sys::Function) -> Vec<String> {
     mounted::mount(host, query, on_query, &SLOT, |config| {
-        provide_context(Lab { config, compute: compute() });
+        provide_context(Lab { config, compute: mounted::worker() });
         view! { <ActivationsLab/> }.into_any()
     })
 }

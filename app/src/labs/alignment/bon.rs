@@ -39,11 +39,8 @@ pub fn outcomes(c: &AlignmentConfig) -> (Vec<f64>, Vec<f64>) {
             let w = [5.0, 4.0, 3.0, 5.0, 4.0, 3.0, 3.0, 2.0, 1.0, 2.0, 1.0, 1.0];
             w.iter().enumerate().map(|(i, &w)| (w, (i / 3) as f64)).unzip()
         }
-        BaseDist::Custom => {
-            // While a list is being edited the two may differ in length: the shorter one counts.
-            let n = c.base_p.len().min(c.base_r.len());
-            (c.base_p[..n].to_vec(), c.base_r[..n].to_vec())
-        }
+        // The editor commits the two lists only when they match (the codec checks links).
+        BaseDist::Custom => (c.base_p.clone(), c.base_r.clone()),
     };
     let total: f64 = p.iter().sum();
     (p.iter().map(|x| x / total).collect(), r)
@@ -66,7 +63,9 @@ fn compute(c: &AlignmentConfig) -> Frontiers {
     let betas: Vec<f64> = (0..BETAS).map(|i| spread * 10f64.powf(3.0 - 6.0 * i as f64 / (BETAS - 1) as f64)).collect();
     let ns: Vec<u32> = (1..=N_MAX).collect();
     let (bon, tilt) = frontier(&p, &r, &ns, &betas);
-    let top: f64 = p.iter().zip(&r).filter(|(_, &r)| r == hi).map(|(p, _)| p).sum();
+    // The best reward best-of-N can draw: the highest among outcomes that can occur.
+    let best = p.iter().zip(&r).filter(|(p, _)| **p > 0.0).fold(f64::NEG_INFINITY, |m, (_, &r)| m.max(r));
+    let top: f64 = p.iter().zip(&r).filter(|(_, &r)| r == best).map(|(p, _)| p).sum();
     Frontiers { bon, tilt, cap: -top.ln(), ms: now_ms() - start }
 }
 
@@ -81,7 +80,13 @@ fn tilt_reward_at(tilt: &[FrontierPoint], kl: f64) -> Option<f64> {
 #[component]
 pub fn BestOfN() -> impl IntoView {
     let config = expect_context::<Lab>().config;
-    let result = Memo::new(move |_| config.with(compute));
+    // Only this panel's settings recompute it.
+    let outcomes_set = Memo::new(move |_| config.with(|c| (c.base, c.base_p.clone(), c.base_r.clone())));
+    let result = Memo::new(move |_| {
+        // Read (not only tracked): a memo never read never computes, and would never change.
+        outcomes_set.with(|_| ());
+        config.with_untracked(compute)
+    });
     let frontier_series = Signal::derive(move || {
         result.with(|f| {
             vec![
@@ -220,47 +225,63 @@ fn parse_list(text: &str, low: f64, high: f64, what: &str) -> Result<Vec<f64>, S
 fn CustomOutcomes() -> impl IntoView {
     let config = expect_context::<Lab>().config;
     let message = RwSignal::new(None::<String>);
+    // A list read but not yet used: its partner has another length.
+    let pending = RwSignal::new((None::<Vec<f64>>, None::<Vec<f64>>));
     let apply = move |probabilities: bool, text: String| {
         let result = if probabilities {
             parse_list(&text, 0.0, 1e6, "probabilities")
         } else {
             parse_list(&text, -1e6, 1e6, "rewards")
         };
-        match result {
-            Err(e) => message.set(Some(e)),
-            Ok(v) => {
-                let c = config.get_untracked();
-                let other = if probabilities { c.base_r.len() } else { c.base_p.len() };
-                if probabilities && v.iter().sum::<f64>() <= 0.0 {
-                    message.set(Some("probabilities: they add up to 0; the last good list is kept".into()));
-                    return;
-                }
-                message.set((v.len() != other).then(|| {
-                    format!(
-                        "{} probabilities and {} rewards: edit the other list to match (the chart waits)",
-                        if probabilities { v.len() } else { other },
-                        if probabilities { other } else { v.len() }
-                    )
-                }));
-                config.update(|c| {
-                    if probabilities {
-                        c.base_p = v;
-                    } else {
-                        c.base_r = v;
-                    }
-                });
+        let v = match result {
+            Err(e) => return message.set(Some(e)),
+            Ok(v) if probabilities && v.iter().sum::<f64>() <= 0.0 => {
+                return message.set(Some("probabilities: they add up to 0; the last good list is kept".into()))
             }
+            Ok(v) => v,
+        };
+        let (mut p, mut r) = pending.get_untracked();
+        if probabilities {
+            p = Some(v);
+        } else {
+            r = Some(v);
         }
+        let c = config.get_untracked();
+        let (np, nr) = (p.as_ref().map_or(c.base_p.len(), Vec::len), r.as_ref().map_or(c.base_r.len(), Vec::len));
+        if np != nr {
+            message.set(Some(format!(
+                "{np} probabilities and {nr} rewards: edit the other list to match; the chart keeps the last matching pair"
+            )));
+            pending.set((p, r));
+            return;
+        }
+        message.set(None);
+        pending.set((None, None));
+        config.update(|c| {
+            if let Some(p) = p {
+                c.base_p = p;
+            }
+            if let Some(r) = r {
+                c.base_r = r;
+            }
+        });
+    };
+    let shown = move |probabilities: bool| {
+        let held = pending.with(|(p, r)| if probabilities { p.clone() } else { r.clone() });
+        held.map_or_else(
+            || config.with(|c| list_text(if probabilities { &c.base_p } else { &c.base_r })),
+            |v| list_text(&v),
+        )
     };
     view! {
         <div class="control control-wide">
             <label for="ctl-bp">"Probabilities (weights, normalised)"</label>
-            <input id="ctl-bp" type="text" data-key=BON_P prop:value=move || config.with(|c| list_text(&c.base_p))
+            <input id="ctl-bp" type="text" data-key=BON_P prop:value=move || shown(true)
                 on:change=move |ev| apply(true, event_target_value(&ev))/>
         </div>
         <div class="control control-wide">
             <label for="ctl-br">"Rewards"</label>
-            <input id="ctl-br" type="text" data-key=BON_R prop:value=move || config.with(|c| list_text(&c.base_r))
+            <input id="ctl-br" type="text" data-key=BON_R prop:value=move || shown(false)
                 on:change=move |ev| apply(false, event_target_value(&ev))/>
         </div>
         <p class="control-message" role="status" data-testid="bon-message">{move || message.get()}</p>

@@ -13,8 +13,8 @@ use crate::{
     state::{
         codec::{format_float, Choice, FloatParam},
         labs::{
-            AlignmentConfig, LossCurve, ALIGN_BETA, ALIGN_CURVES_MAX, ALIGN_EPS, ALIGN_GAMMA, ALIGN_HMAX, ALIGN_LAMBDA,
-            ALIGN_LEN_L, ALIGN_LEN_W, ALIGN_SBETA, ALIGN_TAU, ALIGN_Z0,
+            AlignmentConfig, AlignmentLoss, ALIGN_BETA, ALIGN_CURVES_MAX, ALIGN_EPS, ALIGN_GAMMA, ALIGN_HMAX,
+            ALIGN_LAMBDA, ALIGN_LEN_L, ALIGN_LEN_W, ALIGN_SBETA, ALIGN_TAU, ALIGN_Z0,
         },
     },
 };
@@ -22,16 +22,17 @@ use crate::{
 /// Points per curve.
 const POINTS: usize = 801;
 
-pub fn kernel_loss(c: LossCurve) -> LossKind {
+/// The kernels' loss of a setting.
+pub fn kernel_loss(c: AlignmentLoss) -> LossKind {
     match c {
-        LossCurve::Dpo => LossKind::Dpo,
-        LossCurve::Cdpo => LossKind::Cdpo,
-        LossCurve::RobustDpo => LossKind::RobustDpo,
-        LossCurve::Ipo => LossKind::Ipo,
-        LossCurve::Hinge => LossKind::Hinge,
-        LossCurve::Simpo => LossKind::Simpo,
-        LossCurve::Orpo => LossKind::Orpo,
-        LossCurve::Kto => LossKind::Kto,
+        AlignmentLoss::Dpo => LossKind::Dpo,
+        AlignmentLoss::Cdpo => LossKind::Cdpo,
+        AlignmentLoss::RobustDpo => LossKind::RobustDpo,
+        AlignmentLoss::Ipo => LossKind::Ipo,
+        AlignmentLoss::Hinge => LossKind::Hinge,
+        AlignmentLoss::Simpo => LossKind::Simpo,
+        AlignmentLoss::Orpo => LossKind::Orpo,
+        AlignmentLoss::Kto => LossKind::Kto,
     }
 }
 
@@ -60,8 +61,11 @@ fn curves(c: &AlignmentConfig) -> Vec<Curve> {
     let hs: Vec<f64> = (0..POINTS).map(|i| -c.hmax + 2.0 * c.hmax * i as f64 / (POINTS - 1) as f64).collect();
     let mut out = Vec::new();
     for (i, &loss) in c.curves.iter().enumerate() {
-        let sides: &[(bool, &str)] =
-            if loss == LossCurve::Kto { &[(true, " (desirable)"), (false, " (undesirable)")] } else { &[(true, "")] };
+        let sides: &[(bool, &str)] = if loss == AlignmentLoss::Kto {
+            &[(true, " (desirable)"), (false, " (undesirable)")]
+        } else {
+            &[(true, "")]
+        };
         for &(desirable, suffix) in sides {
             let values: Vec<_> = hs.iter().map(|&h| (h, curve(kernel_loss(loss), &p, h, desirable))).collect();
             let colour = if desirable { i } else { i + 8 };
@@ -102,42 +106,52 @@ pub fn LossCurves() -> impl IntoView {
             })
         })
     };
-    let markers = Signal::derive(move || {
+    // The marked margins (colour, label, h) and the range; those at or past its edge are
+    // named below the charts instead, so that none disappears silently.
+    let marks = Memo::new(move |_| {
         config.with(|c| {
             let p = loss_params(c);
-            c.curves
+            let all: Vec<(usize, String, f64)> = c
+                .curves
                 .iter()
                 .enumerate()
-                .filter_map(|(i, &l)| marked_margin(kernel_loss(l), &p).map(|(label, x)| (i, label, x)))
-                .filter(|(_, _, x)| x.abs() < c.hmax)
-                .map(|(i, label, x)| Marker { x, label: format!("{label} h = {}", short(x)), colour: i % 8 })
+                .filter_map(|(i, &l)| {
+                    marked_margin(kernel_loss(l), &p).map(|(label, x)| (i, format!("{label} h = {}", short(x)), x))
+                })
+                .collect();
+            (all, c.hmax)
+        })
+    });
+    let markers = Signal::derive(move || {
+        marks.with(|(all, hmax)| {
+            all.iter()
+                .filter(|(_, _, x)| x.abs() < *hmax)
+                .map(|(i, label, x)| Marker { x: *x, label: label.clone(), colour: i % 8 })
                 .collect::<Vec<_>>()
         })
     });
-    // Marks beyond the plotted range are named, so that none disappears silently.
     let outside = Memo::new(move |_| {
-        config.with(|c| {
-            let p = loss_params(c);
-            let far: Vec<String> = c
-                .curves
-                .iter()
-                .filter_map(|&l| marked_margin(kernel_loss(l), &p))
-                .filter(|(_, x)| x.abs() >= c.hmax)
-                .map(|(label, x)| format!("{label} h = {}", short(x)))
-                .collect();
-            (!far.is_empty())
-                .then(|| format!("At or beyond the edge of ±{}: {}.", format_float(c.hmax), far.join("; ")))
+        marks.with(|(all, hmax)| {
+            let far: Vec<&str> = all.iter().filter(|(_, _, x)| x.abs() >= *hmax).map(|(_, l, _)| l.as_str()).collect();
+            (!far.is_empty()).then(|| format!("At or beyond the edge of ±{}: {}.", format_float(*hmax), far.join("; ")))
         })
     });
-    let shown = move |curves: &'static [LossCurve]| {
-        Memo::new(move |_| config.with(|c| c.curves.iter().any(|l| curves.contains(l))))
+    // A parameter is shown when a curve or the toy's loss reads it.
+    let shown = move |losses: &'static [AlignmentLoss]| {
+        Memo::new(move |_| config.with(|c| losses.contains(&c.loss) || c.curves.iter().any(|l| losses.contains(l))))
     };
-    let beta_shown = shown(&[LossCurve::Dpo, LossCurve::Cdpo, LossCurve::RobustDpo, LossCurve::Hinge, LossCurve::Kto]);
-    let eps_shown = shown(&[LossCurve::Cdpo, LossCurve::RobustDpo]);
-    let tau_shown = shown(&[LossCurve::Ipo]);
-    let simpo_shown = shown(&[LossCurve::Simpo]);
-    let orpo_shown = shown(&[LossCurve::Orpo]);
-    let kto_shown = shown(&[LossCurve::Kto]);
+    let beta_shown = shown(&[
+        AlignmentLoss::Dpo,
+        AlignmentLoss::Cdpo,
+        AlignmentLoss::RobustDpo,
+        AlignmentLoss::Hinge,
+        AlignmentLoss::Kto,
+    ]);
+    let eps_shown = shown(&[AlignmentLoss::Cdpo, AlignmentLoss::RobustDpo]);
+    let tau_shown = shown(&[AlignmentLoss::Ipo]);
+    let simpo_shown = shown(&[AlignmentLoss::Simpo]);
+    let orpo_shown = shown(&[AlignmentLoss::Orpo]);
+    let kto_shown = shown(&[AlignmentLoss::Kto]);
     let tag = Signal::derive(move || config.with(|c| format!("beta{}", format_float(c.beta))));
     let x_axis = Axis { label: "margin h", log: false };
     let control = move |param: FloatParam, get: fn(&AlignmentConfig) -> f64, set: fn(&mut AlignmentConfig, f64)| {
@@ -221,9 +235,9 @@ macro_rules! f {
 }
 
 /// Each loss's MathML (the loss, then what h is) and its paper.
-fn formula(l: LossCurve) -> (&'static str, &'static str) {
+fn formula(l: AlignmentLoss) -> (&'static str, &'static str) {
     match l {
-        LossCurve::Dpo => (
+        AlignmentLoss::Dpo => (
             concat!(
                 "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo>",
                 f!(sp "<mo>−</mo><mi>β</mi><mi>h</mi>"),
@@ -234,7 +248,7 @@ fn formula(l: LossCurve) -> (&'static str, &'static str) {
             ),
             "Rafailov et al. 2023",
         ),
-        LossCurve::Cdpo => (
+        AlignmentLoss::Cdpo => (
             concat!(
                 "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mo>(</mo><mn>1</mn><mo>−</mo><mi>ε</mi><mo>)</mo>",
                 f!(sp "<mo>−</mo><mi>β</mi><mi>h</mi>"),
@@ -245,7 +259,7 @@ fn formula(l: LossCurve) -> (&'static str, &'static str) {
             ),
             "Mitchell 2023 (conservative DPO, label smoothing)",
         ),
-        LossCurve::RobustDpo => (
+        AlignmentLoss::RobustDpo => (
             concat!(
                 "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mfrac><mrow><mo>(</mo><mn>1</mn><mo>−</mo><mi>ε</mi><mo>)</mo>",
                 f!(sp "<mo>−</mo><mi>β</mi><mi>h</mi>"),
@@ -255,18 +269,18 @@ fn formula(l: LossCurve) -> (&'static str, &'static str) {
             ),
             "Chowdhury et al. 2024 (unbiased under label noise ε)",
         ),
-        LossCurve::Ipo => (
+        AlignmentLoss::Ipo => (
             concat!(
                 "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><msup><mrow><mo>(</mo><mover><mi>h</mi><mo>¯</mo></mover><mo>−</mo><mfrac><mn>1</mn><mrow><mn>2</mn><mi>τ</mi></mrow></mfrac><mo>)</mo></mrow><mn>2</mn></msup></mrow></math>",
                 "<math display=\"block\"><mrow><mtext>with per-token averaged log-ratios&#xA0;</mtext><mover><mi>h</mi><mo>¯</mo></mover></mrow></math>"
             ),
             "Azar et al. 2023 (IPO)",
         ),
-        LossCurve::Hinge => (
+        AlignmentLoss::Hinge => (
             "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mi>max</mi><mo>(</mo><mn>0</mn><mo>,</mo><mn>1</mn><mo>−</mo><mi>β</mi><mi>h</mi><mo>)</mo></mrow></math>",
             "Zhao et al. 2023 (SLiC)",
         ),
-        LossCurve::Simpo => (
+        AlignmentLoss::Simpo => (
             concat!(
                 "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo>",
                 f!(sp "<mo>−</mo><mo>(</mo><mfrac><msub><mi>β</mi><mi>s</mi></msub><mrow><mo>|</mo><msub><mi>y</mi><mi>w</mi></msub><mo>|</mo></mrow></mfrac><msub><mi>ℓ</mi><mi>w</mi></msub><mo>−</mo><mfrac><msub><mi>β</mi><mi>s</mi></msub><mrow><mo>|</mo><msub><mi>y</mi><mi>l</mi></msub><mo>|</mo></mrow></mfrac><msub><mi>ℓ</mi><mi>l</mi></msub><mo>−</mo><mi>γ</mi><mo>)</mo>"),
@@ -275,7 +289,7 @@ fn formula(l: LossCurve) -> (&'static str, &'static str) {
             ),
             "Meng et al. 2024 (SimPO)",
         ),
-        LossCurve::Orpo => (
+        AlignmentLoss::Orpo => (
             concat!(
                 "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mo>−</mo><msub><mover><mi>ℓ</mi><mo>¯</mo></mover><mi>w</mi></msub><mo>−</mo><mi>λ</mi><mi>ln</mi>",
                 f!(sig "<msub><mi>lo</mi><mi>w</mi></msub><mo>−</mo><msub><mi>lo</mi><mi>l</mi></msub>"),
@@ -284,7 +298,7 @@ fn formula(l: LossCurve) -> (&'static str, &'static str) {
             ),
             "Hong et al. 2024 (ORPO)",
         ),
-        LossCurve::Kto => (
+        AlignmentLoss::Kto => (
             concat!(
                 "<math display=\"block\"><mrow><msub><mi>L</mi><mi>D</mi></msub><mo>=</mo><mn>1</mn><mo>−</mo>",
                 f!(sig "<mi>β</mi><mo>(</mo><mi>r</mi><mo>−</mo><msub><mi>z</mi><mn>0</mn></msub><mo>)</mo>"),

@@ -41,17 +41,25 @@ pub fn matrix(c: &AlignmentConfig) -> Vec<f64> {
         PrefMatrix::Random => preset(Preset::Random, k, c.seed),
         PrefMatrix::Custom => {
             let mut m = vec![0.5; k * k];
-            let mut next = c.custom.iter();
-            for i in 0..k {
-                for j in i + 1..k {
-                    let v = next.next().copied().unwrap_or(0.5);
-                    m[i * k + j] = v;
-                    m[j * k + i] = 1.0 - v;
-                }
+            for ((i, j), &v) in upper(k).zip(&c.custom) {
+                m[i * k + j] = v;
+                m[j * k + i] = 1.0 - v;
             }
             m
         }
     }
+}
+
+/// The custom matrix's cells above the diagonal, row by row.
+fn upper(k: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..k).flat_map(move |i| (i + 1..k).map(move |j| (i, j)))
+}
+
+/// A new K keeps each custom cell `P(i ≻ j)` where it was; new cells are ½.
+fn resize(c: &mut AlignmentConfig, k: u32) {
+    let kept: Vec<((usize, usize), f64)> = upper(c.k as usize).zip(c.custom.iter().copied()).collect();
+    c.k = k;
+    c.custom = upper(k as usize).map(|cell| kept.iter().find(|(at, _)| *at == cell).map_or(0.5, |(_, v)| *v)).collect();
 }
 
 fn spec(c: &AlignmentConfig) -> NashSpec {
@@ -78,9 +86,15 @@ struct Runs {
 #[component]
 pub fn Nash() -> impl IntoView {
     let config = expect_context::<Lab>().config;
+    // Only this panel's settings recompute it.
+    let settings = Memo::new(move |_| {
+        config.with(|c| (c.pref, c.k, c.custom.clone(), c.eta.to_bits(), c.nash_tau.to_bits(), c.iterations, c.seed))
+    });
     let runs = Memo::new(move |_| {
+        // Read (not only tracked): a memo never read never computes, and would never change.
+        settings.with(|_| ());
         let start = now_ms();
-        let s = config.with(spec);
+        let s = config.with_untracked(spec);
         let traces = NashMethod::ALL.iter().map(|&m| (m, run(m, &s))).collect();
         Runs { traces, ms: now_ms() - start }
     });
@@ -129,10 +143,7 @@ pub fn Nash() -> impl IntoView {
                 <IntControl
                     param=NASH_K
                     value=Signal::derive(move || config.with(|c| c.k))
-                    on_change=Callback::new(move |v| config.update(|c| {
-                        c.k = v;
-                        c.custom.resize((v * (v - 1) / 2) as usize, 0.5);
-                    }))
+                    on_change=Callback::new(move |v| config.update(|c| resize(c, v)))
                 />
                 <FloatControl
                     param=NASH_ETA
@@ -198,9 +209,9 @@ fn MatrixEditor(custom: Memo<bool>) -> impl IntoView {
         match text.trim().parse::<f64>() {
             Ok(v) if (0.0..=1.0).contains(&v) => {
                 message.set(None);
-                // Row-major index of (i, j) above the diagonal.
-                let index = i * k - i * (i + 1) / 2 + (j - i - 1);
-                config.update(|c| c.custom[index] = v);
+                if let Some(index) = upper(k).position(|cell| cell == (i, j)) {
+                    config.update(|c| c.custom[index] = v);
+                }
             }
             _ => message.set(Some(format!(
                 "P({} ≻ {}) = “{}”: must be a number in 0..1; kept {}",
@@ -238,7 +249,7 @@ fn MatrixEditor(custom: Memo<bool>) -> impl IntoView {
                 <button type="button" on:click=move |_| config.update(|c| {
                     let k = c.k as usize;
                     let m = matrix(c);
-                    c.custom = (0..k).flat_map(|i| (i + 1..k).map(move |j| (i, j))).map(|(i, j)| (m[i * k + j] * 1e4).round() / 1e4).collect();
+                    c.custom = upper(k).map(|(i, j)| (m[i * k + j] * 1e4).round() / 1e4).collect();
                     c.pref = PrefMatrix::Custom;
                 })>"Edit this matrix"</button>
             </Show>
@@ -253,9 +264,10 @@ fn Simplex(#[prop(into)] traces: Signal<Vec<Vec<Vec<f64>>>>) -> impl IntoView {
     const W: f64 = 360.0;
     const H: f64 = 290.0;
     let corners = [(W / 2.0, 24.0), (60.0, H - 30.0), (W - 60.0, H - 30.0)];
+    // A policy over three responses as a point of the triangle.
     let at = move |pi: &[f64]| {
-        let x: f64 = (0..3).map(|i| pi[i] * corners[i].0).sum();
-        let y: f64 = (0..3).map(|i| pi[i] * corners[i].1).sum();
+        let x: f64 = pi.iter().zip(&corners).map(|(p, c)| p * c.0).sum();
+        let y: f64 = pi.iter().zip(&corners).map(|(p, c)| p * c.1).sum();
         (x, y)
     };
     let triangle = corners.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
@@ -271,7 +283,7 @@ fn Simplex(#[prop(into)] traces: Signal<Vec<Vec<Vec<f64>>>>) -> impl IntoView {
                     view! { <text x=x y=y + dy text-anchor="middle" font-size="12" fill="currentColor">{format!("response {}", i + 1)}</text> }
                 }).collect::<Vec<_>>()}
                 <circle cx=centre.0 cy=centre.1 r="3" fill="currentColor" fill-opacity="0.5"/>
-                {move || traces.get().into_iter().enumerate().map(|(m, policies)| {
+                {move || traces.get().into_iter().filter(|t| t.first().is_some_and(|p| p.len() == 3)).enumerate().map(|(m, policies)| {
                     let points = policies.iter().map(|p| { let (x, y) = at(p); format!("{x:.1},{y:.1}") }).collect::<Vec<_>>().join(" ");
                     let end = policies.last().map(|p| at(p)).unwrap_or(centre);
                     let start = policies.first().map(|p| at(p)).unwrap_or(centre);
@@ -284,5 +296,27 @@ fn Simplex(#[prop(into)] traces: Signal<Vec<Vec<Vec<f64>>>>) -> impl IntoView {
             </svg>
             <p class="hint">"Ring: the start; dot: the last iterate; grey dot: the uniform policy. Colours as in the exploitability chart."</p>
         </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_k_keeps_each_custom_cell_where_it_was() {
+        let mut c = AlignmentConfig { k: 3, custom: vec![0.9, 0.2, 0.7], ..AlignmentConfig::default() };
+        resize(&mut c, 4);
+        // P(1≻2), P(1≻3), P(1≻4), P(2≻3), P(2≻4), P(3≻4)
+        assert_eq!(c.custom, vec![0.9, 0.2, 0.5, 0.7, 0.5, 0.5]);
+        resize(&mut c, 2);
+        assert_eq!(c.custom, vec![0.9]);
+        let m = matrix(&AlignmentConfig {
+            pref: PrefMatrix::Custom,
+            k: 3,
+            custom: vec![0.9, 0.2, 0.7],
+            ..AlignmentConfig::default()
+        });
+        assert_eq!(m, vec![0.5, 0.9, 0.2, 1.0 - 0.9, 0.5, 0.7, 1.0 - 0.2, 1.0 - 0.7, 0.5]);
     }
 }

@@ -3,12 +3,12 @@
 //! (Flex-DPO, an SFT term) and on- or off-policy pairs.
 
 use leptos::prelude::*;
-use softplay_kernels::alignment::{
-    losses::LossKind,
-    preference_toy::{Policy, ToySpec, ToyTrace},
-};
+use softplay_kernels::alignment::preference_toy::{Policy, ToySpec, ToyTrace};
 
-use super::{losses::loss_params, Lab};
+use super::{
+    losses::{kernel_loss, loss_params},
+    Lab,
+};
 use crate::{
     components::{
         chart::{Axis, LineChart, Series, INK},
@@ -17,25 +17,12 @@ use crate::{
     state::{
         codec::Choice,
         labs::{
-            AlignmentConfig, AlignmentLoss, ToyPolicy, TOY_BETA_MINUS, TOY_FEATURES, TOY_FLEX, TOY_FOCUS, TOY_LR,
-            TOY_ON_POLICY, TOY_PROMPTS_MAX, TOY_SAMPLES, TOY_SFT, TOY_STEPS, TOY_V,
+            AlignmentConfig, ToyPolicy, TOY_BETA_MINUS, TOY_FEATURES, TOY_FLEX, TOY_FOCUS, TOY_LR, TOY_ON_POLICY,
+            TOY_PROMPTS_MAX, TOY_SAMPLES, TOY_SFT, TOY_STEPS, TOY_V,
         },
     },
     worker::{latest::Latest, protocol::Request, protocol::Response},
 };
-
-fn kernel_loss(l: AlignmentLoss) -> LossKind {
-    match l {
-        AlignmentLoss::Dpo => LossKind::Dpo,
-        AlignmentLoss::Cdpo => LossKind::Cdpo,
-        AlignmentLoss::RobustDpo => LossKind::RobustDpo,
-        AlignmentLoss::Ipo => LossKind::Ipo,
-        AlignmentLoss::Hinge => LossKind::Hinge,
-        AlignmentLoss::Simpo => LossKind::Simpo,
-        AlignmentLoss::Orpo => LossKind::Orpo,
-        AlignmentLoss::Kto => LossKind::Kto,
-    }
-}
 
 /// The kernels' settings of the toy, and its step count.
 pub fn toy_spec(c: &AlignmentConfig) -> (ToySpec, u32) {
@@ -70,6 +57,8 @@ struct Run {
     /// `(done, total)` while a long run trains.
     progress: Option<(u32, u32)>,
     error: Option<String>,
+    /// The learning rate of the run shown (for the message of a run that diverged).
+    lr: f64,
 }
 
 /// A response's role for one prompt.
@@ -113,9 +102,11 @@ pub fn Toy() -> impl IntoView {
     let run = RwSignal::new(Run::default());
     let latest = Latest::new(compute, move |_: &(), response| match response {
         Response::Progress { done, total, .. } => run.update(|r| r.progress = Some((done, total))),
-        Response::ToyDone(report) => {
-            run.set(Run { trace: Some(report.trace), ms: report.ms, progress: None, error: None });
-        }
+        Response::ToyDone(report) => run.update(|r| {
+            r.trace = Some(report.trace);
+            r.ms = report.ms;
+            r.progress = None;
+        }),
         Response::Failed { message, .. } => run.update(|r| {
             r.error = Some(message);
             r.progress = None;
@@ -125,10 +116,18 @@ pub fn Toy() -> impl IntoView {
     let spec = Memo::new(move |_| config.with(toy_spec));
     Effect::new(move |_| {
         let (spec, steps) = spec.get();
+        // The last run stays on screen until the new one arrives; the status says it trains.
+        run.update(|r| {
+            r.error = None;
+            r.progress = Some((0, steps));
+            r.lr = spec.lr;
+        });
         latest.request((), move |id| Request::Toy { id, spec, steps });
     });
     let linear = Memo::new(move |_| config.with(|c| c.policy == ToyPolicy::Linear));
     let flex = Memo::new(move |_| config.with(|c| c.flex));
+    // Flex-DPO splits the β of the losses that read the margin through β.
+    let beta_scaled = Memo::new(move |_| config.with(|c| kernel_loss(c.loss).is_beta_scaled()));
     let on_policy = Memo::new(move |_| config.with(|c| c.on_policy));
     let steps_axis = Axis { label: "step", log: false };
     let trace_series = move |pick: Pick| {
@@ -222,12 +221,14 @@ pub fn Toy() -> impl IntoView {
                     value=Signal::derive(move || config.with(|c| c.focus))
                     on_change=Callback::new(move |v| config.update(|c| c.focus = v))
                 />
-                <FlagControl
-                    param=TOY_FLEX
-                    value=Signal::derive(move || config.with(|c| c.flex))
-                    on_change=Callback::new(move |v| config.update(|c| c.flex = v))
-                />
-                <Show when=move || flex.get()>
+                <Show when=move || beta_scaled.get()>
+                    <FlagControl
+                        param=TOY_FLEX
+                        value=Signal::derive(move || config.with(|c| c.flex))
+                        on_change=Callback::new(move |v| config.update(|c| c.flex = v))
+                    />
+                </Show>
+                <Show when=move || flex.get() && beta_scaled.get()>
                     <FloatControl
                         param=TOY_BETA_MINUS
                         value=Signal::derive(move || config.with(|c| c.beta_minus))
@@ -260,8 +261,8 @@ pub fn Toy() -> impl IntoView {
                     (None, None, Some(t)) => match t.diverged_at {
                         Some(step) => format!(
                             "Stopped at step {step}: a value stopped being finite. Lower the learning rate \
-                             (now {}) and it trains again.",
-                            config.with_untracked(|c| c.lr)
+                             (this run's: {}) and it trains again.",
+                            r.lr
                         ),
                         None => format!("Trained {} steps in {:.0} ms (in the lab's worker).", t.steps.last().copied().unwrap_or(0), r.ms),
                     },

@@ -267,7 +267,7 @@ fn any_labs() -> impl Strategy<Value = Labs> {
         int_in(NASH_K).prop_flat_map(|k| (Just(k), prop::collection::vec(0.0f64..=1.0, (k * (k - 1) / 2) as usize)));
     let alignment = (
         (
-            prop::sample::subsequence(LossCurve::ALL.to_vec(), 1..=ALIGN_CURVES_MAX).prop_shuffle(),
+            prop::sample::subsequence(AlignmentLoss::ALL.to_vec(), 1..=ALIGN_CURVES_MAX).prop_shuffle(),
             float_in(ALIGN_HMAX),
             float_in(ALIGN_BETA),
             float_in(ALIGN_EPS),
@@ -401,6 +401,14 @@ fn query_like() -> impl Strategy<Value = String> {
         Just("steps".to_string()),
         Just("beta".to_string()),
         Just("xmax".to_string()),
+        Just("chosen".to_string()),
+        Just("rejected".to_string()),
+        Just("resp".to_string()),
+        Just("curves".to_string()),
+        Just("bp".to_string()),
+        Just("br".to_string()),
+        Just("pm".to_string()),
+        Just("k".to_string()),
         "[a-z%+=&]{0,6}",
         any::<String>(),
     ];
@@ -415,6 +423,9 @@ fn query_like() -> impl Strategy<Value = String> {
         Just("NaN".to_string()),
         Just("softmax,lssa".to_string()),
         Just("1,2,3,4,5,6,7,8".to_string()),
+        Just("12,3/4,4,40/0".to_string()),
+        Just("0.5,0,1".to_string()),
+        Just("dpo,kto,kto".to_string()),
         Just("-inf".to_string()),
         Just("%FF%FE%00".to_string()),
         "[0-9.eE+-]{0,12}",
@@ -489,12 +500,12 @@ fn alignment_pairs_are_checked_together_and_named() {
         (vec![vec![1, 2], vec![5]], vec![vec![3], vec![0]])
     );
     assert!(notes.is_empty(), "{notes:?}");
+    let (_, labs, notes) = notices("?page=alignment&chosen=3,3,4&rejected=5");
+    assert_eq!(labs.alignment.chosen, vec![vec![3, 4]]);
+    assert_eq!(notes, vec!["read chosen=3,3,4 as 3,4: a response named twice in a group counts once"]);
     let (_, labs, notes) = notices("?page=alignment&resp=8");
     assert_eq!((labs.alignment.chosen.clone(), labs.alignment.rejected.clone()), (vec![vec![0]], vec![vec![1]]));
-    assert_eq!(
-        notes,
-        vec!["ignored chosen/rejected: a response index is not below resp=8; using chosen=0, rejected=1"]
-    );
+    assert_eq!(notes, vec!["ignored chosen/rejected: response 12 is not below resp=8; using chosen=0, rejected=1"]);
 }
 
 #[test]
