@@ -150,6 +150,15 @@ test('a long toy run trains in the worker and shows its progress; the page stays
   await page.waitForFunction(() => /Training… step \d+ of 20000/.test(document.querySelector('[data-testid=toy-status]')?.textContent ?? ''), null, {
     timeout: 30_000,
   });
+  // The curves grow while it trains: this is the first run, so a curve drawn while the status
+  // still says "Training" is a partial trace.
+  await page.waitForFunction(
+    () =>
+      /Training/.test(document.querySelector('[data-testid=toy-status]')?.textContent) &&
+      document.querySelector('[data-testid=chart-toy-logp] svg path') !== null,
+    null,
+    { timeout: 30_000 },
+  );
   // The main thread answers while the worker trains.
   const t0 = Date.now();
   await page.evaluate(() => new Promise(requestAnimationFrame));

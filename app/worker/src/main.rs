@@ -287,7 +287,7 @@ mod web {
         })
     }
 
-    /// Trains the DPO toy, posting progress about every 100 ms of work.
+    /// Trains the DPO toy, posting progress and the trace so far about every 100 ms of work.
     async fn toy(id: u32, spec: &ToySpec, steps: u32) -> ToyReport {
         let start = now_ms();
         let mut run = ToyRun::new(spec, steps);
@@ -296,11 +296,12 @@ mod web {
             if now_ms() - last > 100.0 {
                 last = now_ms();
                 post(&Response::Progress { id, stage: "training".into(), done: run.step(), total: steps });
+                post(&Response::ToyDone(ToyReport { id, trace: run.snapshot(), ms: last - start, done: false }));
                 yield_now().await;
             }
         }
         let ms = now_ms() - start;
-        ToyReport { id, trace: run.finish(), ms }
+        ToyReport { id, trace: run.finish(), ms, done: true }
     }
 
     fn wire_point(p: &stats::SweepPoint) -> SweepPoint {

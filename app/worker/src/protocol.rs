@@ -377,7 +377,7 @@ impl Response {
             Response::StabilityDone(r) => Some((r.id, true)),
             Response::SoftmaxRaceDone(r) => Some((r.id, true)),
             Response::FitDone(r) => Some((r.id, true)),
-            Response::ToyDone(r) => Some((r.id, true)),
+            Response::ToyDone(r) => Some((r.id, r.done)),
             Response::Failed { id: Some(id), .. } => Some((*id, true)),
             Response::Listening
             | Response::Ready { .. }
@@ -387,12 +387,14 @@ impl Response {
     }
 }
 
-/// A trained DPO toy: its trace and how long the training took.
+/// The DPO toy's trace: so far (`done` false, about every 100 ms of a long run), or the whole
+/// run and how long it took.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ToyReport {
     pub id: u32,
     pub trace: ToyTrace,
     pub ms: f64,
+    pub done: bool,
 }
 
 /// Most steps of one toy run.

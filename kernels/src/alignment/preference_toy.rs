@@ -378,6 +378,14 @@ impl ToyRun {
         self.step
     }
 
+    /// The trace so far, with the policy now (a long run's page draws it while it trains).
+    pub fn snapshot(&self) -> ToyTrace {
+        ToyTrace {
+            policy: (0..self.toy.params.len()).map(|p| exp(&self.toy.log_probs(p))).collect(),
+            ..self.trace.clone()
+        }
+    }
+
     /// The trace, with the final policy.
     pub fn finish(mut self) -> ToyTrace {
         self.trace.policy = (0..self.toy.params.len()).map(|p| exp(&self.toy.log_probs(p))).collect();

@@ -104,8 +104,10 @@ pub fn Toy() -> impl IntoView {
         Response::Progress { done, total, .. } => run.update(|r| r.progress = Some((done, total))),
         Response::ToyDone(report) => run.update(|r| {
             r.trace = Some(report.trace);
-            r.ms = report.ms;
-            r.progress = None;
+            if report.done {
+                r.ms = report.ms;
+                r.progress = None;
+            }
         }),
         Response::Failed { message, .. } => run.update(|r| {
             r.error = Some(message);
