@@ -26,7 +26,7 @@ const FLOOR: f64 = 1e-16;
 
 fn label(m: NashMethod) -> &'static str {
     match m {
-        NashMethod::SelfPlay => "self-play (no regularisation)",
+        NashMethod::SelfPlay => "self-play (multiplicative weights, no regularisation)",
         NashMethod::NashMd => "Nash-MD",
         NashMethod::Egpo => "EGPO (extragradient)",
     }
