@@ -13,6 +13,7 @@ pub mod alignment;
 pub mod attention;
 pub mod fit;
 pub mod mlp;
+pub mod model;
 pub mod rng;
 pub mod softmax;
 pub mod vector;
