@@ -62,6 +62,18 @@ impl Config {
         self.width / self.heads
     }
 
+    /// Whether sequences of `t` tokens fit: learned positions have `max_len` rows (without
+    /// them any length runs). [`forward`] assumes it.
+    pub fn check_len(&self, t: usize) -> Result<(), String> {
+        if self.learned_positions && t > self.max_len {
+            return Err(format!(
+                "a sequence of {t} tokens: learned positions cover {} (positions none or RoPE run at any length)",
+                self.max_len
+            ));
+        }
+        Ok(())
+    }
+
     pub fn layout(&self) -> Layout {
         let (v, c, f) = (self.vocab, self.width, self.ffn);
         let mut at = 0;
@@ -269,7 +281,8 @@ pub struct Forward {
     t: usize,
 }
 
-/// The loss of `tokens` `[B, T]` against `targets` `[B, T]` ([`IGNORE`] where none).
+/// The loss of `tokens` `[B, T]` against `targets` `[B, T]` ([`IGNORE`] where none). `T` must
+/// pass [`Config::check_len`].
 pub fn forward(cfg: &Config, p: &[f32], tokens: &[u32], targets: &[u32], b: usize, t: usize) -> Forward {
     let (c, nh, hd, f, v) = (cfg.width, cfg.heads, cfg.head_dim(), cfg.ffn, cfg.vocab);
     let layout = cfg.layout();

@@ -1,0 +1,219 @@
+//! The Model lab's tasks, generated from a seed: every example is a token sequence with a
+//! target at the positions a model is scored on ([`IGNORE`] elsewhere), for next-token
+//! training. One vocabulary for all: data symbols `0..16`, then [`SEP`] and [`MARK`].
+//!
+//! `len` is the task's size (items to copy, pairs to recall, bits to count…), so the same task
+//! can be trained at one length and evaluated at longer ones.
+
+use super::transformer::IGNORE;
+use crate::Rng;
+
+/// Data symbols.
+pub const SYMBOLS: u32 = 16;
+/// Separates the input from the answer.
+pub const SEP: u32 = 16;
+/// Marks the passkey.
+pub const MARK: u32 = 17;
+pub const VOCAB: usize = 18;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
+pub enum Task {
+    /// `x₁…x_L SEP x₁…x_L`: the answer repeats the input.
+    Copy,
+    /// `x₁…x_L SEP x_L…x₁`.
+    Reverse,
+    /// `x₁…x_L SEP sorted(x)`.
+    Sort,
+    /// `k₁ v₁ … k_L v_L SEP k_j v_j`: the value stored under a key (keys 0–7, values 8–15,
+    /// distinct keys; L ≤ 8).
+    Recall,
+    /// `L` filler symbols (0–3) with `MARK d` hidden among them, then `SEP d`.
+    Passkey,
+    /// `a b SEP (a + b) mod 16` (no length: `len` is ignored).
+    ModAdd,
+    /// `L` bits, `SEP`, their parity.
+    Parity,
+    /// `L` brackets (0 open, 1 close), `SEP`, 1 if balanced.
+    Dyck,
+    /// `L` symbols from 0–3, `SEP q`, how many times q occurs (mod 16).
+    Count,
+}
+
+impl Task {
+    pub const ALL: [Task; 9] = [
+        Task::Copy,
+        Task::Reverse,
+        Task::Sort,
+        Task::Recall,
+        Task::Passkey,
+        Task::ModAdd,
+        Task::Parity,
+        Task::Dyck,
+        Task::Count,
+    ];
+
+    /// The sequence length (tokens fed to the model) of an example of size `len`.
+    pub fn seq_len(self, len: usize) -> usize {
+        match self {
+            Task::Copy | Task::Reverse | Task::Sort => 2 * len,
+            Task::Recall => 2 * len.min(8) + 2,
+            Task::Passkey => len + 3,
+            Task::ModAdd => 3,
+            Task::Parity | Task::Dyck => len + 1,
+            Task::Count => len + 2,
+        }
+    }
+
+    /// One example: the full sequence `s`, and how many of its last tokens are the answer.
+    fn sequence(self, len: usize, rng: &mut Rng) -> (Vec<u32>, usize) {
+        let sym = |rng: &mut Rng, n: u32| rng.below(n);
+        match self {
+            Task::Copy | Task::Reverse | Task::Sort => {
+                let x: Vec<u32> = (0..len).map(|_| sym(rng, SYMBOLS)).collect();
+                let mut answer = x.clone();
+                if self == Task::Reverse {
+                    answer.reverse();
+                } else if self == Task::Sort {
+                    answer.sort_unstable();
+                }
+                let mut s = x;
+                s.push(SEP);
+                s.extend(answer);
+                (s, len)
+            }
+            Task::Recall => {
+                let pairs = len.min(8);
+                let mut keys: Vec<u32> = (0..8).collect();
+                // Fisher–Yates on the seeded stream.
+                for i in (1..keys.len()).rev() {
+                    keys.swap(i, rng.below(i as u32 + 1) as usize);
+                }
+                let mut s = Vec::new();
+                let values: Vec<u32> = (0..pairs).map(|_| 8 + sym(rng, 8)).collect();
+                for i in 0..pairs {
+                    s.push(keys[i]);
+                    s.push(values[i]);
+                }
+                let j = rng.below(pairs as u32) as usize;
+                s.extend([SEP, keys[j], values[j]]);
+                (s, 1)
+            }
+            Task::Passkey => {
+                let d = sym(rng, SYMBOLS);
+                let at = rng.below(len as u32 + 1) as usize;
+                let mut s: Vec<u32> = (0..len).map(|_| sym(rng, 4)).collect();
+                s.splice(at..at, [MARK, d]);
+                s.extend([SEP, d]);
+                (s, 1)
+            }
+            Task::ModAdd => {
+                let (a, b) = (sym(rng, SYMBOLS), sym(rng, SYMBOLS));
+                (vec![a, b, SEP, (a + b) % SYMBOLS], 1)
+            }
+            Task::Parity => {
+                let bits: Vec<u32> = (0..len).map(|_| sym(rng, 2)).collect();
+                let parity = bits.iter().sum::<u32>() % 2;
+                let mut s = bits;
+                s.extend([SEP, parity]);
+                (s, 1)
+            }
+            Task::Dyck => {
+                // Half balanced (a seeded walk that never goes below 0 and ends at 0), half
+                // the same with one bracket flipped.
+                let balanced = rng.below(2) == 0;
+                let mut s = Vec::with_capacity(len + 2);
+                let mut depth = 0usize;
+                for i in 0..len {
+                    let left = len - i;
+                    let open = if depth == 0 {
+                        true
+                    } else if depth >= left {
+                        false
+                    } else {
+                        rng.below(2) == 0
+                    };
+                    s.push(if open { 0 } else { 1 });
+                    depth = if open { depth + 1 } else { depth - 1 };
+                }
+                if !balanced && len > 0 {
+                    let i = rng.below(len as u32) as usize;
+                    s[i] ^= 1;
+                }
+                let ok = is_balanced(&s);
+                s.extend([SEP, u32::from(ok)]);
+                (s, 1)
+            }
+            Task::Count => {
+                let x: Vec<u32> = (0..len).map(|_| sym(rng, 4)).collect();
+                let q = sym(rng, 4);
+                let count = x.iter().filter(|&&v| v == q).count() as u32 % SYMBOLS;
+                let mut s = x;
+                s.extend([SEP, q, count]);
+                (s, 1)
+            }
+        }
+    }
+
+    /// A batch: tokens and targets `[batch, T]` (`T = seq_len(len)`), targets [`IGNORE`]
+    /// except at the answer.
+    pub fn batch(self, len: usize, batch: usize, rng: &mut Rng) -> (Vec<u32>, Vec<u32>) {
+        let t = self.seq_len(len);
+        let mut tokens = Vec::with_capacity(batch * t);
+        let mut targets = Vec::with_capacity(batch * t);
+        for _ in 0..batch {
+            let (s, answer) = self.sequence(len, rng);
+            debug_assert_eq!(s.len(), t + 1, "{self:?} at {len}");
+            tokens.extend_from_slice(&s[..t]);
+            // Position i predicts s[i + 1]; the answer's tokens are the last `answer`.
+            targets.extend((0..t).map(|i| if i + 1 >= s.len() - answer { s[i + 1] } else { IGNORE }));
+        }
+        (tokens, targets)
+    }
+}
+
+fn is_balanced(s: &[u32]) -> bool {
+    let mut depth = 0i64;
+    for &b in s {
+        depth += if b == 0 { 1 } else { -1 };
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_task_makes_sequences_of_its_length_with_answers_that_are_right() {
+        let mut rng = Rng::new(5);
+        for task in Task::ALL {
+            for len in [1, 4, 8, 16] {
+                let (tokens, targets) = task.batch(len, 3, &mut rng);
+                let t = task.seq_len(len);
+                assert_eq!(tokens.len(), 3 * t, "{task:?} {len}");
+                assert!(tokens.iter().all(|&x| (x as usize) < VOCAB));
+                assert!(targets.iter().any(|&y| y != IGNORE), "{task:?}: nothing to learn");
+                // Next-token form: a target is the following token.
+                for r in 0..3 {
+                    for i in 0..t - 1 {
+                        let y = targets[r * t + i];
+                        if y != IGNORE {
+                            assert_eq!(y, tokens[r * t + i + 1], "{task:?} {len}");
+                        }
+                    }
+                }
+            }
+        }
+        // Spot checks of the answers.
+        let (tok, tar) = Task::Reverse.batch(3, 1, &mut rng);
+        assert_eq!(&tar[3..6], &[tok[2], tok[1], tok[0]]);
+        let (tok, tar) = Task::Parity.batch(5, 1, &mut rng);
+        assert_eq!(tar[5], tok[..5].iter().sum::<u32>() % 2);
+        let (tok, tar) = Task::Dyck.batch(6, 1, &mut rng);
+        assert_eq!(tar[6] == 1, is_balanced(&tok[..6]));
+    }
+}
