@@ -10,25 +10,8 @@ pub mod losses;
 pub mod nash;
 pub mod preference_toy;
 
-/// `ln(1 + e^x)`, exact in both tails (no overflow at `x = 1000`, no underflow to 0 at
-/// `x = −30`).
-pub fn softplus(x: f64) -> f64 {
-    if x > 0.0 {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
-}
-
-/// `σ(x) = 1/(1 + e^−x)`, computed from the side that cannot overflow.
-pub fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
+/// `ln(1 + e^x)` and `σ(x)`, exact in both tails (no overflow at `x = 1000`).
+pub use crate::activation::{sigmoid, softplus};
 
 /// `ln(1 − e^x)` for `x < 0` (Mächler's two branches: `expm1` near 0, `ln_1p` beyond `−ln 2`).
 pub fn ln_one_minus_exp(x: f64) -> f64 {
