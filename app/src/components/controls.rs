@@ -317,6 +317,68 @@ pub fn FlagControl(param: FlagParam, #[prop(into)] value: Signal<bool>, on_chang
     }
 }
 
+/// A [`FloatControl`] bound to one field of a lab's settings: `get` reads it, `set` writes it.
+pub fn float_field<C: Send + Sync + 'static>(
+    config: RwSignal<C>,
+    param: FloatParam,
+    get: fn(&C) -> f64,
+    set: fn(&mut C, f64),
+) -> impl IntoView {
+    view! {
+        <FloatControl
+            param=param
+            value=Signal::derive(move || config.with(get))
+            on_change=Callback::new(move |v| config.update(|c| set(c, v)))
+        />
+    }
+}
+
+/// An [`IntControl`] bound to one field of a lab's settings.
+pub fn int_field<C: Send + Sync + 'static>(
+    config: RwSignal<C>,
+    param: IntParam,
+    get: fn(&C) -> u32,
+    set: fn(&mut C, u32),
+) -> impl IntoView {
+    view! {
+        <IntControl
+            param=param
+            value=Signal::derive(move || config.with(get))
+            on_change=Callback::new(move |v| config.update(|c| set(c, v)))
+        />
+    }
+}
+
+/// A [`FlagControl`] bound to one field of a lab's settings.
+pub fn flag_field<C: Send + Sync + 'static>(
+    config: RwSignal<C>,
+    param: FlagParam,
+    get: fn(&C) -> bool,
+    set: fn(&mut C, bool),
+) -> impl IntoView {
+    view! {
+        <FlagControl
+            param=param
+            value=Signal::derive(move || config.with(get))
+            on_change=Callback::new(move |v| config.update(|c| set(c, v)))
+        />
+    }
+}
+
+/// A [`ChoiceControl`] bound to one field of a lab's settings.
+pub fn choice_field<C: Send + Sync + 'static, K: Choice>(
+    config: RwSignal<C>,
+    get: fn(&C) -> K,
+    set: fn(&mut C, K),
+) -> impl IntoView {
+    view! {
+        <ChoiceControl
+            value=Signal::derive(move || config.with(get))
+            on_change=Callback::new(move |v| config.update(|c| set(c, v)))
+        />
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use super::{spec, Lab};
 use crate::{
     components::{
         chart::readout_number,
-        controls::{ChoiceControl, FloatControl},
+        controls::{choice_field, float_field},
         export::{csv_number, download_canvas_png, download_text},
         heatmap::{cell_under, interpolate, put_pixels, BROKEN_RGB},
     },
@@ -163,21 +163,10 @@ pub fn GateMap() -> impl IntoView {
                  directions — a product that no elementwise function gives."
             </p>
             <div class="controls">
-                <ChoiceControl
-                    value=Signal::derive(move || config.with(|c| c.gate))
-                    on_change=Callback::new(move |v| config.update(|c| c.gate = v))
-                />
-                <FloatControl
-                    param=ACT_GRANGE
-                    value=Signal::derive(move || config.with(|c| c.gate_range))
-                    on_change=Callback::new(move |v| config.update(|c| c.gate_range = v))
-                />
+                {choice_field(config, |c| c.gate, |c, v| c.gate = v)}
+                {float_field(config, ACT_GRANGE, |c| c.gate_range, |c, v| c.gate_range = v)}
                 {move || beta_here.get().then(|| view! {
-                    <FloatControl
-                        param=ACT_BETA
-                        value=Signal::derive(move || config.with(|c| c.silu_beta))
-                        on_change=Callback::new(move |v| config.update(|c| c.silu_beta = v))
-                    />
+                    {float_field(config, ACT_BETA, |c| c.silu_beta, |c, v| c.silu_beta = v)}
                 })}
             </div>
             <div class="gate-map" data-testid="gate-map">

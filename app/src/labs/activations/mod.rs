@@ -17,7 +17,7 @@ use super::{
     shell::LabFrame,
 };
 use crate::{
-    components::controls::{FlagControl, FloatControl, IntControl, ListPicker},
+    components::controls::{flag_field, float_field, int_field, ListPicker},
     state::labs::{ActivationsConfig, Page, ACT_FNS_MAX, ACT_SECOND, ACT_XMAX, SEED},
     worker::client::Compute,
 };
@@ -67,21 +67,9 @@ pub fn ActivationsLab() -> impl IntoView {
                 on_change=Callback::new(move |v| config.update(|c| c.shown = v))
                 test_id="function-picker"
             />
-            <FloatControl
-                param=ACT_XMAX
-                value=Signal::derive(move || config.with(|c| c.xmax))
-                on_change=Callback::new(move |v| config.update(|c| c.xmax = v))
-            />
-            <FlagControl
-                param=ACT_SECOND
-                value=Signal::derive(move || config.with(|c| c.second))
-                on_change=Callback::new(move |v| config.update(|c| c.second = v))
-            />
-            <IntControl
-                param=SEED
-                value=Signal::derive(move || config.with(|c| c.seed))
-                on_change=Callback::new(move |v| config.update(|c| c.seed = v))
-            />
+            {float_field(config, ACT_XMAX, |c| c.xmax, |c, v| c.xmax = v)}
+            {flag_field(config, ACT_SECOND, |c| c.second, |c, v| c.second = v)}
+            {int_field(config, SEED, |c| c.seed, |c, v| c.seed = v)}
         </LabFrame>
     }
 }

@@ -8,7 +8,7 @@ use super::{plots::styled, spec, Lab};
 use crate::{
     components::{
         chart::{readout_number, Axis, LineChart, Series, INK},
-        controls::{ChoiceControl, FloatControl, IntControl, ListPicker},
+        controls::{choice_field, float_field, int_field, ListPicker},
         export::{csv_field, csv_number, download_text},
     },
     state::{
@@ -303,18 +303,11 @@ pub fn Race() -> impl IntoView {
                     on_change=Callback::new(move |v| config.update(|c| c.race = v))
                     test_id="entrant-picker"
                 />
-                <ChoiceControl
-                    value=Signal::derive(move || config.with(|c| c.target))
-                    on_change=Callback::new(move |v| config.update(|c| c.target = v))
-                />
-                <IntControl param=ACT_WIDTH value=Signal::derive(move || config.with(|c| c.width))
-                    on_change=Callback::new(move |v| config.update(|c| c.width = v))/>
-                <IntControl param=ACT_LAYERS value=Signal::derive(move || config.with(|c| c.layers))
-                    on_change=Callback::new(move |v| config.update(|c| c.layers = v))/>
-                <IntControl param=ACT_STEPS value=Signal::derive(move || config.with(|c| c.steps))
-                    on_change=Callback::new(move |v| config.update(|c| c.steps = v))/>
-                <FloatControl param=ACT_LR value=Signal::derive(move || config.with(|c| c.lr))
-                    on_change=Callback::new(move |v| config.update(|c| c.lr = v))/>
+                {choice_field(config, |c| c.target, |c, v| c.target = v)}
+                {int_field(config, ACT_WIDTH, |c| c.width, |c, v| c.width = v)}
+                {int_field(config, ACT_LAYERS, |c| c.layers, |c, v| c.layers = v)}
+                {int_field(config, ACT_STEPS, |c| c.steps, |c, v| c.steps = v)}
+                {float_field(config, ACT_LR, |c| c.lr, |c, v| c.lr = v)}
             </div>
             <p class="race-buttons">
                 {move || {

@@ -9,7 +9,7 @@ use super::{now_ms, Lab};
 use crate::{
     components::{
         chart::{Axis, LineChart, Series, INK},
-        controls::ChoiceControl,
+        controls::choice_field,
     },
     state::{
         codec::{format_float, Choice},
@@ -147,10 +147,7 @@ pub fn BestOfN() -> impl IntoView {
                  discrete set it falls short of that once N finds the best outcome every time."
             </p>
             <div class="controls">
-                <ChoiceControl
-                    value=Signal::derive(move || config.with(|c| c.base))
-                    on_change=Callback::new(move |v| config.update(|c| c.base = v))
-                />
+                {choice_field(config, |c| c.base, |c, v| c.base = v)}
                 <Show when=move || custom.get()>
                     <CustomOutcomes/>
                 </Show>

@@ -8,10 +8,10 @@ use super::{now_ms, Lab};
 use crate::{
     components::{
         chart::{Axis, LineChart, Marker, Series},
-        controls::{FloatControl, ListPicker},
+        controls::{float_field, ListPicker},
     },
     state::{
-        codec::{format_float, Choice, FloatParam},
+        codec::{format_float, Choice},
         labs::{
             AlignmentConfig, AlignmentLoss, ALIGN_BETA, ALIGN_CURVES_MAX, ALIGN_EPS, ALIGN_GAMMA, ALIGN_HMAX,
             ALIGN_LAMBDA, ALIGN_LEN_L, ALIGN_LEN_W, ALIGN_SBETA, ALIGN_TAU, ALIGN_Z0,
@@ -154,15 +154,6 @@ pub fn LossCurves() -> impl IntoView {
     let kto_shown = shown(&[AlignmentLoss::Kto]);
     let tag = Signal::derive(move || config.with(|c| format!("beta{}", format_float(c.beta))));
     let x_axis = Axis { label: "margin h", log: false };
-    let control = move |param: FloatParam, get: fn(&AlignmentConfig) -> f64, set: fn(&mut AlignmentConfig, f64)| {
-        view! {
-            <FloatControl
-                param=param
-                value=Signal::derive(move || config.with(get))
-                on_change=Callback::new(move |v| config.update(|c| set(c, v)))
-            />
-        }
-    };
     view! {
         <section class="panel" aria-labelledby="losses-title">
             <h2 id="losses-title">"Losses and their gradient weights"</h2>
@@ -184,18 +175,18 @@ pub fn LossCurves() -> impl IntoView {
                     on_change=Callback::new(move |v| config.update(|c| c.curves = v))
                     test_id="loss-picker"
                 />
-                {control(ALIGN_HMAX, |c| c.hmax, |c, v| c.hmax = v)}
-                <Show when=move || beta_shown.get()>{control(ALIGN_BETA, |c| c.beta, |c, v| c.beta = v)}</Show>
-                <Show when=move || eps_shown.get()>{control(ALIGN_EPS, |c| c.eps, |c, v| c.eps = v)}</Show>
-                <Show when=move || tau_shown.get()>{control(ALIGN_TAU, |c| c.tau, |c, v| c.tau = v)}</Show>
+                {float_field(config, ALIGN_HMAX, |c| c.hmax, |c, v| c.hmax = v)}
+                <Show when=move || beta_shown.get()>{float_field(config, ALIGN_BETA, |c| c.beta, |c, v| c.beta = v)}</Show>
+                <Show when=move || eps_shown.get()>{float_field(config, ALIGN_EPS, |c| c.eps, |c, v| c.eps = v)}</Show>
+                <Show when=move || tau_shown.get()>{float_field(config, ALIGN_TAU, |c| c.tau, |c, v| c.tau = v)}</Show>
                 <Show when=move || simpo_shown.get()>
-                    {control(ALIGN_SBETA, |c| c.simpo_beta, |c, v| c.simpo_beta = v)}
-                    {control(ALIGN_GAMMA, |c| c.gamma, |c, v| c.gamma = v)}
-                    {control(ALIGN_LEN_W, |c| c.len_w, |c, v| c.len_w = v)}
-                    {control(ALIGN_LEN_L, |c| c.len_l, |c, v| c.len_l = v)}
+                    {float_field(config, ALIGN_SBETA, |c| c.simpo_beta, |c, v| c.simpo_beta = v)}
+                    {float_field(config, ALIGN_GAMMA, |c| c.gamma, |c, v| c.gamma = v)}
+                    {float_field(config, ALIGN_LEN_W, |c| c.len_w, |c, v| c.len_w = v)}
+                    {float_field(config, ALIGN_LEN_L, |c| c.len_l, |c, v| c.len_l = v)}
                 </Show>
-                <Show when=move || orpo_shown.get()>{control(ALIGN_LAMBDA, |c| c.lambda, |c, v| c.lambda = v)}</Show>
-                <Show when=move || kto_shown.get()>{control(ALIGN_Z0, |c| c.z0, |c, v| c.z0 = v)}</Show>
+                <Show when=move || orpo_shown.get()>{float_field(config, ALIGN_LAMBDA, |c| c.lambda, |c, v| c.lambda = v)}</Show>
+                <Show when=move || kto_shown.get()>{float_field(config, ALIGN_Z0, |c| c.z0, |c, v| c.z0 = v)}</Show>
             </div>
             <div class="chart-grid">
                 <LineChart title="Loss L(h)" x=x_axis y=Axis { label: "L(h)", log: false } series=pick(0)

@@ -17,7 +17,7 @@ use super::{
     shell::LabFrame,
 };
 use crate::{
-    components::controls::IntControl,
+    components::controls::int_field,
     state::labs::{AlignmentConfig, Page, SEED},
     worker::client::Compute,
 };
@@ -65,11 +65,7 @@ pub fn AlignmentLab() -> impl IntoView {
                 "Each panel below has its own settings; β, ε, τ, γ and λ of the loss panel are also the \
                  toy's. The seed draws the toy's reference and on-policy pairs and the random preference matrix."
             </p>
-            <IntControl
-                param=SEED
-                value=Signal::derive(move || config.with(|c| c.seed))
-                on_change=Callback::new(move |v| config.update(|c| c.seed = v))
-            />
+            {int_field(config, SEED, |c| c.seed, |c, v| c.seed = v)}
         </LabFrame>
     }
 }

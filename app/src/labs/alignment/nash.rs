@@ -11,7 +11,7 @@ use super::{now_ms, Lab};
 use crate::{
     components::{
         chart::{colour, Axis, LineChart, Series},
-        controls::{ChoiceControl, FloatControl, IntControl},
+        controls::{choice_field, float_field, int_field},
     },
     state::{
         codec::{format_float, Choice},
@@ -136,30 +136,11 @@ pub fn Nash() -> impl IntoView {
                  max over π′ of P(π′ ≻ π) − ½."
             </p>
             <div class="controls">
-                <ChoiceControl
-                    value=Signal::derive(move || config.with(|c| c.pref))
-                    on_change=Callback::new(move |v| config.update(|c| c.pref = v))
-                />
-                <IntControl
-                    param=NASH_K
-                    value=Signal::derive(move || config.with(|c| c.k))
-                    on_change=Callback::new(move |v| config.update(|c| resize(c, v)))
-                />
-                <FloatControl
-                    param=NASH_ETA
-                    value=Signal::derive(move || config.with(|c| c.eta))
-                    on_change=Callback::new(move |v| config.update(|c| c.eta = v))
-                />
-                <FloatControl
-                    param=NASH_TAU
-                    value=Signal::derive(move || config.with(|c| c.nash_tau))
-                    on_change=Callback::new(move |v| config.update(|c| c.nash_tau = v))
-                />
-                <IntControl
-                    param=NASH_ITERS
-                    value=Signal::derive(move || config.with(|c| c.iterations))
-                    on_change=Callback::new(move |v| config.update(|c| c.iterations = v))
-                />
+                {choice_field(config, |c| c.pref, |c, v| c.pref = v)}
+                {int_field(config, NASH_K, |c| c.k, resize)}
+                {float_field(config, NASH_ETA, |c| c.eta, |c, v| c.eta = v)}
+                {float_field(config, NASH_TAU, |c| c.nash_tau, |c, v| c.nash_tau = v)}
+                {int_field(config, NASH_ITERS, |c| c.iterations, |c, v| c.iterations = v)}
             </div>
             <MatrixEditor custom=custom/>
             <div class="chart-grid">

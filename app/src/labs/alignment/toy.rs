@@ -12,7 +12,7 @@ use super::{
 use crate::{
     components::{
         chart::{Axis, LineChart, Series, INK},
-        controls::{ChoiceControl, FlagControl, FloatControl, IntControl},
+        controls::{choice_field, flag_field, float_field, int_field},
     },
     state::{
         codec::Choice,
@@ -188,71 +188,25 @@ pub fn Toy() -> impl IntoView {
                  (Yan et al. 2025, the 3D-properties). Click a response to mark it chosen, rejected or unseen."
             </p>
             <div class="controls">
-                <ChoiceControl
-                    value=Signal::derive(move || config.with(|c| c.loss))
-                    on_change=Callback::new(move |v| config.update(|c| c.loss = v))
-                />
-                <ChoiceControl
-                    value=Signal::derive(move || config.with(|c| c.policy))
-                    on_change=Callback::new(move |v| config.update(|c| c.policy = v))
-                />
+                {choice_field(config, |c| c.loss, |c, v| c.loss = v)}
+                {choice_field(config, |c| c.policy, |c, v| c.policy = v)}
                 <Show when=move || linear.get()>
-                    <IntControl
-                        param=TOY_FEATURES
-                        value=Signal::derive(move || config.with(|c| c.features))
-                        on_change=Callback::new(move |v| config.update(|c| c.features = v))
-                    />
+                    {int_field(config, TOY_FEATURES, |c| c.features, |c, v| c.features = v)}
                 </Show>
-                <IntControl
-                    param=TOY_V
-                    value=Signal::derive(move || config.with(|c| c.responses))
-                    on_change=Callback::new(move |v| config.update(|c| resize(c, v)))
-                />
-                <IntControl
-                    param=TOY_STEPS
-                    value=Signal::derive(move || config.with(|c| c.steps))
-                    on_change=Callback::new(move |v| config.update(|c| c.steps = v))
-                />
-                <FloatControl
-                    param=TOY_LR
-                    value=Signal::derive(move || config.with(|c| c.lr))
-                    on_change=Callback::new(move |v| config.update(|c| c.lr = v))
-                />
-                <FloatControl
-                    param=TOY_FOCUS
-                    value=Signal::derive(move || config.with(|c| c.focus))
-                    on_change=Callback::new(move |v| config.update(|c| c.focus = v))
-                />
+                {int_field(config, TOY_V, |c| c.responses, resize)}
+                {int_field(config, TOY_STEPS, |c| c.steps, |c, v| c.steps = v)}
+                {float_field(config, TOY_LR, |c| c.lr, |c, v| c.lr = v)}
+                {float_field(config, TOY_FOCUS, |c| c.focus, |c, v| c.focus = v)}
                 <Show when=move || beta_scaled.get()>
-                    <FlagControl
-                        param=TOY_FLEX
-                        value=Signal::derive(move || config.with(|c| c.flex))
-                        on_change=Callback::new(move |v| config.update(|c| c.flex = v))
-                    />
+                    {flag_field(config, TOY_FLEX, |c| c.flex, |c, v| c.flex = v)}
                 </Show>
                 <Show when=move || flex.get() && beta_scaled.get()>
-                    <FloatControl
-                        param=TOY_BETA_MINUS
-                        value=Signal::derive(move || config.with(|c| c.beta_minus))
-                        on_change=Callback::new(move |v| config.update(|c| c.beta_minus = v))
-                    />
+                    {float_field(config, TOY_BETA_MINUS, |c| c.beta_minus, |c, v| c.beta_minus = v)}
                 </Show>
-                <FloatControl
-                    param=TOY_SFT
-                    value=Signal::derive(move || config.with(|c| c.sft))
-                    on_change=Callback::new(move |v| config.update(|c| c.sft = v))
-                />
-                <FlagControl
-                    param=TOY_ON_POLICY
-                    value=Signal::derive(move || config.with(|c| c.on_policy))
-                    on_change=Callback::new(move |v| config.update(|c| c.on_policy = v))
-                />
+                {float_field(config, TOY_SFT, |c| c.sft, |c, v| c.sft = v)}
+                {flag_field(config, TOY_ON_POLICY, |c| c.on_policy, |c, v| c.on_policy = v)}
                 <Show when=move || on_policy.get()>
-                    <IntControl
-                        param=TOY_SAMPLES
-                        value=Signal::derive(move || config.with(|c| c.samples))
-                        on_change=Callback::new(move |v| config.update(|c| c.samples = v))
-                    />
+                    {int_field(config, TOY_SAMPLES, |c| c.samples, |c, v| c.samples = v)}
                 </Show>
             </div>
             <RoleEditor/>
