@@ -106,18 +106,7 @@ impl Mlp {
                 pre.clone()
             } else {
                 let mut post = vec![0.0; batch * outputs];
-                match self.hidden {
-                    Hidden::Each(act) => activation_forward(act, &pre, &mut post),
-                    Hidden::PolyNorm(a) => polynorm_forward(a, &pre, outputs, &mut post),
-                    Hidden::Gated(gate) => {
-                        for (p, y) in pre.chunks_exact(2 * outputs).zip(post.chunks_exact_mut(outputs)) {
-                            let (a, b) = p.split_at(outputs);
-                            for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
-                                *y = gate.value(a, b);
-                            }
-                        }
-                    }
-                }
+                hidden_forward(self.hidden, &pre, outputs, &mut post);
                 if let Some(k) = top_k {
                     top_k_rows(&mut post, outputs, k);
                 }
@@ -157,36 +146,9 @@ impl Mlp {
             if l + 1 < self.layers() {
                 // Back through the activation: upstream is ∂L/∂post, made ∂L/∂pre.
                 let pre = &trace.pre[l];
-                match self.hidden {
-                    Hidden::Each(act) => {
-                        let mut dpre = vec![0.0; pre.len()];
-                        activation_backward(act, pre, &upstream, &mut dpre);
-                        upstream = dpre;
-                    }
-                    Hidden::PolyNorm(a) => {
-                        let mut dpre = vec![0.0; pre.len()];
-                        let mut da = [0.0; 4];
-                        polynorm_backward(a, pre, outputs, &upstream, &mut dpre, &mut da);
-                        upstream = dpre;
-                    }
-                    Hidden::Gated(gate) => {
-                        let mut dpre = vec![0.0; pre.len()];
-                        for ((p, d), g) in pre
-                            .chunks_exact(2 * outputs)
-                            .zip(dpre.chunks_exact_mut(2 * outputs))
-                            .zip(upstream.chunks_exact(outputs))
-                        {
-                            let (a, b) = p.split_at(outputs);
-                            let (da, db) = d.split_at_mut(outputs);
-                            for j in 0..outputs {
-                                let (ga, gb) = gate.gradients(a[j], b[j]);
-                                da[j] = g[j] * ga;
-                                db[j] = g[j] * gb;
-                            }
-                        }
-                        upstream = dpre;
-                    }
-                }
+                let mut dpre = vec![0.0; pre.len()];
+                hidden_backward(self.hidden, pre, outputs, &upstream, &mut dpre);
+                upstream = dpre;
             }
             let input: &[f32] = if l == 0 { x } else { &trace.post[l - 1] };
             upstream = linear_backward(
@@ -205,6 +167,47 @@ impl Mlp {
 }
 
 /// `out[b][o] = Σ_i W[o][i]·x[b][i] + bias[o]`.
+/// The unit over `pre` (`width` values per row, `2·width` for a gated unit, `[a | b]`) into
+/// `post` (`width` per row).
+pub fn hidden_forward(hidden: Hidden, pre: &[f32], width: usize, post: &mut [f32]) {
+    match hidden {
+        Hidden::Each(act) => activation_forward(act, pre, post),
+        Hidden::PolyNorm(a) => polynorm_forward(a, pre, width, post),
+        Hidden::Gated(gate) => {
+            for (p, y) in pre.chunks_exact(2 * width).zip(post.chunks_exact_mut(width)) {
+                let (a, b) = p.split_at(width);
+                for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+                    *y = gate.value(a, b);
+                }
+            }
+        }
+    }
+}
+
+/// Back through [`hidden_forward`]: `dpre` (overwritten, shaped as `pre`) from `dpost`.
+pub fn hidden_backward(hidden: Hidden, pre: &[f32], width: usize, dpost: &[f32], dpre: &mut [f32]) {
+    match hidden {
+        Hidden::Each(act) => activation_backward(act, pre, dpost, dpre),
+        Hidden::PolyNorm(a) => {
+            let mut da = [0.0; 4];
+            polynorm_backward(a, pre, width, dpost, dpre, &mut da);
+        }
+        Hidden::Gated(gate) => {
+            for ((p, d), g) in
+                pre.chunks_exact(2 * width).zip(dpre.chunks_exact_mut(2 * width)).zip(dpost.chunks_exact(width))
+            {
+                let (a, b) = p.split_at(width);
+                let (da, db) = d.split_at_mut(width);
+                for j in 0..width {
+                    let (ga, gb) = gate.gradients(a[j], b[j]);
+                    da[j] = g[j] * ga;
+                    db[j] = g[j] * gb;
+                }
+            }
+        }
+    }
+}
+
 fn linear_forward(x: &[f32], w: &[f32], bias: &[f32], batch: usize, inputs: usize, outputs: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; batch * outputs];
     for (xb, ob) in x.chunks_exact(inputs).zip(out.chunks_exact_mut(outputs)).take(batch) {

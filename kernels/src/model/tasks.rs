@@ -1,6 +1,7 @@
 //! The Model lab's tasks, generated from a seed: every example is a token sequence with a
 //! target at the positions a model is scored on ([`IGNORE`] elsewhere), for next-token
-//! training. One vocabulary for all: data symbols `0..16`, then [`SEP`] and [`MARK`].
+//! training. The synthetic tasks share one vocabulary: data symbols `0..16`, then [`SEP`] and
+//! [`MARK`]. The text task reads characters of [`TEXT`] (its alphabet is its vocabulary).
 //!
 //! `len` is the task's size (items to copy, pairs to recall, bits to count…), so the same task
 //! can be trained at one length and evaluated at longer ones.
@@ -15,6 +16,37 @@ pub const SEP: u32 = 16;
 /// Marks the passkey.
 pub const MARK: u32 = 17;
 pub const VOCAB: usize = 18;
+
+/// The text task's corpus: the first 190 KB of Tiny Shakespeare (Karpathy's char-rnn data,
+/// plays of Shakespeare, public domain), shipped as `www/data/shakespeare.txt`.
+pub const TEXT: &str = include_str!("../../../www/data/shakespeare.txt");
+/// Share of [`TEXT`] trained on; the rest is held out for validation.
+const TEXT_TRAIN: f64 = 0.9;
+
+/// The text's characters, sorted, and the text as their indices.
+struct Corpus {
+    alphabet: Vec<char>,
+    ids: Vec<u32>,
+}
+
+fn corpus() -> &'static Corpus {
+    static CORPUS: std::sync::OnceLock<Corpus> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(|| {
+        let mut alphabet: Vec<char> = TEXT.chars().collect();
+        alphabet.sort_unstable();
+        alphabet.dedup();
+        let ids = TEXT.chars().map(|ch| alphabet.binary_search(&ch).expect("in the alphabet") as u32).collect();
+        Corpus { alphabet, ids }
+    })
+}
+
+/// Which examples a batch comes from: the text task holds part of its corpus out; the
+/// synthetic tasks draw fresh examples for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    Train,
+    Validation,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
@@ -38,10 +70,12 @@ pub enum Task {
     Dyck,
     /// `L` symbols from 0–3, `SEP q`, how many times q occurs (mod 16).
     Count,
+    /// `L` characters of Shakespeare; every position predicts the next character.
+    Text,
 }
 
 impl Task {
-    pub const ALL: [Task; 9] = [
+    pub const ALL: [Task; 10] = [
         Task::Copy,
         Task::Reverse,
         Task::Sort,
@@ -51,7 +85,34 @@ impl Task {
         Task::Parity,
         Task::Dyck,
         Task::Count,
+        Task::Text,
     ];
+
+    /// The number of distinct tokens.
+    pub fn vocab(self) -> usize {
+        match self {
+            Task::Text => corpus().alphabet.len(),
+            _ => VOCAB,
+        }
+    }
+
+    /// How token `tok` is shown: a data symbol as a hex digit, `SEP` as `|`, `MARK` as `*`, a
+    /// character as itself (a newline as `⏎`).
+    pub fn token_text(self, tok: u32) -> String {
+        match self {
+            Task::Text => match corpus().alphabet.get(tok as usize) {
+                Some('\n') => "⏎".into(),
+                Some(ch) => ch.to_string(),
+                None => "?".into(),
+            },
+            _ => match tok {
+                SEP => "|".into(),
+                MARK => "*".into(),
+                t if t < SYMBOLS => format!("{t:x}"),
+                _ => "?".into(),
+            },
+        }
+    }
 
     /// The sequence length (tokens fed to the model) of an example of size `len`.
     pub fn seq_len(self, len: usize) -> usize {
@@ -62,13 +123,28 @@ impl Task {
             Task::ModAdd => 3,
             Task::Parity | Task::Dyck => len + 1,
             Task::Count => len + 2,
+            Task::Text => len,
         }
     }
 
     /// One example: the full sequence `s`, and how many of its last tokens are the answer.
-    fn sequence(self, len: usize, rng: &mut Rng) -> (Vec<u32>, usize) {
+    fn sequence(self, len: usize, rng: &mut Rng, part: Part) -> (Vec<u32>, usize) {
         let sym = |rng: &mut Rng, n: u32| rng.below(n);
         match self {
+            Task::Text => {
+                let ids = &corpus().ids;
+                let split = (ids.len() as f64 * TEXT_TRAIN) as usize;
+                let (from, to) = match part {
+                    Part::Train => (0, split),
+                    Part::Validation => (split, ids.len()),
+                };
+                // A window of len + 1 characters inside the part (the whole part if shorter).
+                let room = (to - from).saturating_sub(len + 1);
+                let at = from + rng.below(room as u32 + 1) as usize;
+                let mut s: Vec<u32> = ids[at..(at + len + 1).min(to)].to_vec();
+                s.resize(len + 1, 0);
+                (s, len)
+            }
             Task::Copy | Task::Reverse | Task::Sort => {
                 let x: Vec<u32> = (0..len).map(|_| sym(rng, SYMBOLS)).collect();
                 let mut answer = x.clone();
@@ -158,11 +234,16 @@ impl Task {
     /// A batch: tokens and targets `[batch, T]` (`T = seq_len(len)`), targets [`IGNORE`]
     /// except at the answer.
     pub fn batch(self, len: usize, batch: usize, rng: &mut Rng) -> (Vec<u32>, Vec<u32>) {
+        self.batch_from(len, batch, rng, Part::Train)
+    }
+
+    /// [`Task::batch`] from the given part of the data.
+    pub fn batch_from(self, len: usize, batch: usize, rng: &mut Rng, part: Part) -> (Vec<u32>, Vec<u32>) {
         let t = self.seq_len(len);
         let mut tokens = Vec::with_capacity(batch * t);
         let mut targets = Vec::with_capacity(batch * t);
         for _ in 0..batch {
-            let (s, answer) = self.sequence(len, rng);
+            let (s, answer) = self.sequence(len, rng, part);
             debug_assert_eq!(s.len(), t + 1, "{self:?} at {len}");
             tokens.extend_from_slice(&s[..t]);
             // Position i predicts s[i + 1]; the answer's tokens are the last `answer`.
@@ -195,7 +276,7 @@ mod tests {
                 let (tokens, targets) = task.batch(len, 3, &mut rng);
                 let t = task.seq_len(len);
                 assert_eq!(tokens.len(), 3 * t, "{task:?} {len}");
-                assert!(tokens.iter().all(|&x| (x as usize) < VOCAB));
+                assert!(tokens.iter().all(|&x| (x as usize) < task.vocab()));
                 assert!(targets.iter().any(|&y| y != IGNORE), "{task:?}: nothing to learn");
                 // Next-token form: a target is the following token.
                 for r in 0..3 {
@@ -215,5 +296,14 @@ mod tests {
         assert_eq!(tar[5], tok[..5].iter().sum::<u32>() % 2);
         let (tok, tar) = Task::Dyck.batch(6, 1, &mut rng);
         assert_eq!(tar[6] == 1, is_balanced(&tok[..6]));
+        // Text: every position predicts the next character; validation windows come from
+        // the held-out tail.
+        let (tok, tar) = Task::Text.batch_from(12, 1, &mut rng, Part::Validation);
+        assert_eq!(&tar[..11], &tok[1..]);
+        let shown: String = tok.iter().map(|&t| Task::Text.token_text(t)).collect::<String>().replace('⏎', "\n");
+        let tail = &TEXT[(TEXT.len() as f64 * TEXT_TRAIN) as usize - 1..];
+        assert!(tail.contains(&shown), "{shown:?} is not from the held-out part");
+        assert_eq!(Task::Text.vocab(), 62);
+        assert_eq!(Task::Passkey.token_text(MARK), "*");
     }
 }

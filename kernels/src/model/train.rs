@@ -2,7 +2,7 @@
 //! decay, gradient clipping by global norm; evaluation by loss and answer accuracy.
 
 use super::{
-    tasks::Task,
+    tasks::{Part, Task},
     transformer::{backward, forward, Config, IGNORE},
 };
 use crate::Rng;
@@ -83,6 +83,20 @@ pub struct Score {
 }
 
 /// A model being trained on a task.
+/// Why a run stopped: a NaN or an infinity, where it appeared, at which step (1-based). The
+/// parameters are those before that step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Divergence {
+    pub step: u32,
+    pub place: String,
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "step {}: a NaN or an infinity appeared in {}", self.step, self.place)
+    }
+}
+
 pub struct Trainer {
     pub cfg: Config,
     pub opt: Optimiser,
@@ -107,8 +121,29 @@ impl Trainer {
         batch: usize,
         seed: u32,
     ) -> Result<Trainer, String> {
-        cfg.check_len(task.seq_len(len))?;
         let params = cfg.init(seed);
+        Trainer::with_params(cfg, opt, task, len, batch, seed, params)
+    }
+
+    /// A model with the given parameters (a checkpoint), fresh optimiser moments, counting
+    /// steps from 0; batches from `seed + 1`.
+    pub fn with_params(
+        cfg: Config,
+        opt: Optimiser,
+        task: Task,
+        len: usize,
+        batch: usize,
+        seed: u32,
+        params: Vec<f32>,
+    ) -> Result<Trainer, String> {
+        cfg.check()?;
+        cfg.check_len(task.seq_len(len))?;
+        if cfg.vocab < task.vocab() {
+            return Err(format!("the task has {} tokens, the model's vocabulary {}", task.vocab(), cfg.vocab));
+        }
+        if params.len() != cfg.layout().total {
+            return Err(format!("{} parameters given, the model has {}", params.len(), cfg.layout().total));
+        }
         let n = params.len();
         Ok(Trainer {
             cfg,
@@ -128,18 +163,31 @@ impl Trainer {
         self.step
     }
 
-    /// One training step; returns the batch's loss (before the update).
-    pub fn train_step(&mut self) -> f32 {
+    /// One training step; returns the batch's loss (before the update). A NaN or an
+    /// infinity in the pass or the gradients stops it before the update, saying where.
+    pub fn train_step(&mut self) -> Result<f32, Divergence> {
         let t = self.task.seq_len(self.len);
         let (tokens, targets) = self.task.batch(self.len, self.batch, &mut self.data);
         let fw = forward(&self.cfg, &self.params, &tokens, &targets, self.batch, t);
+        let diverged = |place: String| Divergence { step: self.step + 1, place };
+        if let Some(place) = fw.nonfinite.clone() {
+            return Err(diverged(place));
+        }
         let mut grads = vec![0.0f32; self.params.len()];
         backward(&self.cfg, &self.params, &fw, &tokens, &targets, &mut grads);
+        if let Some(name) = self.cfg.first_nonfinite(&grads) {
+            return Err(diverged(format!("the gradient of {name}")));
+        }
         clip_grad_norm(&mut grads, self.opt.clip);
         self.step += 1;
         let lr = self.opt.lr_at(self.step - 1);
         adamw_update(&mut self.params, &grads, &mut self.m, &mut self.v, &self.opt, lr, self.step);
-        fw.loss
+        Ok(fw.loss)
+    }
+
+    /// Tokens per training step.
+    pub fn tokens_per_step(&self) -> usize {
+        self.batch * self.task.seq_len(self.len)
     }
 
     /// Loss and accuracy on `batches` fresh batches of size `len` from `seed` (the same
@@ -150,7 +198,7 @@ impl Trainer {
         self.cfg.check_len(t)?;
         let (mut loss, mut right, mut counted) = (0.0f64, 0usize, 0usize);
         for _ in 0..batches {
-            let (tokens, targets) = self.task.batch(len, self.batch, &mut rng);
+            let (tokens, targets) = self.task.batch_from(len, self.batch, &mut rng, Part::Validation);
             let fw = forward(&self.cfg, &self.params, &tokens, &targets, self.batch, t);
             loss += fw.loss as f64;
             let v = self.cfg.vocab;
@@ -174,7 +222,11 @@ mod tests {
     use crate::{
         activation::Activation,
         attention::{SoftmaxAlgorithm, Variant},
-        model::tasks::VOCAB,
+        mlp::Hidden,
+        model::{
+            tasks::VOCAB,
+            transformer::{Norm, Positions},
+        },
     };
 
     #[test]
@@ -209,18 +261,47 @@ mod tests {
             heads: 2,
             ffn: 64,
             attention: Variant::Softmax(SoftmaxAlgorithm::ThreePass),
-            activation: Activation::Gelu,
-            learned_positions: true,
+            hidden: Hidden::Each(Activation::Gelu),
+            norm: Norm::Rms,
+            positions: Positions::Learned,
             tied: true,
         };
         let opt = Optimiser { lr: 1e-2, warmup: 20, steps: 300, ..Optimiser::default() };
         let mut trainer = Trainer::new(cfg, opt, Task::Copy, 4, 16, 7).unwrap();
         let before = trainer.evaluate(4, 4, 99).unwrap();
         for _ in 0..300 {
-            trainer.train_step();
+            trainer.train_step().unwrap();
         }
         let after = trainer.evaluate(4, 4, 99).unwrap();
         assert!(trainer.evaluate(8, 1, 99).unwrap_err().contains("learned positions cover 8"));
         assert!(after.loss < 0.5 * before.loss && after.accuracy > 0.5, "{before:?} → {after:?}");
+    }
+
+    #[test]
+    fn a_nan_stops_the_run_naming_the_step_and_the_layer_and_keeps_the_weights() {
+        let cfg = Config {
+            vocab: VOCAB,
+            max_len: 8,
+            layers: 2,
+            width: 16,
+            heads: 2,
+            ffn: 32,
+            attention: Variant::Softmax(SoftmaxAlgorithm::ThreePass),
+            hidden: Hidden::Each(Activation::Relu),
+            norm: Norm::Rms,
+            positions: Positions::None,
+            tied: true,
+        };
+        let mut trainer = Trainer::new(cfg.clone(), Optimiser::default(), Task::Copy, 3, 4, 1).unwrap();
+        trainer.train_step().unwrap();
+        // Poison layer 2's FFN output weights.
+        let span = cfg.layout().layers[1].fc2;
+        trainer.params[span.0 + 3] = f32::NAN;
+        let before = trainer.params.clone();
+        let err = trainer.train_step().unwrap_err();
+        assert_eq!(err, Divergence { step: 2, place: "layer 2, feed-forward".into() });
+        assert_eq!(err.to_string(), "step 2: a NaN or an infinity appeared in layer 2, feed-forward");
+        assert_eq!(trainer.step(), 1);
+        assert!(trainer.params.iter().zip(&before).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 }
