@@ -1,11 +1,18 @@
-// Starts the compute worker's WebAssembly (built by trunk as softplay-worker.js + _bg.wasm).
+// Starts a worker's WebAssembly, built by trunk: the compute worker (softplay-worker.js +
+// _bg.wasm), or with ?bin=model the Model lab's training worker (softplay-model-worker).
 // A load failure is sent to the page as the protocol's `failed` message, so the page can say
 // that computation is off instead of waiting forever.
-try {
-  importScripts('./softplay-worker.js');
-  wasm_bindgen({ module_or_path: './softplay-worker_bg.wasm' }).catch((e) => {
-    postMessage({ failed: { id: null, message: `could not load the compute worker (${e})` } });
+const model = new URLSearchParams(self.location.search).get('bin') === 'model';
+const name = model ? 'softplay-model-worker' : 'softplay-worker';
+const failed = (e) =>
+  postMessage({
+    failed: model
+      ? { run: null, message: `could not load the training worker (${e})` }
+      : { id: null, message: `could not load the compute worker (${e})` },
   });
+try {
+  importScripts(`./${name}.js`);
+  wasm_bindgen({ module_or_path: `./${name}_bg.wasm` }).catch(failed);
 } catch (e) {
-  postMessage({ failed: { id: null, message: `could not load the compute worker (${e})` } });
+  failed(e);
 }

@@ -184,7 +184,7 @@ pub fn App() -> impl IntoView {
                 Page::Attention => view! { <labs::attention::AttentionLab/> }.into_any(),
                 Page::Activations => view! { <labs::module::LabModule page=Page::Activations/> }.into_any(),
                 Page::Alignment => view! { <labs::module::LabModule page=Page::Alignment/> }.into_any(),
-                Page::Model => view! { <labs::model::ModelLab/> }.into_any(),
+                Page::Model => view! { <labs::module::LabModule page=Page::Model/> }.into_any(),
                 Page::About => view! { <labs::about::About/> }.into_any(),
             }}
         </main>

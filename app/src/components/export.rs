@@ -88,6 +88,17 @@ pub fn download_text(content: &str, mime: &str, file_name: &str) -> Result<(), S
     blob_of(content, mime).and_then(|b| download_blob(&b, file_name)).map_err(|e| format!("{e:?}"))
 }
 
+/// Downloads bytes as a file.
+pub fn download_bytes(bytes: &[u8], mime: &str, file_name: &str) -> Result<(), String> {
+    let options = BlobPropertyBag::new();
+    options.set_type(mime);
+    let array = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&array);
+    Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .and_then(|b| download_blob(&b, file_name))
+        .map_err(|e| format!("{e:?}"))
+}
+
 /// Downloads what a canvas shows, as PNG.
 pub fn download_canvas_png(canvas: &HtmlCanvasElement, file_name: &str) -> Result<(), String> {
     let name = file_name.to_string();

@@ -328,19 +328,54 @@ fn any_labs() -> impl Strategy<Value = Labs> {
             },
         );
     let model = (
-        (pick(), pick(), int_in(MODEL_LAYERS), int_in(MODEL_DMODEL)),
-        (int_in(MODEL_HEADS), int_in(MODEL_STEPS), float_in(MODEL_LR), any::<u32>()),
+        (pick(), int_in(MODEL_LEN), int_in(MODEL_BATCH), pick(), float_in(MODEL_LSSAR_P), pick(), pick(), pick()),
+        (
+            any::<bool>(),
+            int_in(MODEL_LAYERS),
+            int_in(MODEL_DMODEL),
+            int_in(MODEL_HEADS),
+            int_in(MODEL_FFN),
+            int_in(MODEL_STEPS),
+        ),
+        (
+            float_in(MODEL_LR),
+            float_in(MODEL_BETA1),
+            float_in(MODEL_BETA2),
+            float_in(MODEL_WD),
+            int_in(MODEL_WARMUP),
+            float_in(MODEL_CLIP),
+            any::<u32>(),
+        ),
     )
-        .prop_map(|((task, attention, layers, d_model), (heads, steps, lr, seed))| ModelConfig {
-            task,
-            attention,
-            layers,
-            d_model,
-            heads,
-            steps,
-            lr,
-            seed,
-        });
+        .prop_map(
+            |(
+                (task, len, batch, attention, lssar_p, unit, norm, positions),
+                (tied, layers, d_model, heads, ffn, steps),
+                (lr, beta1, beta2, weight_decay, warmup, clip, seed),
+            )| ModelConfig {
+                task,
+                len,
+                batch,
+                attention,
+                lssar_p,
+                unit,
+                norm,
+                positions,
+                tied,
+                layers,
+                d_model,
+                heads,
+                ffn,
+                steps,
+                lr,
+                beta1,
+                beta2,
+                weight_decay,
+                warmup,
+                clip,
+                seed,
+            },
+        );
     (attention, activations, alignment, model).prop_map(|(attention, activations, alignment, model)| Labs {
         attention,
         activations,

@@ -1,0 +1,313 @@
+//! The Model lab: a small decoder-only transformer trained in the page, with any attention
+//! normaliser and feed-forward unit, on synthetic tasks or a character-level text; runs side
+//! by side, a length-extrapolation sweep, inspection, and checkpoints.
+//!
+//! Loaded on demand (`src/bin/lab_model.rs`). Training runs in the lab's own worker
+//! (`softplay-model-worker`, [`client`]), in slices of about 40 ms, so the page stays free.
+
+mod client;
+mod inspect;
+mod runs;
+mod store;
+mod sweep;
+
+use leptos::prelude::*;
+use softplay_kernels::{
+    activation::{Activation, Gate},
+    mlp::Hidden,
+    model::{
+        tasks::{Part, Task as KernelTask},
+        train::Optimiser,
+        transformer::{Norm, Positions},
+    },
+    Rng,
+};
+use softplay_worker::{
+    model::{Inspection, RunSpec},
+    protocol::{Algorithm, ScaleSpec, VariantSpec},
+};
+
+use super::{
+    mounted::{self, Slot},
+    shell::LabFrame,
+};
+use crate::{
+    components::controls::{choice_field, flag_field, float_field, int_field},
+    state::labs::{
+        AttentionVariant, ModelConfig, ModelNorm, ModelPositions, ModelUnit, Page, Task, MODEL_BATCH, MODEL_BETA1,
+        MODEL_BETA2, MODEL_CLIP, MODEL_DMODEL, MODEL_FFN, MODEL_HEADS, MODEL_LAYERS, MODEL_LEN, MODEL_LR,
+        MODEL_LSSAR_P, MODEL_STEPS, MODEL_TIED, MODEL_WARMUP, MODEL_WD, SEED,
+    },
+};
+
+pub use runs::Run;
+
+/// The lab's settings and its runs, shared through context.
+#[derive(Clone, Copy)]
+pub struct Lab {
+    pub config: RwSignal<ModelConfig>,
+    pub runs: RwSignal<Vec<Run>>,
+    /// A message about the lab as a whole (the worker stopped, an upload failed).
+    pub error: RwSignal<Option<String>>,
+    pub info: RwSignal<Option<String>>,
+    /// The last inspection: the run, the example's length, and what the worker saw.
+    pub inspection: RwSignal<Option<(u32, std::sync::Arc<Inspection>)>>,
+}
+
+static SLOT: Slot<ModelConfig> = Slot::new(Page::Model);
+
+/// Largest model the lab trains (parameters).
+pub const MAX_PARAMS: usize = 4_000_000;
+
+/// Mounts the lab into `host` with the settings of `query`; `on_query` hears the query of
+/// every change.
+pub fn mount(host: web_sys::HtmlElement, query: String, on_query: js_sys::Function) -> Vec<String> {
+    mounted::mount(host, query, on_query, &SLOT, |config| {
+        let lab = Lab {
+            config,
+            runs: RwSignal::new(Vec::new()),
+            error: RwSignal::new(None),
+            info: RwSignal::new(None),
+            inspection: RwSignal::new(None),
+        };
+        provide_context(lab);
+        runs::listen(lab);
+        view! { <ModelLab/> }.into_any()
+    })
+}
+
+/// Milliseconds since the page started.
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// The kernels' task of a setting.
+pub fn kernel_task(t: Task) -> KernelTask {
+    match t {
+        Task::Copy => KernelTask::Copy,
+        Task::Reverse => KernelTask::Reverse,
+        Task::Sort => KernelTask::Sort,
+        Task::Recall => KernelTask::Recall,
+        Task::Passkey => KernelTask::Passkey,
+        Task::ModAdd => KernelTask::ModAdd,
+        Task::Parity => KernelTask::Parity,
+        Task::Dyck => KernelTask::Dyck,
+        Task::Count => KernelTask::Count,
+        Task::Chars => KernelTask::Text,
+    }
+}
+
+fn hidden(u: ModelUnit) -> Hidden {
+    match u {
+        ModelUnit::Relu => Hidden::Each(Activation::Relu),
+        ModelUnit::Gelu => Hidden::Each(Activation::Gelu),
+        ModelUnit::Silu => Hidden::Each(Activation::Silu { beta: 1.0 }),
+        ModelUnit::SquaredRelu => Hidden::Each(Activation::SquaredRelu),
+        ModelUnit::CrRelu => Hidden::Each(Activation::CrRelu { eps: 0.01 }),
+        ModelUnit::Mish => Hidden::Each(Activation::Mish),
+        ModelUnit::PolyNorm => Hidden::PolyNorm([0.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0]),
+        ModelUnit::SwiGlu => Hidden::Gated(Gate::SwiGlu { beta: 1.0 }),
+        ModelUnit::GeGlu => Hidden::Gated(Gate::GeGlu),
+    }
+}
+
+/// The attention normaliser of a run: each with its paper's defaults; sigmoid with the bias
+/// `b = −ln T` of the trained length `T`, fixed, so that a token's weights do not depend on
+/// how long the sequence is.
+fn variant(c: &ModelConfig, trained_tokens: usize) -> VariantSpec {
+    match c.attention {
+        AttentionVariant::Softmax => VariantSpec::Softmax { algorithm: Algorithm::ThreePass },
+        AttentionVariant::Lssa => VariantSpec::Lssa { qk_norm: true, scale: ScaleSpec::LnDLnN },
+        AttentionVariant::Lssar => VariantSpec::Lssar { qk_norm: true, scale: ScaleSpec::LnDLnN, p: c.lssar_p as f32 },
+        AttentionVariant::Sigmoid => VariantSpec::Sigmoid { bias: Some(-(trained_tokens.max(1) as f32).ln()) },
+        AttentionVariant::Relu => VariantSpec::Relu,
+        AttentionVariant::Linear => VariantSpec::Linear,
+    }
+}
+
+/// The worker's description of a run of these settings, or why they do not make a model.
+pub fn spec_of(c: &ModelConfig) -> Result<RunSpec, String> {
+    let task = kernel_task(c.task);
+    if c.d_model % c.heads != 0 {
+        return Err(format!(
+            "model width {} does not split into {} heads: choose a width that is a multiple of the heads",
+            c.d_model, c.heads
+        ));
+    }
+    let hd = c.d_model / c.heads;
+    if c.positions == ModelPositions::Rope && hd % 2 == 1 {
+        return Err(format!(
+            "RoPE turns pairs of a head's values, and width {} over {} heads gives {hd} per head (odd): \
+             choose another width or heads, or other positions",
+            c.d_model, c.heads
+        ));
+    }
+    let spec = RunSpec {
+        task,
+        len: c.len,
+        batch: c.batch,
+        layers: c.layers,
+        width: c.d_model,
+        heads: c.heads,
+        ffn: c.ffn * c.d_model,
+        attention: variant(c, task.seq_len(c.len as usize)),
+        hidden: hidden(c.unit),
+        norm: match c.norm {
+            ModelNorm::Rms => Norm::Rms,
+            ModelNorm::Layer => Norm::Layer,
+        },
+        positions: match c.positions {
+            ModelPositions::Rope => Positions::Rope,
+            ModelPositions::Learned => Positions::Learned,
+            ModelPositions::None => Positions::None,
+        },
+        tied: c.tied,
+        opt: Optimiser {
+            lr: c.lr as f32,
+            beta1: c.beta1 as f32,
+            beta2: c.beta2 as f32,
+            eps: 1e-8,
+            weight_decay: c.weight_decay as f32,
+            warmup: c.warmup.min(c.steps),
+            steps: c.steps,
+            clip: c.clip as f32,
+        },
+        seed: c.seed,
+        eval_every: (c.steps / 40).max(5),
+        eval_batches: 2,
+    };
+    let params = spec.config().layout().total;
+    if params > MAX_PARAMS {
+        return Err(format!(
+            "these settings make a model of {} parameters; the lab trains up to {} (lower the width, layers or feed-forward width)",
+            group(params as f64),
+            group(MAX_PARAMS as f64)
+        ));
+    }
+    Ok(spec)
+}
+
+/// A whole number with thin spaces between thousands: 1 234 567.
+pub fn group(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(ch);
+    }
+    if x < 0.0 {
+        format!("−{out}")
+    } else {
+        out
+    }
+}
+
+/// What a task asks, and what a perfect model would do.
+fn task_text(t: Task) -> (&'static str, &'static str) {
+    match t {
+        Task::Copy => ("L symbols, a separator |, then the same L symbols again.", "A perfect model repeats the input exactly: loss 0 and accuracy 100% on the answer."),
+        Task::Reverse => ("L symbols, |, then the L symbols backwards.", "A perfect model writes the input in reverse: loss 0, accuracy 100%."),
+        Task::Sort => ("L symbols, |, then the same symbols in increasing order.", "A perfect model sorts: loss 0, accuracy 100%."),
+        Task::Recall => ("Key–value pairs (keys 0–7, values 8–f), |, a key, then its value. At most 8 pairs, so lengths above 8 run as 8.", "A perfect model looks the key up and answers its value: accuracy 100%. Guessing among the values scores 1/8."),
+        Task::Passkey => ("L filler symbols (0–3) with * d hidden among them, then |, and the passkey d.", "A perfect model finds the * and copies the digit after it, however long the filler: accuracy 100%. Guessing scores 1/16."),
+        Task::ModAdd => ("a b | (a + b) mod 16. The length setting does not apply.", "A perfect model adds modulo 16: accuracy 100%; guessing scores 1/16."),
+        Task::Parity => ("L bits, |, then whether their count of ones is odd.", "A perfect model counts ones modulo 2: accuracy 100%; guessing scores 50%."),
+        Task::Dyck => ("L brackets (0 opens, 1 closes), |, then 1 if they balance.", "A perfect model tracks the depth: accuracy 100%; half the examples balance, so guessing scores 50%."),
+        Task::Count => ("L symbols (0–3), |, a symbol q, then how many times q occurs (mod 16).", "A perfect model counts: accuracy 100%."),
+        Task::Chars => ("L characters of Shakespeare (Tiny Shakespeare, public domain); every position predicts the next character. 90% of the text trains, the last 10% validates.", "No model is perfect on text: a good small one reaches about 1.5 nats per character; a uniform guess is ln 62 ≈ 4.13."),
+    }
+}
+
+/// A sample of the task at the current settings (from the seed), the answer marked.
+fn sample(c: &ModelConfig) -> (String, String) {
+    let task = kernel_task(c.task);
+    let mut rng = Rng::new(c.seed as u64);
+    let len = (c.len as usize).min(48);
+    let (tokens, targets) = task.batch_from(len, 1, &mut rng, Part::Train);
+    let first = targets.iter().position(|&y| y != softplay_kernels::model::transformer::IGNORE).unwrap_or(0);
+    let show = |toks: &[u32]| toks.iter().map(|&x| task.token_text(x)).collect::<Vec<_>>().join(" ");
+    if task == KernelTask::Text {
+        let text: String = tokens.iter().map(|&x| task.token_text(x)).collect();
+        return (text, "(every next character)".into());
+    }
+    let last = *targets.last().unwrap_or(&0);
+    let mut answer: Vec<u32> = targets[first..].iter().copied().filter(|&y| y != u32::MAX).collect();
+    if answer.is_empty() {
+        answer.push(last);
+    }
+    (show(&tokens[..=first]), show(&answer))
+}
+
+#[component]
+pub fn ModelLab() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let config = lab.config;
+    let task_about = move || config.with(|c| task_text(c.task));
+    let shown = Memo::new(move |_| config.with(sample));
+    let check = Memo::new(move |_| config.with(|c| spec_of(c).map(|s| s.config().layout().total)));
+    view! {
+        <LabFrame
+            title="Model"
+            intro="Train a small transformer in this page, with any attention normaliser and feed-forward unit on \
+                   the same seed, and see how each one copes with inputs up to 16 times longer than it was trained on."
+            results=Box::new(move || view! {
+                <runs::Training/>
+                <runs::RunsTable/>
+                <sweep::LengthSweep/>
+                <inspect::Inspect/>
+                <store::Checkpoints/>
+            }.into_any())
+        >
+            <fieldset class="control-group">
+                <legend>"Task"</legend>
+                {choice_field(config, |c| c.task, |c, v| c.task = v)}
+                {int_field(config, MODEL_LEN, |c| c.len, |c, v| c.len = v)}
+                <p class="hint" data-testid="task-about">{move || task_about().0}</p>
+                <p class="hint">{move || task_about().1}</p>
+                <p class="task-sample" data-testid="task-sample">
+                    "Sample: " <code>{move || shown.get().0}</code> " → " <code class="answer">{move || shown.get().1}</code>
+                </p>
+            </fieldset>
+            <fieldset class="control-group">
+                <legend>"Model"</legend>
+                {choice_field(config, |c| c.attention, |c, v| c.attention = v)}
+                <Show when=move || config.with(|c| c.attention == AttentionVariant::Lssar)>
+                    {float_field(config, MODEL_LSSAR_P, |c| c.lssar_p, |c, v| c.lssar_p = v)}
+                </Show>
+                {choice_field(config, |c| c.unit, |c, v| c.unit = v)}
+                {choice_field(config, |c| c.norm, |c, v| c.norm = v)}
+                {choice_field(config, |c| c.positions, |c, v| c.positions = v)}
+                {int_field(config, MODEL_LAYERS, |c| c.layers, |c, v| c.layers = v)}
+                {int_field(config, MODEL_DMODEL, |c| c.d_model, |c, v| c.d_model = v)}
+                {int_field(config, MODEL_HEADS, |c| c.heads, |c, v| c.heads = v)}
+                {int_field(config, MODEL_FFN, |c| c.ffn, |c, v| c.ffn = v)}
+                {flag_field(config, MODEL_TIED, |c| c.tied, |c, v| c.tied = v)}
+                <p class="hint" data-testid="model-size">
+                    {move || match check.get() {
+                        Ok(n) => format!("{} parameters.", group(n as f64)),
+                        Err(e) => format!("Cannot train: {e}."),
+                    }}
+                </p>
+            </fieldset>
+            <fieldset class="control-group">
+                <legend>"Training"</legend>
+                {int_field(config, MODEL_STEPS, |c| c.steps, |c, v| c.steps = v)}
+                {int_field(config, MODEL_BATCH, |c| c.batch, |c, v| c.batch = v)}
+                {float_field(config, MODEL_LR, |c| c.lr, |c, v| c.lr = v)}
+                {int_field(config, MODEL_WARMUP, |c| c.warmup, |c, v| c.warmup = v)}
+                {float_field(config, MODEL_WD, |c| c.weight_decay, |c, v| c.weight_decay = v)}
+                {float_field(config, MODEL_BETA1, |c| c.beta1, |c, v| c.beta1 = v)}
+                {float_field(config, MODEL_BETA2, |c| c.beta2, |c, v| c.beta2 = v)}
+                {float_field(config, MODEL_CLIP, |c| c.clip, |c, v| c.clip = v)}
+                {int_field(config, SEED, |c| c.seed, |c, v| c.seed = v)}
+                <p class="hint">
+                    "AdamW with linear warm-up, then cosine decay to a tenth of the rate. The seed draws the \
+                     weights and the training batches; validation, the sweep and the inspector use fixed \
+                     held-out examples, the same for every run."
+                </p>
+            </fieldset>
+        </LabFrame>
+    }
+}

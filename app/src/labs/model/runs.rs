@@ -1,0 +1,533 @@
+//! The lab's runs: starting, training slice by slice in the worker, pause, resume, stop,
+//! reset and delete; the live curves and the runs table.
+//!
+//! One run trains at a time; runs started meanwhile wait their turn. A run's curve does not
+//! depend on how its training was sliced (the worker's trainer carries on where it stopped).
+
+use leptos::prelude::*;
+use softplay_worker::model::{LengthScore, ModelRequest, ModelResponse, Point};
+
+use super::{client::Trainer, now_ms, spec_of, Lab};
+use crate::{
+    components::chart::{colour, Axis, LineChart, Series},
+    state::{
+        codec::Choice,
+        labs::{encode_lab, AttentionVariant, ModelConfig, Page},
+    },
+};
+
+/// Milliseconds of training per slice: long enough to amortise a message, short enough that
+/// Pause answers at once and the curves move smoothly.
+const SLICE_MS: f64 = 40.0;
+/// Points per series drawn (every point is in the CSV).
+const DRAWN_POINTS: usize = 600;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Waiting,
+    Starting,
+    Training,
+    Paused,
+    /// Stopped by the person before its last step.
+    Stopped,
+    Done,
+    /// A NaN or an infinity: the message names the step and the layer.
+    Diverged(String),
+    Failed(String),
+}
+
+impl Status {
+    pub fn describe(&self) -> String {
+        match self {
+            Status::Waiting => "waiting".into(),
+            Status::Starting => "starting".into(),
+            Status::Training => "training".into(),
+            Status::Paused => "paused".into(),
+            Status::Stopped => "stopped".into(),
+            Status::Done => "done".into(),
+            Status::Diverged(m) => format!("diverged: {m}"),
+            Status::Failed(m) => format!("failed: {m}"),
+        }
+    }
+
+    fn is_live(&self) -> bool {
+        matches!(self, Status::Waiting | Status::Starting | Status::Training | Status::Paused)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    pub id: u32,
+    pub config: ModelConfig,
+    pub name: String,
+    pub colour: usize,
+    pub status: Status,
+    pub points: Vec<Point>,
+    pub step: u32,
+    pub total: u32,
+    pub params: u32,
+    pub tokens_per_step: u32,
+    /// Milliseconds the worker computed, and wall time while training.
+    pub compute_ms: f64,
+    pub wall_ms: f64,
+    /// When the current stretch of training began (wall clock), if training.
+    pub since: Option<f64>,
+    pub sweep: Option<Vec<LengthScore>>,
+    pub sweep_note: Option<String>,
+    /// A checkpoint's parameters to start from (taken when the run starts), and its origin.
+    pub params_in: Option<Vec<f32>>,
+    pub loaded_from: Option<String>,
+}
+
+impl Run {
+    pub fn last_val(&self) -> Option<(f32, f32)> {
+        self.points.iter().rev().find_map(|p| Some((p.val_loss?, p.val_accuracy?)))
+    }
+
+    pub fn tokens_per_s(&self) -> f64 {
+        let trained = self.points.iter().filter(|p| p.step > 0).count() as f64;
+        trained * self.tokens_per_step as f64 / (self.compute_ms / 1000.0).max(1e-9)
+    }
+
+    /// The link of the run's settings.
+    pub fn query(&self) -> String {
+        encode_lab(Page::Model, &self.config)
+    }
+}
+
+/// A short name for a run: what sets it apart.
+pub fn run_name(c: &ModelConfig) -> String {
+    let attn = match c.attention {
+        AttentionVariant::Lssar => format!("LSSAR p={}", c.lssar_p),
+        a => a.label().split(',').next().unwrap_or("").to_string(),
+    };
+    format!("{attn} · {} · {}", c.unit.label(), c.positions.name())
+}
+
+fn send(lab: Lab, request: ModelRequest) {
+    if let Err(e) = Trainer::get().send(&request) {
+        lab.error.set(Some(e));
+    }
+}
+
+/// Adds a run of `config` (from `params` when given: a checkpoint); it trains when its turn
+/// comes. An error says why the settings cannot train.
+pub fn add_run(
+    lab: Lab,
+    config: ModelConfig,
+    params: Option<Vec<f32>>,
+    loaded_from: Option<String>,
+) -> Result<u32, String> {
+    spec_of(&config)?;
+    let id = lab.runs.with_untracked(|r| r.iter().map(|r| r.id).max().unwrap_or(0)) + 1;
+    let colour = lab.runs.with_untracked(|r| r.len());
+    let run = Run {
+        id,
+        name: run_name(&config),
+        total: config.steps,
+        config,
+        colour,
+        status: Status::Waiting,
+        points: Vec::new(),
+        step: 0,
+        params: 0,
+        tokens_per_step: 0,
+        compute_ms: 0.0,
+        wall_ms: 0.0,
+        since: None,
+        sweep: None,
+        sweep_note: None,
+        params_in: params,
+        loaded_from,
+    };
+    lab.runs.update(|r| r.push(run));
+    next(lab);
+    Ok(id)
+}
+
+/// Starts the first waiting run if none is starting, training or paused.
+fn next(lab: Lab) {
+    let busy = lab
+        .runs
+        .with_untracked(|r| r.iter().any(|r| matches!(r.status, Status::Starting | Status::Training | Status::Paused)));
+    if busy {
+        return;
+    }
+    let Some((id, config, params)) = lab
+        .runs
+        .try_update(|runs| {
+            let r = runs.iter_mut().find(|r| r.status == Status::Waiting)?;
+            r.status = Status::Starting;
+            Some((r.id, r.config.clone(), r.params_in.take()))
+        })
+        .flatten()
+    else {
+        return;
+    };
+    match spec_of(&config) {
+        Ok(spec) => send(
+            lab,
+            ModelRequest::Start { run: id, spec: Box::new(spec), params: params.map(softplay_worker::protocol::F32s) },
+        ),
+        Err(e) => set_status(lab, id, Status::Failed(e)),
+    }
+}
+
+fn set_status(lab: Lab, id: u32, status: Status) {
+    lab.runs.update(|runs| {
+        if let Some(r) = runs.iter_mut().find(|r| r.id == id) {
+            if let Some(since) = r.since.take() {
+                r.wall_ms += now_ms() - since;
+            }
+            if status == Status::Training {
+                r.since = Some(now_ms());
+            }
+            r.status = status;
+        }
+    });
+}
+
+fn train_more(lab: Lab, id: u32) {
+    let until = lab.runs.with_untracked(|r| r.iter().find(|r| r.id == id).map(|r| r.total));
+    if let Some(until) = until {
+        send(lab, ModelRequest::Train { run: id, until, budget_ms: SLICE_MS });
+    }
+}
+
+fn finish(lab: Lab, id: u32, status: Status) {
+    set_status(lab, id, status);
+    send(lab, ModelRequest::Sweep { run: id });
+    next(lab);
+}
+
+/// Routes the worker's answers to the runs.
+pub fn listen(lab: Lab) {
+    Trainer::get().listen(move |response| match response {
+        ModelResponse::Started { run, params, tokens_per_step } => {
+            let loaded = lab.runs.try_update(|runs| {
+                let r = runs.iter_mut().find(|r| r.id == run)?;
+                r.params = params;
+                r.tokens_per_step = tokens_per_step;
+                Some(r.loaded_from.is_some())
+            });
+            match loaded.flatten() {
+                // A checkpoint is shown as it was saved: swept, ready to inspect.
+                Some(true) => finish(lab, run, Status::Done),
+                Some(false) => {
+                    set_status(lab, run, Status::Training);
+                    train_more(lab, run);
+                }
+                None => send(lab, ModelRequest::Drop { run }),
+            }
+        }
+        ModelResponse::Trained { run, points, step, ms, stopped } => {
+            let state = lab.runs.try_update(|runs| {
+                let r = runs.iter_mut().find(|r| r.id == run)?;
+                r.points.extend(points);
+                r.step = step;
+                r.compute_ms += ms;
+                Some((r.status.clone(), r.total))
+            });
+            match (state.flatten(), stopped) {
+                (Some(_), Some(why)) => finish(lab, run, Status::Diverged(why)),
+                (Some((_, total)), None) if step >= total => finish(lab, run, Status::Done),
+                (Some((Status::Training, _)), None) => train_more(lab, run),
+                (Some((Status::Stopped, _)), None) => {
+                    send(lab, ModelRequest::Sweep { run });
+                    next(lab);
+                }
+                _ => {}
+            }
+        }
+        ModelResponse::Swept { run, scores, note } => lab.runs.update(|runs| {
+            if let Some(r) = runs.iter_mut().find(|r| r.id == run) {
+                r.sweep = Some(scores);
+                r.sweep_note = note;
+            }
+        }),
+        ModelResponse::Failed { run: Some(run), message } => {
+            let was_live = lab.runs.with_untracked(|r| r.iter().any(|r| r.id == run && r.status.is_live()));
+            if was_live {
+                set_status(lab, run, Status::Failed(message));
+                next(lab);
+            } else {
+                lab.error.set(Some(message));
+            }
+        }
+        ModelResponse::Failed { run: None, message } => {
+            lab.error.set(Some(message.clone()));
+            lab.runs.update(|runs| {
+                for r in runs.iter_mut().filter(|r| r.status.is_live()) {
+                    r.status = Status::Failed(message.clone());
+                }
+            });
+        }
+        ModelResponse::Inspected { run, inspection } => {
+            lab.inspection.set(Some((run, std::sync::Arc::new(*inspection))));
+        }
+        ModelResponse::Exported { run, params, step } => super::store::exported(lab, run, params.0, step),
+        ModelResponse::Listening | ModelResponse::Dropped { .. } => {}
+    });
+}
+
+/// The run the buttons act on: the one starting, training or paused.
+fn active(lab: Lab) -> Option<Run> {
+    lab.runs
+        .with(|r| r.iter().find(|r| matches!(r.status, Status::Starting | Status::Training | Status::Paused)).cloned())
+}
+
+pub fn delete(lab: Lab, id: u32) {
+    let was_active = lab.runs.with_untracked(|r| {
+        r.iter().any(|r| r.id == id && matches!(r.status, Status::Starting | Status::Training | Status::Paused))
+    });
+    lab.runs.update(|r| r.retain(|r| r.id != id));
+    send(lab, ModelRequest::Drop { run: id });
+    if was_active {
+        next(lab);
+    }
+}
+
+/// Loss and accuracy series of the runs, thinned to at most [`DRAWN_POINTS`] per series.
+fn series(runs: &[Run], pick: fn(&Point) -> Option<f64>, train: Option<fn(&Point) -> Option<f64>>) -> Vec<Series> {
+    let thin = |pts: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
+        if pts.len() <= DRAWN_POINTS {
+            return pts;
+        }
+        let every = pts.len().div_ceil(DRAWN_POINTS);
+        let last = *pts.last().expect("not empty");
+        let mut out: Vec<(f64, f64)> = pts.into_iter().step_by(every).collect();
+        if out.last() != Some(&last) {
+            out.push(last);
+        }
+        out
+    };
+    let mut out = Vec::new();
+    for r in runs {
+        if let Some(train) = train {
+            let pts: Vec<(f64, f64)> =
+                r.points.iter().filter(|p| p.step > 0).filter_map(|p| Some((p.step as f64, train(p)?))).collect();
+            out.push(Series {
+                name: format!("{} #{} train", r.name, r.id),
+                colour: r.colour,
+                points: thin(pts),
+                dashed: false,
+            });
+        }
+        let pts: Vec<(f64, f64)> = r.points.iter().filter_map(|p| Some((p.step as f64, pick(p)?))).collect();
+        let label = if train.is_some() { " validation" } else { "" };
+        out.push(Series {
+            name: format!("{} #{}{label}", r.name, r.id),
+            colour: r.colour,
+            points: thin(pts),
+            dashed: train.is_some(),
+        });
+    }
+    out.retain(|s| !s.points.is_empty());
+    out
+}
+
+fn seconds(ms: f64) -> String {
+    if ms < 60_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{}:{:02} min", (ms / 60_000.0) as u32, ((ms / 1000.0) as u32) % 60)
+    }
+}
+
+#[component]
+pub fn Training() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let config = lab.config;
+    let tick = RwSignal::new(0u32);
+    // The elapsed time moves while training, between the worker's answers too.
+    let interval = leptos::prelude::set_interval_with_handle(
+        move || tick.update(|t| *t += 1),
+        std::time::Duration::from_millis(500),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(h) = interval {
+            h.clear();
+        }
+    });
+    let cannot = Memo::new(move |_| config.with(|c| spec_of(c).err()));
+    let train = move |_| {
+        lab.error.set(None);
+        if let Err(e) = add_run(lab, config.get_untracked(), None, None) {
+            lab.error.set(Some(e));
+        }
+    };
+    let compare = move |_| {
+        lab.error.set(None);
+        for a in [AttentionVariant::Softmax, AttentionVariant::Lssar, AttentionVariant::Sigmoid] {
+            let c = ModelConfig { attention: a, ..config.get_untracked() };
+            if let Err(e) = add_run(lab, c, None, None) {
+                lab.error.set(Some(e));
+                return;
+            }
+        }
+    };
+    let act = move |what: &'static str| {
+        let Some(run) = active(lab) else { return };
+        match what {
+            "pause" => set_status(lab, run.id, Status::Paused),
+            "resume" => {
+                set_status(lab, run.id, Status::Training);
+                train_more(lab, run.id);
+            }
+            "stop" => {
+                let paused = run.status == Status::Paused;
+                set_status(lab, run.id, Status::Stopped);
+                // A paused run has no slice in flight to answer: sweep it now.
+                if paused {
+                    send(lab, ModelRequest::Sweep { run: run.id });
+                    next(lab);
+                }
+            }
+            _ => delete(lab, run.id),
+        }
+    };
+    let live = Memo::new(move |_| active(lab));
+    let progress = move || {
+        tick.track();
+        live.get().map(|r| {
+            let wall = r.wall_ms + r.since.map_or(0.0, |s| now_ms() - s);
+            let done = r.step as f64 / r.total.max(1) as f64;
+            let eta = if r.step > 0 { wall / r.step as f64 * (r.total - r.step) as f64 } else { f64::NAN };
+            (r.clone(), done, wall, eta)
+        })
+    };
+    let loss_series =
+        Memo::new(move |_| lab.runs.with(|r| series(r, |p| p.val_loss.map(f64::from), Some(|p| Some(p.loss as f64)))));
+    let acc_series =
+        Memo::new(move |_| lab.runs.with(|r| series(r, |p| p.val_accuracy.map(|a| 100.0 * a as f64), None)));
+    let tag = Signal::derive(move || config.with(|c| format!("{}-seed{}", c.task.name(), c.seed)));
+    view! {
+        <section class="panel" aria-labelledby="train-title">
+            <h2 id="train-title">"Training"</h2>
+            <div class="button-row">
+                <button type="button" data-testid="train" on:click=train disabled=move || cannot.get().is_some()>
+                    "Train"
+                </button>
+                <button type="button" data-testid="compare" on:click=compare disabled=move || cannot.get().is_some()
+                    title="Three runs of these settings with softmax, LSSAR and sigmoid attention">
+                    "Train softmax, LSSAR and sigmoid"
+                </button>
+                <button type="button" data-testid="pause"
+                    disabled=move || !live.with(|r| r.as_ref().is_some_and(|r| r.status == Status::Training))
+                    on:click=move |_| act("pause")>"Pause"</button>
+                <button type="button" data-testid="resume"
+                    disabled=move || !live.with(|r| r.as_ref().is_some_and(|r| r.status == Status::Paused))
+                    on:click=move |_| act("resume")>"Resume"</button>
+                <button type="button" data-testid="stop" disabled=move || live.with(Option::is_none)
+                    title="End this run where it is; it stays in the table"
+                    on:click=move |_| act("stop")>"Stop"</button>
+                <button type="button" data-testid="reset" disabled=move || live.with(Option::is_none)
+                    title="Discard this run"
+                    on:click=move |_| act("reset")>"Reset"</button>
+            </div>
+            {move || cannot.get().map(|e| view! { <p class="notice notice-error" role="alert">{format!("Cannot train: {e}.")}</p> })}
+            {move || lab.error.get().map(|e| view! { <p class="notice notice-error" role="alert" data-testid="lab-error">{e}</p> })}
+            {move || lab.info.get().map(|e| view! { <p class="notice" role="status" data-testid="lab-info">{e}</p> })}
+            <div class="train-status" role="status" data-testid="train-status">
+                {move || match progress() {
+                    None => view! { <p class="hint">"Press Train: curves appear as the model learns."</p> }.into_any(),
+                    Some((r, done, wall, eta)) => view! {
+                        <progress max="1" value=done></progress>
+                        <p>
+                            {format!("{} #{} — {}: step {} of {}", r.name, r.id, r.status.describe(), r.step, r.total)}
+                            " · " {format!("{} tokens/s", super::group(r.tokens_per_s()))}
+                            " · " {format!("elapsed {}", seconds(wall))}
+                            " · " {if eta.is_finite() { format!("about {} left", seconds(eta)) } else { "estimating…".into() }}
+                        </p>
+                    }.into_any(),
+                }}
+            </div>
+            <div class="chart-pair">
+                <LineChart
+                    title="Loss"
+                    x=Axis { label: "step", log: false }
+                    y=Axis { label: "cross-entropy (nats)", log: true }
+                    series=loss_series
+                    file_tag=tag
+                    test_id="loss-chart"
+                    dense=true
+                />
+                <LineChart
+                    title="Validation accuracy"
+                    x=Axis { label: "step", log: false }
+                    y=Axis { label: "accuracy (%)", log: false }
+                    series=acc_series
+                    file_tag=tag
+                    test_id="accuracy-chart"
+                    dense=true
+                />
+            </div>
+            <p class="hint">
+                "Solid: the training batch's loss at each step. Dashed: validation on held-out examples, every few \
+                 steps. Accuracy counts the answer's tokens (every character for the text task)."
+            </p>
+        </section>
+    }
+}
+
+#[component]
+pub fn RunsTable() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    view! {
+        <section class="panel" aria-labelledby="runs-title">
+            <h2 id="runs-title">"Runs"</h2>
+            <Show when=move || lab.runs.with(|r| !r.is_empty()) fallback=|| view! { <p class="hint">"No runs yet."</p> }>
+                <table class="data runs" data-testid="runs-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Run"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Step"</th>
+                            <th scope="col">"Parameters"</th>
+                            <th scope="col">"Validation loss"</th>
+                            <th scope="col">"Accuracy"</th>
+                            <th scope="col">"Tokens/s"</th>
+                            <th scope="col">"Actions"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || lab.runs.get() key=|r| (r.id, r.step, r.status.describe(), r.sweep.is_some()) let:r>
+                            {
+                                let id = r.id;
+                                let href = format!("?{}", r.query());
+                                let (vl, va) = r.last_val().map_or(("–".to_string(), "–".to_string()), |(l, a)| (format!("{l:.3}"), format!("{:.1}%", 100.0 * a)));
+                                let config = r.config.clone();
+                                view! {
+                                    <tr data-run=id>
+                                        <th scope="row">
+                                            <svg class="swatch" width="12" height="12" aria-hidden="true"><rect width="12" height="12" rx="2" fill=colour(r.colour)></rect></svg>
+                                            {format!("#{} {}", r.id, r.name)}
+                                            {r.loaded_from.clone().map(|f| view! { <br/><small>{format!("from {f}")}</small> })}
+                                        </th>
+                                        <td>{r.status.describe()}</td>
+                                        <td>{format!("{} / {}", r.step, r.total)}</td>
+                                        <td>{super::group(r.params as f64)}</td>
+                                        <td>{vl}</td>
+                                        <td>{va}</td>
+                                        <td>{if r.compute_ms > 0.0 { super::group(r.tokens_per_s()) } else { "–".into() }}</td>
+                                        <td class="actions">
+                                            <a href=href title="This run's settings as a link"
+                                                on:click=move |ev| { ev.prevent_default(); lab.config.set(config.clone()); }>
+                                                "Settings"
+                                            </a>
+                                            <button type="button" class="small" on:click=move |_| super::store::download(lab, id)>"Download"</button>
+                                            <button type="button" class="small" on:click=move |_| super::store::save(lab, id)>"Save in browser"</button>
+                                            <button type="button" class="small" data-testid="delete-run" on:click=move |_| delete(lab, id)>"Delete"</button>
+                                        </td>
+                                    </tr>
+                                }
+                            }
+                        </For>
+                    </tbody>
+                </table>
+                <p class="hint">"“Settings” puts a run's settings back into the controls (and the link)."</p>
+            </Show>
+        </section>
+    }
+}

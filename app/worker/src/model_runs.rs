@@ -1,0 +1,323 @@
+//! The Model lab's training worker, apart from the messaging (`src/model_main.rs`): the runs
+//! it keeps and how it answers each [`ModelRequest`]. Native code, tested without a browser.
+
+use std::collections::HashMap;
+
+use crate::{
+    model::{Completion, Inspection, LengthScore, ModelRequest, ModelResponse, Point, RunSpec, SWEEP_MULTIPLES},
+    protocol::F32s,
+};
+use softplay_kernels::{
+    model::{
+        tasks::{Part, Task},
+        train::Trainer,
+        transformer::{forward, forward_with_maps, IGNORE},
+    },
+    Rng,
+};
+
+/// Most tokens in one evaluation batch of a sweep (longer sequences get smaller batches).
+const SWEEP_TOKENS: usize = 8192;
+/// Seeds of the held-out examples (validation, sweeps, inspection): fixed, so that every run
+/// of a comparison is scored on the same examples.
+const VALIDATION_SEED: u32 = 0x5eed;
+
+pub struct Run {
+    trainer: Trainer,
+    spec: RunSpec,
+}
+
+#[derive(Default)]
+pub struct Runs {
+    runs: HashMap<u32, Run>,
+}
+
+impl Runs {
+    /// Answers `request`; `now` reads a clock in milliseconds (for the training slices).
+    pub fn handle(&mut self, request: ModelRequest, now: &dyn Fn() -> f64) -> ModelResponse {
+        let failed = |run: u32, message: String| ModelResponse::Failed { run: Some(run), message };
+        match request {
+            ModelRequest::Start { run, spec, params } => {
+                let cfg = spec.config();
+                let made = match params {
+                    Some(p) => Trainer::with_params(
+                        cfg,
+                        spec.opt,
+                        spec.task,
+                        spec.len as usize,
+                        spec.batch as usize,
+                        spec.seed,
+                        p.0,
+                    ),
+                    None => Trainer::new(cfg, spec.opt, spec.task, spec.len as usize, spec.batch as usize, spec.seed),
+                };
+                match made {
+                    Ok(trainer) => {
+                        let answer = ModelResponse::Started {
+                            run,
+                            params: trainer.params.len() as u32,
+                            tokens_per_step: trainer.tokens_per_step() as u32,
+                        };
+                        self.runs.insert(run, Run { trainer, spec: *spec });
+                        answer
+                    }
+                    Err(e) => failed(run, e),
+                }
+            }
+            ModelRequest::Drop { run } => {
+                self.runs.remove(&run);
+                ModelResponse::Dropped { run }
+            }
+            ModelRequest::Train { run, until, budget_ms } => match self.runs.get_mut(&run) {
+                Some(r) => r.train(run, until, budget_ms, now),
+                None => failed(run, format!("run {run} is not in the worker (it was deleted or the page reloaded)")),
+            },
+            ModelRequest::Sweep { run } => match self.runs.get(&run) {
+                Some(r) => r.sweep(run),
+                None => failed(run, format!("run {run} is not in the worker")),
+            },
+            ModelRequest::Inspect { run, len, seed } => match self.runs.get(&run) {
+                Some(r) => r.inspect(run, len as usize, seed),
+                None => failed(run, format!("run {run} is not in the worker")),
+            },
+            ModelRequest::Export { run } => match self.runs.get(&run) {
+                Some(r) => {
+                    ModelResponse::Exported { run, params: F32s(r.trainer.params.clone()), step: r.trainer.step() }
+                }
+                None => failed(run, format!("run {run} is not in the worker")),
+            },
+        }
+    }
+}
+
+impl Run {
+    fn validate(&self) -> (f32, f32) {
+        match self.trainer.evaluate(self.spec.len as usize, self.spec.eval_batches as usize, VALIDATION_SEED) {
+            Ok(s) => (s.loss, s.accuracy),
+            Err(_) => (f32::NAN, f32::NAN),
+        }
+    }
+
+    fn train(&mut self, run: u32, until: u32, budget_ms: f64, now: &dyn Fn() -> f64) -> ModelResponse {
+        let start = now();
+        let mut points = Vec::new();
+        let mut stopped = None;
+        if self.trainer.step() == 0 && until > 0 {
+            // Validation before the first step: the curve starts at the initial model.
+            let (l, a) = self.validate();
+            points.push(Point { step: 0, loss: l, val_loss: Some(l), val_accuracy: Some(a) });
+        }
+        while self.trainer.step() < until {
+            match self.trainer.train_step() {
+                Ok(loss) => {
+                    let step = self.trainer.step();
+                    let every = self.spec.eval_every.max(1);
+                    let (val_loss, val_accuracy) = if step % every == 0 || step == until {
+                        let (l, a) = self.validate();
+                        (Some(l), Some(a))
+                    } else {
+                        (None, None)
+                    };
+                    points.push(Point { step, loss, val_loss, val_accuracy });
+                }
+                Err(d) => {
+                    stopped =
+                        Some(format!("{d}; training stopped there, and the run up to step {} is kept", d.step - 1));
+                    break;
+                }
+            }
+            if now() - start >= budget_ms {
+                break;
+            }
+        }
+        ModelResponse::Trained { run, points, step: self.trainer.step(), ms: now() - start, stopped }
+    }
+
+    fn sweep(&self, run: u32) -> ModelResponse {
+        let mut scores = Vec::new();
+        let mut notes = Vec::new();
+        let task = self.spec.task;
+        for m in SWEEP_MULTIPLES {
+            let len = (self.spec.len * m) as usize;
+            let tokens = task.seq_len(len);
+            // About the same number of tokens at every length (at least 4 sequences).
+            let batches = (SWEEP_TOKENS / (tokens * self.spec.batch as usize).max(1)).clamp(1, 4);
+            match self.trainer.evaluate(len, batches, VALIDATION_SEED + m) {
+                Ok(s) => scores.push(LengthScore {
+                    multiple: m,
+                    len: len as u32,
+                    tokens: tokens as u32,
+                    loss: s.loss,
+                    accuracy: s.accuracy,
+                }),
+                Err(e) => notes.push(format!("{m}×: {e}")),
+            }
+        }
+        ModelResponse::Swept { run, scores, note: (!notes.is_empty()).then(|| notes.join("; ")) }
+    }
+
+    fn inspect(&self, run: u32, len: usize, seed: u32) -> ModelResponse {
+        let task = self.spec.task;
+        let cfg = &self.trainer.cfg;
+        let t = task.seq_len(len);
+        if let Err(e) = cfg.check_len(t) {
+            return ModelResponse::Failed { run: Some(run), message: e };
+        }
+        let mut rng = Rng::new(seed as u64);
+        let (tokens, targets) = task.batch_from(len, 1, &mut rng, Part::Validation);
+        let (_, maps) = forward_with_maps(cfg, &self.trainer.params, &tokens, &targets, 1, t);
+        // Sparsity over a validation batch (one example is too few for a share).
+        let mut brng = Rng::new(VALIDATION_SEED as u64);
+        let (bt, btar) = task.batch_from(len, self.spec.batch as usize, &mut brng, Part::Validation);
+        let sparsity = forward(cfg, &self.trainer.params, &bt, &btar, self.spec.batch as usize, t).sparsity();
+        let show = |toks: &[u32]| toks.iter().map(|&x| task.token_text(x)).collect::<String>();
+        let mut completions = Vec::new();
+        let mut crng = Rng::new(seed as u64 + 1);
+        for _ in 0..4 {
+            let (tok, tar) = task.batch_from(len, 1, &mut crng, Part::Validation);
+            // The answer starts at the first position with a target; the prompt is what
+            // comes before it, and the model continues greedily.
+            let first = tar.iter().position(|&y| y != IGNORE).unwrap_or(0);
+            let answer_len = if task == Task::Text { t.min(40) } else { tar.iter().filter(|&&y| y != IGNORE).count() };
+            let (prompt_end, expected): (usize, Vec<u32>) = if task == Task::Text {
+                let keep = t.saturating_sub(answer_len).max(1);
+                (keep, tok[keep..].iter().copied().chain(std::iter::once(tar[t - 1])).take(answer_len).collect())
+            } else {
+                (first + 1, tar[first..first + answer_len].to_vec())
+            };
+            let mut seq = tok[..prompt_end].to_vec();
+            let mut got = Vec::new();
+            for _ in 0..expected.len() {
+                let n = seq.len();
+                let none = vec![IGNORE; n];
+                let fw = forward(cfg, &self.trainer.params, &seq, &none, 1, n);
+                let v = cfg.vocab;
+                let row = &fw.logits[(n - 1) * v..n * v];
+                let best = (0..v).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap_or(0) as u32;
+                got.push(best);
+                seq.push(best);
+            }
+            completions.push(Completion {
+                prompt: show(&tok[..prompt_end]),
+                expected: show(&expected),
+                got: show(&got),
+            });
+        }
+        ModelResponse::Inspected {
+            run,
+            inspection: Box::new(Inspection {
+                tokens: tokens.iter().map(|&x| task.token_text(x)).collect(),
+                maps: maps.into_iter().map(F32s).collect(),
+                heads: cfg.heads as u32,
+                sparsity,
+                completions,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::protocol::{Algorithm, VariantSpec};
+    use softplay_kernels::{
+        activation::Activation,
+        mlp::Hidden,
+        model::{
+            train::Optimiser,
+            transformer::{Norm, Positions},
+        },
+    };
+
+    use super::*;
+
+    fn spec() -> RunSpec {
+        RunSpec {
+            task: Task::Copy,
+            len: 3,
+            batch: 8,
+            layers: 1,
+            width: 16,
+            heads: 2,
+            ffn: 32,
+            attention: VariantSpec::Softmax { algorithm: Algorithm::ThreePass },
+            hidden: Hidden::Each(Activation::Gelu),
+            norm: Norm::Rms,
+            positions: Positions::Rope,
+            tied: true,
+            opt: Optimiser { steps: 20, warmup: 2, ..Optimiser::default() },
+            seed: 3,
+            eval_every: 5,
+            eval_batches: 1,
+        }
+    }
+
+    /// A clock that advances 1 ms per reading.
+    fn ticking() -> impl Fn() -> f64 {
+        let t = std::cell::Cell::new(0.0);
+        move || {
+            t.set(t.get() + 1.0);
+            t.get()
+        }
+    }
+
+    fn losses(slices: &[f64]) -> Vec<Point> {
+        let mut runs = Runs::default();
+        let clock = ticking();
+        runs.handle(ModelRequest::Start { run: 1, spec: Box::new(spec()), params: None }, &clock);
+        let mut points = Vec::new();
+        for &budget in slices.iter().cycle().take(100) {
+            match runs.handle(ModelRequest::Train { run: 1, until: 20, budget_ms: budget }, &clock) {
+                ModelResponse::Trained { points: p, step, .. } => {
+                    points.extend(p);
+                    if step == 20 {
+                        break;
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        points
+    }
+
+    #[test]
+    fn slices_of_any_size_give_the_same_curve_bit_for_bit() {
+        let whole = losses(&[1e9]);
+        let sliced = losses(&[2.0, 5.0, 3.0]);
+        assert_eq!(whole.len(), 21, "step 0 and 20 steps");
+        assert_eq!(whole.iter().filter(|p| p.val_loss.is_some()).count(), 5, "validation at 0, 5, 10, 15, 20");
+        let bits = |p: &[Point]| {
+            p.iter().map(|x| (x.step, x.loss.to_bits(), x.val_loss.map(f32::to_bits))).collect::<Vec<_>>()
+        };
+        assert_eq!(bits(&whole), bits(&sliced));
+    }
+
+    #[test]
+    fn sweep_inspect_export_and_a_missing_run() {
+        let mut runs = Runs::default();
+        let clock = ticking();
+        runs.handle(ModelRequest::Start { run: 4, spec: Box::new(spec()), params: None }, &clock);
+        let ModelResponse::Swept { scores, note, .. } = runs.handle(ModelRequest::Sweep { run: 4 }, &clock) else {
+            panic!()
+        };
+        assert_eq!(scores.iter().map(|s| s.len).collect::<Vec<_>>(), vec![3, 6, 12, 24, 48]);
+        assert!(note.is_none());
+        let ModelResponse::Inspected { inspection, .. } =
+            runs.handle(ModelRequest::Inspect { run: 4, len: 3, seed: 1 }, &clock)
+        else {
+            panic!()
+        };
+        assert_eq!(inspection.tokens.len(), 6);
+        assert_eq!(inspection.maps.len(), 1);
+        assert_eq!(inspection.maps[0].0.len(), 2 * 6 * 6);
+        assert_eq!(inspection.completions.len(), 4);
+        assert!(inspection.completions.iter().all(|c| c.expected.chars().count() == 3 && c.got.chars().count() == 3));
+        let ModelResponse::Exported { params, step, .. } = runs.handle(ModelRequest::Export { run: 4 }, &clock) else {
+            panic!()
+        };
+        assert_eq!((params.0.len(), step), (spec().config().layout().total, 0));
+        let answer = runs.handle(ModelRequest::Train { run: 9, until: 5, budget_ms: 10.0 }, &clock);
+        assert!(
+            matches!(answer, ModelResponse::Failed { run: Some(9), message } if message.contains("not in the worker"))
+        );
+    }
+}
