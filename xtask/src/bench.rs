@@ -26,12 +26,15 @@ const START: &str = "<!-- attention-bench:start -->";
 const END: &str = "<!-- attention-bench:end -->";
 const ACTIVATIONS_START: &str = "<!-- activation-bench:start -->";
 const ACTIVATIONS_END: &str = "<!-- activation-bench:end -->";
+const MODEL_START: &str = "<!-- model-bench:start -->";
+const MODEL_END: &str = "<!-- model-bench:end -->";
 
 pub fn bench_cmd(args: &[String]) -> Step {
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["attention"] => attention(),
         ["activations"] => activations(),
-        _ => Err(Failure("usage: cargo xtask bench attention | activations".into())),
+        ["model"] => model(),
+        _ => Err(Failure("usage: cargo xtask bench attention | activations | model".into())),
     }
 }
 
@@ -85,12 +88,9 @@ fn ensure_onnx() -> Step {
     }
 }
 
-/// The page, and the peers' files from node_modules, into `site`.
-fn assemble(site: &Path) -> Step {
+/// tfjs-core and its wasm backend from node_modules into `site/tfjs`.
+fn copy_tfjs(site: &Path) -> Step {
     let root = root();
-    for file in ["index.html", "bench.mjs", "timing.mjs"] {
-        copy(&root.join("bench/page").join(file), &site.join(file))?;
-    }
     let tfjs = [
         ("@tensorflow/tfjs-core/dist", "tf-core.min.js"),
         ("@tensorflow/tfjs-backend-wasm/dist", "tf-backend-wasm.min.js"),
@@ -101,6 +101,16 @@ fn assemble(site: &Path) -> Step {
     for (dir, file) in tfjs {
         copy(&root.join("node_modules").join(dir).join(file), &site.join("tfjs").join(file))?;
     }
+    Ok(())
+}
+
+/// The page, and the peers' files from node_modules, into `site`.
+fn assemble(site: &Path) -> Step {
+    let root = root();
+    for file in ["index.html", "bench.mjs", "timing.mjs"] {
+        copy(&root.join("bench/page").join(file), &site.join(file))?;
+    }
+    copy_tfjs(site)?;
     // The wasm EP's ES module, and the one runtime it loads on a page that is not
     // cross-origin isolated (its threaded build runs with one thread there).
     for file in ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"] {
@@ -165,6 +175,70 @@ fn activations() -> Step {
     Ok(())
 }
 
+/// Runs `cargo run -p softplay-bench --bin <bin> -- <args>` and writes its stdout to `json`.
+fn run_native(bin: &str, args: &[&str], json: &Path) -> Step {
+    let mut cmd = cargo();
+    cmd.args(["run", "--quiet", "-p", "softplay-bench", "--bin", bin, "--profile", PROFILE, "--"]);
+    cmd.args(args).current_dir(root()).stderr(Stdio::inherit());
+    println!("    $ cargo run -p softplay-bench --bin {bin} --profile {PROFILE} -- {}", args.join(" "));
+    let output = cmd.output().map_err(|e| Failure(format!("could not run the native benchmark: {e}")))?;
+    if !output.status.success() {
+        return Err(Failure(format!("the native benchmark exited with {}", output.status)));
+    }
+    fs::write(json, &output.stdout).map_err(io("cannot write", json))
+}
+
+/// `cargo xtask bench model`: training steps of the transformer (about 100k and 1M
+/// parameters) against the same architecture in tfjs-wasm, in one page
+/// (`bench/page/model.html`, driven by `bench/run-model.mjs`), and natively
+/// (`src/bin/model.rs`); written to `target/bench/model.json` and the marked section of
+/// `docs/BENCHMARKS.md`.
+fn model() -> Step {
+    let start = Instant::now();
+    tools::ensure_build_tools()?;
+    tools::ensure_test_tools()?;
+    let root = root();
+    let out = root.join("target/bench");
+    let site = out.join("model-site");
+    step("build ours for wasm32 (simd128) and natively", || {
+        if site.exists() {
+            fs::remove_dir_all(&site).map_err(io("cannot remove", &site))?;
+        }
+        build_wasm(&site.join("simd"), false)?;
+        run(cargo().args(["build", "-p", "softplay-bench", "--bin", "model", "--profile", PROFILE]))
+    })?;
+    step("assemble the site", || {
+        for file in ["model.html", "model.mjs", "timing.mjs"] {
+            copy(&root.join("bench/page").join(file), &site.join(file))?;
+        }
+        // Training needs the gradients, which @tensorflow/tfjs registers (tfjs-core alone has
+        // none); the wasm backend's files are the same.
+        copy(&root.join("node_modules/@tensorflow/tfjs/dist/tf.min.js"), &site.join("tfjs/tf.min.js"))?;
+        copy_tfjs(&site)
+    })?;
+    let native_json = out.join("model-native.json");
+    step("time ours natively", || run_native("model", &[], &native_json))?;
+    step("time ours and tfjs-wasm in headless Chromium", || {
+        let server = serve::Server::start(&site, 0, "/")?;
+        let url = format!("http://127.0.0.1:{}/model.html", server.port);
+        println!("    serving {} at {url}", site.display());
+        run(Command::new("node")
+            .arg("bench/run-model.mjs")
+            .env("BENCH_URL", &url)
+            .env("BENCH_OUT", &out)
+            .env("NATIVE_JSON", &native_json)
+            .env("CHROMIUM", tools::CHROMIUM)
+            .env("BENCH_COMMAND", "cargo xtask bench model"))
+    })?;
+    step("update docs/BENCHMARKS.md", || update_docs(&out.join("model.md"), MODEL_START, MODEL_END))?;
+    println!(
+        "\nBenchmark done in {:.0} s; figures in {}.",
+        start.elapsed().as_secs_f64(),
+        out.join("model.json").display()
+    );
+    Ok(())
+}
+
 fn attention() -> Step {
     let start = Instant::now();
     tools::ensure_build_tools()?;
@@ -190,17 +264,7 @@ fn attention() -> Step {
     step("assemble the site", || assemble(&site))?;
 
     let native_json = out.join("native.json");
-    step("time ours natively", || {
-        let mut cmd = cargo();
-        cmd.args(["run", "--quiet", "-p", "softplay-bench", "--bin", "native", "--profile", PROFILE, "--"]);
-        cmd.args(SIZES).current_dir(&root).stderr(Stdio::inherit());
-        println!("    $ cargo run -p softplay-bench --bin native --profile {PROFILE} -- {}", SIZES.join(" "));
-        let output = cmd.output().map_err(|e| Failure(format!("could not run the native benchmark: {e}")))?;
-        if !output.status.success() {
-            return Err(Failure(format!("the native benchmark exited with {}", output.status)));
-        }
-        fs::write(&native_json, &output.stdout).map_err(io("cannot write", &native_json))
-    })?;
+    step("time ours natively", || run_native("native", &SIZES, &native_json))?;
 
     step("time ours, tfjs-wasm and onnxruntime-web in headless Chromium", || {
         let server = serve::Server::start(&site, 0, "/")?;

@@ -7,8 +7,9 @@
 //!   against the built site served from a sub-path.
 //!
 //! Also `cargo xtask build` (the site only), `cargo xtask e2e`, `cargo xtask bench attention`
-//! (ours against tfjs-wasm and onnxruntime-web) and `cargo xtask bench activations` (simd128
-//! against scalar), both in `bench.rs`. Each step prints what it does and
+//! (ours against tfjs-wasm and onnxruntime-web), `cargo xtask bench activations` (simd128
+//! against scalar) and `cargo xtask bench model` (training steps against tfjs-wasm), all in
+//! `bench.rs`. Each step prints what it does and
 //! how long it took. Nothing here downloads a browser, a toolchain or a tool binary from outside
 //! the package registries: tools come from crates.io (built from source), npm, PyPI and Debian.
 
@@ -205,7 +206,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench_cmd(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e | bench attention | bench activations"
+                "usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e | bench attention | bench activations | bench model"
             );
             return ExitCode::from(2);
         }

@@ -1,14 +1,20 @@
-//! What `cargo xtask bench attention` and `cargo xtask bench activations` time: the attention
-//! kernels and the elementwise activations behind a small wasm-bindgen surface (the pages in
-//! `bench/page` drive it), and a simd128 peak microbenchmark. The attention code runs natively
-//! in `src/bin/native.rs` too.
+//! What `cargo xtask bench attention`, `cargo xtask bench activations` and `cargo xtask bench
+//! model` time: the attention kernels, the elementwise activations and the transformer's
+//! training step behind a small wasm-bindgen surface (the pages in `bench/page` drive it), and
+//! a simd128 peak microbenchmark. The attention code runs natively in `src/bin/native.rs`, the
+//! training step in `src/bin/model.rs`.
 //!
-//! Shapes: one head, `q`, `k`, `v` and the output are `[n, d]` row-major f32.
+//! Attention shapes: one head, `q`, `k`, `v` and the output are `[n, d]` row-major f32.
 
 use softplay_kernels::activation::{activation_backward, activation_forward, Activation};
 use softplay_kernels::attention::{
     attention_backward, attention_forward, Attention, Extras, Gradients, Lssa, Mask, Shape, SoftmaxAlgorithm, Variant,
 };
+use softplay_kernels::mlp::Hidden;
+use softplay_kernels::model::matmul::{matmul_backward, matmul_forward};
+use softplay_kernels::model::tasks::{Task, VOCAB};
+use softplay_kernels::model::train::{Optimiser, Trainer};
+use softplay_kernels::model::transformer::{forward, Config, Norm, Positions};
 use wasm_bindgen::prelude::*;
 
 /// The variant names the page and the native binary accept.
@@ -259,5 +265,254 @@ impl ActivationBench {
     /// The outputs' sum (values and gradients), so that a build whose result differs is noticed.
     pub fn checksum(&self) -> f64 {
         self.y.iter().chain(&self.dx).map(|&v| v as f64).sum()
+    }
+}
+
+/// One model size of `cargo xtask bench model`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelSize {
+    pub name: &'static str,
+    pub layers: usize,
+    pub width: usize,
+    pub heads: usize,
+    pub ffn: usize,
+    pub batch: usize,
+    pub seq_len: usize,
+}
+
+/// The two sizes the model benchmark times (the page and the native binary read them here).
+pub const MODEL_SIZES: [ModelSize; 2] = [
+    ModelSize { name: "100k", layers: 2, width: 64, heads: 4, ffn: 256, batch: 16, seq_len: 32 },
+    ModelSize { name: "1M", layers: 4, width: 144, heads: 4, ffn: 576, batch: 16, seq_len: 64 },
+];
+
+/// [`MODEL_SIZES`] as JSON, for the page.
+#[wasm_bindgen]
+pub fn model_sizes_json() -> String {
+    let sizes: Vec<String> = MODEL_SIZES
+        .iter()
+        .map(|s| {
+            format!(
+                "{{\"name\": \"{}\", \"layers\": {}, \"width\": {}, \"heads\": {}, \"ffn\": {}, \"batch\": {}, \"seqLen\": {}}}",
+                s.name, s.layers, s.width, s.heads, s.ffn, s.batch, s.seq_len
+            )
+        })
+        .collect();
+    format!("[{}]", sizes.join(", "))
+}
+
+/// The benchmarked architecture: the copy task's vocabulary, pre-norm RMSNorm, learned
+/// positions, causal softmax attention (three-pass), a GELU feed-forward with biases, tied
+/// embeddings. The one place the benchmark builds a model config.
+pub fn model_config(layers: usize, width: usize, heads: usize, ffn: usize, seq_len: usize) -> Config {
+    Config {
+        vocab: VOCAB,
+        max_len: seq_len,
+        layers,
+        width,
+        heads,
+        ffn,
+        attention: Variant::Softmax(SoftmaxAlgorithm::ThreePass),
+        hidden: Hidden::Each(Activation::Gelu),
+        norm: Norm::Rms,
+        positions: Positions::Learned,
+        tied: true,
+    }
+}
+
+/// The copy task at `seq_len` tokens (`seq_len / 2` symbols, then their copy).
+fn copy_len(seq_len: usize) -> Result<usize, String> {
+    if seq_len < 2 || !seq_len.is_multiple_of(2) {
+        return Err(format!("the copy task needs an even sequence length of at least 2, not {seq_len}"));
+    }
+    Ok(seq_len / 2)
+}
+
+/// Training the transformer on the copy task: one call of [`ModelBench::steps`] is that many
+/// full training steps (a fresh batch, forward, backward, clipping, AdamW).
+#[wasm_bindgen]
+pub struct ModelBench {
+    trainer: Trainer,
+}
+
+#[wasm_bindgen]
+impl ModelBench {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        layers: usize,
+        width: usize,
+        heads: usize,
+        ffn: usize,
+        batch: usize,
+        seq_len: usize,
+        seed: u32,
+    ) -> Result<ModelBench, String> {
+        let cfg = model_config(layers, width, heads, ffn, seq_len);
+        let trainer = Trainer::new(cfg, Optimiser::default(), Task::Copy, copy_len(seq_len)?, batch, seed)?;
+        Ok(ModelBench { trainer })
+    }
+
+    /// `n` training steps; the last batch's loss (before its update).
+    pub fn steps(&mut self, n: u32) -> Result<f32, String> {
+        let mut loss = f32::NAN;
+        for _ in 0..n {
+            loss = self.trainer.train_step().map_err(|e| e.to_string())?;
+        }
+        Ok(loss)
+    }
+
+    pub fn param_count(&self) -> usize {
+        self.trainer.params.len()
+    }
+
+    pub fn tokens_per_step(&self) -> usize {
+        self.trainer.tokens_per_step()
+    }
+
+    /// The current parameters (the flat vector; see [`ModelBench::tensors_json`]).
+    pub fn params(&self) -> Vec<f32> {
+        self.trainer.params.clone()
+    }
+
+    /// Each parameter tensor: `[{"name", "shape", "offset", "len"}, …]` in the flat vector's order.
+    pub fn tensors_json(&self) -> String {
+        let tensors: Vec<String> = self
+            .trainer
+            .cfg
+            .tensors()
+            .iter()
+            .map(|t| {
+                let shape: Vec<String> = t.shape.iter().map(usize::to_string).collect();
+                format!(
+                    "{{\"name\": \"{}\", \"shape\": [{}], \"offset\": {}, \"len\": {}}}",
+                    t.name,
+                    shape.join(", "),
+                    t.span.0,
+                    t.span.1
+                )
+            })
+            .collect();
+        format!("[{}]", tensors.join(", "))
+    }
+
+    /// The loss of the current parameters on `tokens` and `targets` (`[batch, seq_len]`,
+    /// `u32::MAX` where no target), forward only.
+    pub fn loss(&self, tokens: &[u32], targets: &[u32]) -> Result<f32, String> {
+        let (b, cfg) = (self.trainer.batch, &self.trainer.cfg);
+        let t = cfg.max_len;
+        if tokens.len() != b * t || targets.len() != b * t {
+            return Err(format!("{} tokens and {} targets; the batch needs {}", tokens.len(), targets.len(), b * t));
+        }
+        Ok(forward(cfg, &self.trainer.params, tokens, targets, b, t).loss)
+    }
+}
+
+/// A batch of the copy task from `seed`: `[batch, seq_len]` tokens, then as many targets
+/// (`u32::MAX` where a position has none), in one array.
+#[wasm_bindgen]
+pub fn copy_task_batch(seq_len: usize, batch: usize, seed: u32) -> Result<Vec<u32>, String> {
+    let (mut tokens, targets) =
+        Task::Copy.batch(copy_len(seq_len)?, batch, &mut softplay_kernels::Rng::new(seed as u64));
+    tokens.extend(targets);
+    Ok(tokens)
+}
+
+/// Bytes of the module's linear memory (it only grows: the high-water mark of everything run
+/// so far); 0 natively.
+#[wasm_bindgen]
+pub fn wasm_memory_bytes() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    return core::arch::wasm32::memory_size(0) as f64 * 65536.0;
+    #[cfg(not(target_arch = "wasm32"))]
+    0.0
+}
+
+/// The matrix products and the attention of one training step, with the model's shapes, run
+/// on their own: where a step's time goes.
+#[wasm_bindgen]
+pub struct ModelParts {
+    layers: usize,
+    /// `(rows, in, out, bias)` of each layer's products: qkv, proj, fc1, fc2.
+    products: Vec<(usize, usize, usize, bool)>,
+    attention: Attention,
+    buf: Vec<Vec<f32>>,
+}
+
+#[wasm_bindgen]
+impl ModelParts {
+    #[wasm_bindgen(constructor)]
+    pub fn new(layers: usize, width: usize, heads: usize, ffn: usize, batch: usize, seq_len: usize) -> ModelParts {
+        let (n, c, f) = (batch * seq_len, width, ffn);
+        let products = vec![(n, c, 3 * c, false), (n, c, c, false), (n, c, f, true), (n, f, c, true)];
+        let big = n * (3 * c).max(f);
+        let mut rng = softplay_kernels::Rng::new(9);
+        let buf = (0..6)
+            .map(|_| {
+                let mut x = vec![0.0f32; big.max(c * (3 * c).max(f))];
+                rng.fill_normal(&mut x, 0.1);
+                x
+            })
+            .collect();
+        let attention = Attention {
+            shape: Shape { batch, heads, n: seq_len, d: width / heads },
+            variant: Variant::Softmax(SoftmaxAlgorithm::ThreePass),
+            mask: Mask::Causal,
+        };
+        ModelParts { layers, products, attention, buf }
+    }
+
+    /// Every layer's four products, forward and backward (weight and bias gradients included).
+    pub fn matmuls(&mut self) {
+        let [out, inp, w, dinp, dw, db] = &mut self.buf[..] else { unreachable!("six buffers") };
+        for _ in 0..self.layers {
+            for &(n, i, o, bias) in &self.products {
+                let b = bias.then(|| &w[..o]);
+                matmul_forward(out, inp, w, b, n, i, o);
+                matmul_backward(dinp, dw, bias.then_some(&mut db[..o]), out, inp, w, n, i, o);
+            }
+        }
+    }
+
+    /// Every layer's attention, forward and backward.
+    pub fn attention(&mut self) -> Result<(), String> {
+        let len =
+            self.attention.shape.batch * self.attention.shape.heads * self.attention.shape.n * self.attention.shape.d;
+        let [q, k, v, out, dq, dk] = &mut self.buf[..] else { unreachable!("six buffers") };
+        let mut dv = vec![0.0f32; len];
+        for _ in 0..self.layers {
+            attention_forward(&self.attention, &q[..len], &k[..len], &v[..len], &mut out[..len], Extras::default())
+                .map_err(|e| e.to_string())?;
+            let grads = Gradients { dq: &mut dq[..len], dk: &mut dk[..len], dv: &mut dv };
+            attention_backward(&self.attention, &q[..len], &k[..len], &v[..len], &out[..len], grads)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_sizes_are_about_100k_and_1m_parameters_and_train() {
+        for (size, want) in MODEL_SIZES.iter().zip([100_000.0, 1_000_000.0]) {
+            let ModelSize { layers, width, heads, ffn, seq_len, .. } = *size;
+            let cfg = model_config(layers, width, heads, ffn, seq_len);
+            let count = cfg.layout().total as f64;
+            assert!((count / want - 1.0).abs() < 0.05, "{}: {count} parameters", size.name);
+        }
+        // The smaller one takes a step, and its tensors cover the flat vector.
+        let s = MODEL_SIZES[0];
+        let mut bench = ModelBench::new(s.layers, s.width, s.heads, s.ffn, 2, s.seq_len, 1).unwrap();
+        let loss = bench.steps(1).unwrap();
+        assert!((loss - (VOCAB as f32).ln()).abs() < 0.1, "{loss}");
+        let json = bench.tensors_json();
+        assert!(json.starts_with("[{\"name\": \"wte\", \"shape\": [18, 64], \"offset\": 0"), "{json}");
+        assert!(json.ends_with(&format!("\"offset\": {}, \"len\": 64}}]", bench.param_count() - 64)), "{json}");
+        let both = copy_task_batch(s.seq_len, 2, 3).unwrap();
+        assert_eq!(both.len(), 2 * 2 * s.seq_len);
+        assert!(bench.loss(&both[..2 * s.seq_len], &both[2 * s.seq_len..]).unwrap().is_finite());
+        assert!(copy_task_batch(31, 2, 3).unwrap_err().contains("even sequence length"));
     }
 }
