@@ -470,7 +470,9 @@ pub fn LineChart(
                 on:mousemove=on_move
                 on:mouseleave=move |_| hover.set(None)
             >
-                {plot}
+                // Rebuilt afresh when the number of series changes: an in-place rebuild of the
+                // series' group list dropped the new ones (a run added to a live chart).
+                <For each=move || std::iter::once(series.with(Vec::len)) key=|n| *n children=move |_| plot/>
                 <text x=(LEFT + W - RIGHT) / 2.0 y=H - 10.0 text-anchor="middle" font-size="12" fill="currentColor">
                     {format!("{}{}", x.label, if x.log { " (log scale)" } else { "" })}
                 </text>

@@ -112,7 +112,7 @@ impl Run {
                 Ok(loss) => {
                     let step = self.trainer.step();
                     let every = self.spec.eval_every.max(1);
-                    let (val_loss, val_accuracy) = if step % every == 0 || step == until {
+                    let (val_loss, val_accuracy) = if step.is_multiple_of(every) || step == until {
                         let (l, a) = self.validate();
                         (Some(l), Some(a))
                     } else {

@@ -18,7 +18,7 @@ use crate::{
 
 /// Milliseconds of training per slice: long enough to amortise a message, short enough that
 /// Pause answers at once and the curves move smoothly.
-const SLICE_MS: f64 = 40.0;
+const SLICE_MS: f64 = 80.0;
 /// Points per series drawn (every point is in the CSV).
 const DRAWN_POINTS: usize = 600;
 
@@ -270,10 +270,33 @@ pub fn listen(lab: Lab) {
     });
 }
 
+/// What the buttons and the progress line need of the active run (no copy of its curve).
+#[derive(Clone, Debug, PartialEq)]
+struct Live {
+    id: u32,
+    name: String,
+    status: Status,
+    step: u32,
+    total: u32,
+    tokens_per_s: f64,
+    wall_ms: f64,
+    since: Option<f64>,
+}
+
 /// The run the buttons act on: the one starting, training or paused.
-fn active(lab: Lab) -> Option<Run> {
-    lab.runs
-        .with(|r| r.iter().find(|r| matches!(r.status, Status::Starting | Status::Training | Status::Paused)).cloned())
+fn active(lab: Lab) -> Option<Live> {
+    lab.runs.with(|r| {
+        r.iter().find(|r| matches!(r.status, Status::Starting | Status::Training | Status::Paused)).map(|r| Live {
+            id: r.id,
+            name: r.name.clone(),
+            status: r.status.clone(),
+            step: r.step,
+            total: r.total,
+            tokens_per_s: r.tokens_per_s(),
+            wall_ms: r.wall_ms,
+            since: r.since,
+        })
+    })
 }
 
 pub fn delete(lab: Lab, id: u32) {
@@ -436,7 +459,7 @@ pub fn Training() -> impl IntoView {
                         <progress max="1" value=done></progress>
                         <p>
                             {format!("{} #{} — {}: step {} of {}", r.name, r.id, r.status.describe(), r.step, r.total)}
-                            " · " {format!("{} tokens/s", super::group(r.tokens_per_s()))}
+                            " · " {format!("{} tokens/s", super::group(r.tokens_per_s))}
                             " · " {format!("elapsed {}", seconds(wall))}
                             " · " {if eta.is_finite() { format!("about {} left", seconds(eta)) } else { "estimating…".into() }}
                         </p>
@@ -471,6 +494,33 @@ pub fn Training() -> impl IntoView {
     }
 }
 
+/// A row of the runs table as text.
+#[derive(Clone, Debug, PartialEq)]
+struct RowText {
+    status: String,
+    step: String,
+    params: String,
+    val_loss: String,
+    accuracy: String,
+    tokens_per_s: String,
+}
+
+impl RowText {
+    fn of(r: &Run) -> RowText {
+        let (val_loss, accuracy) = r
+            .last_val()
+            .map_or(("–".to_string(), "–".to_string()), |(l, a)| (format!("{l:.3}"), format!("{:.1}%", 100.0 * a)));
+        RowText {
+            status: r.status.describe(),
+            step: format!("{} / {}", r.step, r.total),
+            params: super::group(r.params as f64),
+            val_loss,
+            accuracy,
+            tokens_per_s: if r.compute_ms > 0.0 { super::group(r.tokens_per_s()) } else { "–".into() },
+        }
+    }
+}
+
 #[component]
 pub fn RunsTable() -> impl IntoView {
     let lab = expect_context::<Lab>();
@@ -492,25 +542,26 @@ pub fn RunsTable() -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        <For each=move || lab.runs.get() key=|r| (r.id, r.step, r.status.describe(), r.sweep.is_some()) let:r>
+                        <For each=move || lab.runs.with(|r| r.iter().map(|r| r.id).collect::<Vec<_>>()) key=|id| *id let:id>
                             {
-                                let id = r.id;
-                                let href = format!("?{}", r.query());
-                                let (vl, va) = r.last_val().map_or(("–".to_string(), "–".to_string()), |(l, a)| (format!("{l:.3}"), format!("{:.1}%", 100.0 * a)));
-                                let config = r.config.clone();
+                                // The row stays; its cells follow the run (a slice changes text, not rows).
+                                let row = Memo::new(move |_| lab.runs.with(|r| r.iter().find(|r| r.id == id).map(RowText::of)));
+                                let cell = move |f: fn(&RowText) -> String| move || row.with(|r| r.as_ref().map(f).unwrap_or_default());
+                                let fixed = lab.runs.with_untracked(|r| r.iter().find(|r| r.id == id).map(|r| (r.colour, format!("#{} {}", r.id, r.name), r.loaded_from.clone(), format!("?{}", r.query()), r.config.clone())));
+                                let Some((colour_index, title, loaded_from, href, config)) = fixed else { return ().into_any() };
                                 view! {
                                     <tr data-run=id>
                                         <th scope="row">
-                                            <svg class="swatch" width="12" height="12" aria-hidden="true"><rect width="12" height="12" rx="2" fill=colour(r.colour)></rect></svg>
-                                            {format!("#{} {}", r.id, r.name)}
-                                            {r.loaded_from.clone().map(|f| view! { <br/><small>{format!("from {f}")}</small> })}
+                                            <svg class="swatch" width="12" height="12" aria-hidden="true"><rect width="12" height="12" rx="2" fill=colour(colour_index)></rect></svg>
+                                            {title}
+                                            {loaded_from.map(|f| view! { <br/><small>{format!("from {f}")}</small> })}
                                         </th>
-                                        <td>{r.status.describe()}</td>
-                                        <td>{format!("{} / {}", r.step, r.total)}</td>
-                                        <td>{super::group(r.params as f64)}</td>
-                                        <td>{vl}</td>
-                                        <td>{va}</td>
-                                        <td>{if r.compute_ms > 0.0 { super::group(r.tokens_per_s()) } else { "–".into() }}</td>
+                                        <td>{cell(|r| r.status.clone())}</td>
+                                        <td>{cell(|r| r.step.clone())}</td>
+                                        <td>{cell(|r| r.params.clone())}</td>
+                                        <td>{cell(|r| r.val_loss.clone())}</td>
+                                        <td>{cell(|r| r.accuracy.clone())}</td>
+                                        <td>{cell(|r| r.tokens_per_s.clone())}</td>
                                         <td class="actions">
                                             <a href=href title="This run's settings as a link"
                                                 on:click=move |ev| { ev.prevent_default(); lab.config.set(config.clone()); }>
@@ -521,7 +572,7 @@ pub fn RunsTable() -> impl IntoView {
                                             <button type="button" class="small" data-testid="delete-run" on:click=move |_| delete(lab, id)>"Delete"</button>
                                         </td>
                                     </tr>
-                                }
+                                }.into_any()
                             }
                         </For>
                     </tbody>
