@@ -128,7 +128,7 @@ fn variant(c: &ModelConfig, trained_tokens: usize) -> VariantSpec {
 /// The worker's description of a run of these settings, or why they do not make a model.
 pub fn spec_of(c: &ModelConfig) -> Result<RunSpec, String> {
     let task = kernel_task(c.task);
-    if c.d_model % c.heads != 0 {
+    if !c.d_model.is_multiple_of(c.heads) {
         return Err(format!(
             "model width {} does not split into {} heads: choose a width that is a multiple of the heads",
             c.d_model, c.heads
