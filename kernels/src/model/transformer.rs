@@ -242,6 +242,9 @@ impl Config {
     /// The name of the first tensor of `grads` (shaped as the parameters) with a NaN or an
     /// infinity.
     pub fn first_nonfinite(&self, grads: &[f32]) -> Option<String> {
+        if all_finite(grads) {
+            return None;
+        }
         self.tensors().into_iter().find(|t| !all_finite(span(grads, t.span))).map(|t| t.name)
     }
 }
@@ -256,6 +259,12 @@ fn span(p: &[f32], (at, len): (usize, usize)) -> &[f32] {
 
 fn span_mut(p: &mut [f32], (at, len): (usize, usize)) -> &mut [f32] {
     &mut p[at..at + len]
+}
+
+/// Two tensors of `p` at once, `a` before `b` (a weight and its bias, a gain and its bias).
+fn spans_mut(p: &mut [f32], a: (usize, usize), b: (usize, usize)) -> (&mut [f32], &mut [f32]) {
+    let (first, rest) = p.split_at_mut(b.0);
+    (&mut first[a.0..a.0 + a.1], &mut rest[..b.1])
 }
 
 /// The norm of rows of `C`: `y = x̂·g (+ b)`, `x̂ = (x − μ)·rstd` (`μ = 0` for RMSNorm,
@@ -616,22 +625,16 @@ pub fn backward(cfg: &Config, p: &[f32], fw: &Forward, tokens: &[u32], targets: 
         }
     }
     let mut dx = vec![0.0f32; bt * c];
-    {
-        let (mut dg, mut db) = (vec![0.0f32; c], vec![0.0f32; layout.lnf_b.1]);
-        norm_backward(
-            cfg.norm,
-            &mut dx,
-            &mut dg,
-            &mut db,
-            &dnf,
-            &fw.x_final,
-            span(p, layout.lnf),
-            (&fw.statsf.0, &fw.statsf.1),
-            c,
-        );
-        add(span_mut(grads, layout.lnf), &dg);
-        add(span_mut(grads, layout.lnf_b), &db);
-    }
+    let norm_back = |grads: &mut [f32],
+                     dx: &mut [f32],
+                     dy: &[f32],
+                     x: &[f32],
+                     (g, b): ((usize, usize), (usize, usize)),
+                     stats: &(Vec<f32>, Vec<f32>)| {
+        let (dg, db) = spans_mut(grads, g, b);
+        norm_backward(cfg.norm, dx, dg, db, dy, x, span(p, g), (&stats.0, &stats.1), c);
+    };
+    norm_back(grads, &mut dx, &dnf, &fw.x_final, (layout.lnf, layout.lnf_b), &fw.statsf);
     let attention =
         Attention { shape: Shape { batch: b, heads: nh, n: t, d: hd }, variant: cfg.attention, mask: Mask::Causal };
     let heads = Heads { b, t, nh, hd };
@@ -639,43 +642,20 @@ pub fn backward(cfg: &Config, p: &[f32], fw: &Forward, tokens: &[u32], targets: 
         // x_out = x_mid + fc2(unit(fc1(n2)))
         let mut da = vec![0.0f32; bt * f];
         {
-            let (mut dw, mut db) = (vec![0.0; f * c], vec![0.0; c]);
-            matmul_backward(&mut da, &mut dw, Some(&mut db), &dx, &a.a, span(p, l.fc2), bt, f, c);
-            add(span_mut(grads, l.fc2), &dw);
-            add(span_mut(grads, l.b2), &db);
+            let (dw, db) = spans_mut(grads, l.fc2, l.b2);
+            matmul_backward(&mut da, dw, Some(db), &dx, &a.a, span(p, l.fc2), bt, f, c);
         }
         let mut dh = vec![0.0f32; bt * fw1];
         hidden_backward(cfg.hidden, &a.h, f, &da, &mut dh);
         let mut dn2 = vec![0.0f32; bt * c];
         {
-            let (mut dw, mut db) = (vec![0.0; c * fw1], vec![0.0; fw1]);
-            matmul_backward(&mut dn2, &mut dw, Some(&mut db), &dh, &a.n2, span(p, l.fc1), bt, c, fw1);
-            add(span_mut(grads, l.fc1), &dw);
-            add(span_mut(grads, l.b1), &db);
+            let (dw, db) = spans_mut(grads, l.fc1, l.b1);
+            matmul_backward(&mut dn2, dw, Some(db), &dh, &a.n2, span(p, l.fc1), bt, c, fw1);
         }
-        {
-            let (mut dg, mut db) = (vec![0.0f32; c], vec![0.0f32; l.ln2_b.1]);
-            norm_backward(
-                cfg.norm,
-                &mut dx,
-                &mut dg,
-                &mut db,
-                &dn2,
-                &a.x_mid,
-                span(p, l.ln2),
-                (&a.stats2.0, &a.stats2.1),
-                c,
-            );
-            add(span_mut(grads, l.ln2), &dg);
-            add(span_mut(grads, l.ln2_b), &db);
-        }
+        norm_back(grads, &mut dx, &dn2, &a.x_mid, (l.ln2, l.ln2_b), &a.stats2);
         // x_mid = x_in + proj(attention(rope(qkv(n1))))
         let mut datt = vec![0.0f32; bt * c];
-        {
-            let mut dw = vec![0.0; c * c];
-            matmul_backward(&mut datt, &mut dw, None, &dx, &a.att, span(p, l.proj), bt, c, c);
-            add(span_mut(grads, l.proj), &dw);
-        }
+        matmul_backward(&mut datt, span_mut(grads, l.proj), None, &dx, &a.att, span(p, l.proj), bt, c, c);
         let mut datt_heads = vec![0.0f32; bt * c];
         heads.split(&datt, &mut datt_heads, c, 0);
         let (mut dq, mut dk, mut dv) = (vec![0.0f32; bt * c], vec![0.0f32; bt * c], vec![0.0f32; bt * c]);
@@ -697,27 +677,8 @@ pub fn backward(cfg: &Config, p: &[f32], fw: &Forward, tokens: &[u32], targets: 
             heads.merge(g, &mut dqkv, 3 * c, offset);
         }
         let mut dn1 = vec![0.0f32; bt * c];
-        {
-            let mut dw = vec![0.0; c * 3 * c];
-            matmul_backward(&mut dn1, &mut dw, None, &dqkv, &a.n1, span(p, l.qkv), bt, c, 3 * c);
-            add(span_mut(grads, l.qkv), &dw);
-        }
-        {
-            let (mut dg, mut db) = (vec![0.0f32; c], vec![0.0f32; l.ln1_b.1]);
-            norm_backward(
-                cfg.norm,
-                &mut dx,
-                &mut dg,
-                &mut db,
-                &dn1,
-                &a.x_in,
-                span(p, l.ln1),
-                (&a.stats1.0, &a.stats1.1),
-                c,
-            );
-            add(span_mut(grads, l.ln1), &dg);
-            add(span_mut(grads, l.ln1_b), &db);
-        }
+        matmul_backward(&mut dn1, span_mut(grads, l.qkv), None, &dqkv, &a.n1, span(p, l.qkv), bt, c, 3 * c);
+        norm_back(grads, &mut dx, &dn1, &a.x_in, (l.ln1, l.ln1_b), &a.stats1);
     }
     // x0 = wte[tok] + wpe[pos]
     for (r, &tok) in tokens.iter().enumerate() {

@@ -40,7 +40,6 @@ thread_local! {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Saved {
     pub name: String,
-    pub step: u32,
     pub bytes: usize,
 }
 
