@@ -216,9 +216,7 @@ async fn list() -> Result<Vec<Saved>, String> {
         .filter_map(|(k, v)| {
             let name = k.as_string()?;
             let bytes = v.dyn_into::<js_sys::Uint8Array>().ok()?;
-            let step =
-                name.rsplit("step").next().and_then(|s| s.trim_end_matches(".safetensors").parse().ok()).unwrap_or(0);
-            Some(Saved { name, step, bytes: bytes.length() as usize })
+            Some(Saved { name, bytes: bytes.length() as usize })
         })
         .collect())
 }
