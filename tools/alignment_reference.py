@@ -1,6 +1,7 @@
 """Float64 JAX (and exact rational) reference for the alignment kernels of Softplay.
 
-Written from shared/reference/formulas.md §4 and the doc comments of
+Written from docs/MATH.md ("Preference losses (DPO family)", "Best-of-N and the
+KL-regularised tilt", "Nash learning") and the doc comments of
 kernels/src/alignment/, not from the Rust code: every loss is a scalar function of its
 inputs, and every gradient in the fixtures is its jax.grad. The generator
 
@@ -68,7 +69,7 @@ def log_odds(mean_logp):
     return mean_logp - log1mexp(mean_logp)
 
 
-# ---- losses on a margin h (formulas.md §4 table; what `losses::curve` draws) -------------
+# ---- losses on a margin h (docs/MATH.md, "Preference losses" table; what `losses::curve` draws)
 
 
 def margin_loss(kind, prm, h, desirable=True):

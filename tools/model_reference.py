@@ -1,5 +1,6 @@
 """Float64 JAX reference for the Model lab's decoder-only transformer
-(kernels/src/model/transformer.rs), written from the formulas in its doc comments:
+(kernels/src/model/: transformer.rs and its layers), written from the formulas in their doc
+comments and docs/MATH.md, "The transformer":
 
     x0      = wte[token] (+ wpe[position] with learned positions)
     per layer:

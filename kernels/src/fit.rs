@@ -1,7 +1,8 @@
 //! The Activation lab's fitting race: one small MLP per entrant, the same seed, data and
 //! optimiser for each, trained full-batch on a 1-D target; and what the lab shows of the
 //! trained networks (fitted curves, hidden-activation histograms, activation ratios, the loss
-//! under top-k sparsification).
+//! under top-k sparsification). docs/MATH.md, “The fitting race”, “Activations” › “Top-k
+//! sparsity”.
 //!
 //! A race is a pure function of its [`FitSpec`]: running it in chunks of any size gives the
 //! same numbers as running it at once, so a link replays the same curves.

@@ -6,7 +6,8 @@
 //! CPU path.
 //!
 //! Layout, after llm.c: each operation is a plain function over caller-owned buffers, with
-//! the shapes written once at the top of its doc comment.
+//! the shapes written once at the top of its doc comment. What each kernel computes, its
+//! defaults, numerical traps and papers: `docs/MATH.md`, cited by section in each module.
 
 pub mod activation;
 pub mod alignment;

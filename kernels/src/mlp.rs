@@ -1,7 +1,7 @@
 //! A small multilayer perceptron for the Activation lab's fitting race: one input, one or two
 //! hidden layers with the activation under test, one linear output, mean squared error, Adam.
 //! Written after llm.c: each layer a forward and a backward over caller-visible buffers, the
-//! shapes once at the top.
+//! shapes once at the top. docs/MATH.md, “The fitting race”, “AdamW and the schedule” (Adam).
 //!
 //! Shapes: a batch of `B` scalars `x`; layer `l` maps `[B, in_l]` to `[B, out_l]` with
 //! `W_l` `[out_l, in_l]` row-major and `b_l` `[out_l]`; widths are `[1, H1, (H2,) 1]`.
@@ -166,7 +166,6 @@ impl Mlp {
     }
 }
 
-/// `out[b][o] = Σ_i W[o][i]·x[b][i] + bias[o]`.
 /// The unit over `pre` (`width` values per row, `2·width` for a gated unit, `[a | b]`) into
 /// `post` (`width` per row).
 pub fn hidden_forward(hidden: Hidden, pre: &[f32], width: usize, post: &mut [f32]) {
@@ -208,6 +207,7 @@ pub fn hidden_backward(hidden: Hidden, pre: &[f32], width: usize, dpost: &[f32],
     }
 }
 
+/// `out[b][o] = Σ_i W[o][i]·x[b][i] + bias[o]`.
 fn linear_forward(x: &[f32], w: &[f32], bias: &[f32], batch: usize, inputs: usize, outputs: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; batch * outputs];
     for (xb, ob) in x.chunks_exact(inputs).zip(out.chunks_exact_mut(outputs)).take(batch) {

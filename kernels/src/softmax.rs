@@ -1,9 +1,10 @@
 //! Softmax over one long vector, in streaming passes.
 //!
 //! `y_i = e^(x_i − m) / Σ_j e^(x_j − m)` with `m = max_j x_j` (the three-pass algorithm,
-//! shared/reference/formulas.md §1.1). Each pass works on any chunk of the vector, so a caller (the compute
-//! worker) can report progress between chunks and the result does not depend on the chunking beyond
-//! float rounding: the max is exact in any order, and the sum is accumulated in f64.
+//! docs/MATH.md, “Softmax attention”). Each pass works on any chunk of the vector, so a caller
+//! (the compute worker) can report progress between chunks and the result does not depend on
+//! the chunking beyond float rounding: the max is exact in any order, and the sum is
+//! accumulated in f64.
 
 use crate::vector::{exp_shifted_sum, scale};
 

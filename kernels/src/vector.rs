@@ -1,6 +1,8 @@
 //! The small vector operations the kernels are built from. Written so that LLVM vectorises
 //! them (eight independent accumulators for reductions); with `+simd128` on wasm32 they become
-//! f32x4 code, natively SSE/AVX. All SIMD of the crate goes through this module.
+//! f32x4 code, natively SSE/AVX. All SIMD of the crate goes through this module. The
+//! exponential and the blocked attention tiles: docs/MATH.md, “Softmax attention”,
+//! “Activations” › “Vectorised forms”.
 
 /// `Σ a_i b_i`.
 #[inline]

@@ -1,6 +1,6 @@
 //! Best-of-N against the KL-constrained optimum ("Asymptotics of language model alignment",
 //! Yang et al. 2024), exactly, on a discrete outcome set with base probabilities `p` and
-//! rewards `r`.
+//! rewards `r`. docs/MATH.md, “Best-of-N and the KL-regularised tilt”.
 //!
 //! Best-of-N draws N outcomes from `p` and keeps the one of highest reward (ties broken
 //! uniformly at random among the tied draws). With outcomes grouped by reward and `F(r)` the

@@ -1,5 +1,5 @@
 //! Preference losses as functions of the log-probabilities of a pair, and as curves over the
-//! margin `h` (shared/reference/formulas.md §4).
+//! margin `h`. docs/MATH.md, “Preference losses (DPO family)”.
 //!
 //! Each loss is written once, on a pair ([`pair_loss`]: the summed log-probabilities `ℓ_w`,
 //! `ℓ_l` of the chosen and rejected responses, their reference values and lengths), with its
@@ -50,7 +50,8 @@ impl LossKind {
     }
 }
 
-/// Every parameter of every loss (defaults from formulas.md §4).
+/// Every parameter of every loss, with the defaults of docs/MATH.md, “Preference losses (DPO
+/// family)”.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LossParams {
@@ -60,7 +61,7 @@ pub struct LossParams {
     pub eps: f64,
     /// IPO's τ [0.1]; its target margin is `1/(2τ)`.
     pub tau: f64,
-    /// SimPO's β [2] and γ [0.5].
+    /// SimPO's β \[2\] and γ \[0.5\].
     pub simpo_beta: f64,
     pub gamma: f64,
     /// Response lengths in tokens (SimPO, IPO and ORPO average over them) [10, 10].
@@ -68,7 +69,7 @@ pub struct LossParams {
     pub len_rejected: f64,
     /// ORPO's λ [0.1].
     pub lambda: f64,
-    /// KTO's reference point `z0` (the trainer sets it to its detached KL estimate) [0] and
+    /// KTO's reference point `z0` (the trainer sets it to its detached KL estimate) \[0\] and
     /// the weights of desirable and undesirable examples [1, 1].
     pub z0: f64,
     pub lambda_d: f64,

@@ -1,6 +1,7 @@
-//! Preference alignment (shared/reference/formulas.md §4): the losses and their gradient
-//! weights, the DPO toy that shows the 3D-properties, exact best-of-N against the KL-optimal
-//! tilt, and Nash dynamics on a preference matrix.
+//! Preference alignment: the losses and their gradient weights, the DPO toy that shows the
+//! 3D-properties, exact best-of-N against the KL-optimal tilt, and Nash dynamics on a
+//! preference matrix. docs/MATH.md, “Preference losses (DPO family)”, “Best-of-N and the
+//! KL-regularised tilt”, “Nash learning”.
 //!
 //! Everything here is f64: the sizes are small (at most a few hundred responses) and the
 //! interesting regimes sit in the tails (margins of ±1000, probabilities of 1e-30).

@@ -1,6 +1,7 @@
 //! Nash learning from human feedback on a preference matrix `P[K][K]`, `P[i][j] = P(i ≻ j)`,
 //! `P + Pᵀ = 1`: plain self-play, Nash-MD (Munos et al. 2023) and EGPO (extragradient), and
-//! the exploitability `max_π' P(π' ≻ π) − 1/2 = max_i (Pπ)_i − 1/2`.
+//! the exploitability `max_π' P(π' ≻ π) − 1/2 = max_i (Pπ)_i − 1/2`. docs/MATH.md, “Nash
+//! learning”.
 //!
 //! All three are mirror steps on the simplex (in log space, so no probability reaches 0):
 //!

@@ -1,6 +1,7 @@
 //! The DPO toy (Yan et al., ICLR 2025, "3D-properties"): a softmax policy over `V` responses
 //! for one or a few prompts, its frozen reference (the initial state), and preference pairs
-//! from responses marked chosen or rejected; the rest are unseen.
+//! from responses marked chosen or rejected; the rest are unseen. docs/MATH.md, “Preference
+//! losses (DPO family)” (the 3D-properties and the DPO toy).
 //!
 //! Shapes: `P` prompts, `V` responses, `F` features. Tabular: logits `θ[P][V]`. Linear: logits
 //! `z[p][v] = φ_v · W[p]` with `W[P][F]` and fixed features `φ[V][F]`: Gaussian bumps along the

@@ -2,7 +2,7 @@
 //! `φ(x) = elu(x) + 1` on queries and keys, `A_ij = φ(q_i)·φ(k_j) / Σ_j φ(q_i)·φ(k_j)`.
 //! Its point is that `O_i` can be computed from running sums in O(n·d²); here it is computed
 //! as weights like the others, so the lab can draw and compare them. A row whose scores all
-//! underflow to 0 gets uniform weights.
+//! underflow to 0 gets uniform weights. docs/MATH.md, “ReLU and linear attention”.
 
 /// Scores (already `φ(q)·φ(k)`, non-negative) to weights, in place.
 pub fn row_forward(row: &mut [f32]) {

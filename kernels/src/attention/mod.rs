@@ -1,6 +1,7 @@
 //! Attention with a choice of normaliser: softmax (three algorithms, and a naive teaching
 //! variant), softplus (LSSA, LSSAR), sigmoid, ReLU and linear. Math, defaults and traps:
-//! `shared/reference/formulas.md` §1; each normaliser's file names its paper.
+//! docs/MATH.md, “Softmax attention” and the sections after it; each normaliser's file names
+//! its paper and its section.
 //!
 //! Shapes, for every function here: `q`, `k`, `v`, `out` and their gradients are
 //! `[batch, heads, n, d]` row-major f32; the optional weights are `[batch, heads, n, n]`; the
@@ -15,20 +16,25 @@
 //! with a running max and sum (the form that tiles). Backward recomputes each row from q, k, v.
 
 pub mod linear;
+mod probe;
 pub mod relu;
+mod scores;
 pub mod sigmoid;
 pub mod softmax;
 pub mod softplus;
 pub mod stats;
 pub mod synthetic;
 
-use std::{borrow::Cow, fmt};
+use std::fmt;
 
+pub use probe::{attention_probe, attention_row, attention_score, Probe};
+pub use scores::QK_NORM_EPS;
 pub use softmax::SoftmaxAlgorithm;
 pub use softplus::{Lssa, LssaScale};
 pub use stats::RowStats;
 
-use crate::vector::{axpy4, axpy4_pair, dot, pack_keys, scale, scores_block, weighted_sum_block, ROWS};
+use crate::vector::{axpy4, axpy4_pair, pack_keys, scale, scores_block, weighted_sum_block, ROWS};
+use scores::{row_scale, Scores};
 
 /// How scores become weights.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -183,107 +189,6 @@ pub struct Extras<'a> {
     pub stats: Option<&'a mut [RowStats]>,
 }
 
-/// The per-head scores `s_ij = c_i · q'_i·k'_j`, where `q'`, `k'` are q and k as the variant
-/// transforms them (unchanged, l2-normalised, or `elu + 1`) and `c_i` the row scale.
-struct Scores<'a> {
-    d: usize,
-    /// Borrowed when the transform is the identity, so softmax, sigmoid and ReLU copy nothing.
-    q: Cow<'a, [f32]>,
-    k: Cow<'a, [f32]>,
-    /// For the backward pass through the transform: per-row norms (qk-norm).
-    q_norm: Vec<f32>,
-    k_norm: Vec<f32>,
-}
-
-/// How a variant turns q and k into scores.
-#[derive(Clone, Copy, PartialEq)]
-enum Transform {
-    Identity,
-    L2Norm,
-    EluPlusOne,
-}
-
-fn transform_of(variant: Variant) -> Transform {
-    match variant {
-        Variant::Lssa(l) | Variant::Lssar { lssa: l, .. } if l.qk_norm => Transform::L2Norm,
-        Variant::Linear => Transform::EluPlusOne,
-        _ => Transform::Identity,
-    }
-}
-
-/// Added inside the square root of the l2 norm, so a zero vector stays finite.
-pub const QK_NORM_EPS: f32 = 1e-12;
-
-impl<'a> Scores<'a> {
-    fn new(variant: Variant, n: usize, d: usize, q: &'a [f32], k: &'a [f32]) -> Scores<'a> {
-        let t = transform_of(variant);
-        let prepare = |x: &'a [f32]| -> (Cow<'a, [f32]>, Vec<f32>) {
-            match t {
-                Transform::Identity => (Cow::Borrowed(x), Vec::new()),
-                Transform::L2Norm => {
-                    let mut out = x.to_vec();
-                    let mut norms = Vec::with_capacity(n);
-                    for row in out.chunks_exact_mut(d) {
-                        let r = (dot(row, row) + QK_NORM_EPS).sqrt();
-                        norms.push(r);
-                        let inv = 1.0 / r;
-                        row.iter_mut().for_each(|v| *v *= inv);
-                    }
-                    (Cow::Owned(out), norms)
-                }
-                Transform::EluPlusOne => {
-                    (Cow::Owned(x.iter().map(|&v| if v > 0.0 { v + 1.0 } else { v.exp() }).collect()), Vec::new())
-                }
-            }
-        };
-        let (q, q_norm) = prepare(q);
-        let (k, k_norm) = prepare(k);
-        Scores { d, q, k, q_norm, k_norm }
-    }
-
-    /// Back through the transform: turns gradients w.r.t. q', k' into gradients w.r.t. q, k.
-    fn backward(&self, variant: Variant, q: &[f32], k: &[f32], dq: &mut [f32], dk: &mut [f32]) {
-        let d = self.d;
-        match transform_of(variant) {
-            Transform::Identity => {}
-            Transform::L2Norm => {
-                l2_norm_backward(q, dq, &self.q_norm, d);
-                l2_norm_backward(k, dk, &self.k_norm, d);
-            }
-            Transform::EluPlusOne => {
-                for (x, g) in [(q, &mut *dq), (k, &mut *dk)] {
-                    for (gv, &xv) in g.iter_mut().zip(x) {
-                        if xv <= 0.0 {
-                            *gv *= xv.exp();
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Back through `x' = x / r`, `r = sqrt(|x|² + ε)`, row by row: `dx = dx'/r − x (x·dx') / r³`.
-fn l2_norm_backward(x: &[f32], g: &mut [f32], norms: &[f32], d: usize) {
-    for ((x, g), &r) in x.chunks_exact(d).zip(g.chunks_exact_mut(d)).zip(norms) {
-        let proj = dot(x, g) / (r * r * r);
-        let inv = 1.0 / r;
-        for (gv, &xv) in g.iter_mut().zip(x) {
-            *gv = *gv * inv - xv * proj;
-        }
-    }
-}
-
-/// The row scale `c_i` of the scores.
-fn row_scale(variant: Variant, d: usize, visible: usize) -> f32 {
-    let inv_sqrt_d = 1.0 / (d as f32).sqrt();
-    match variant {
-        Variant::Softmax(_) | Variant::Sigmoid { .. } | Variant::Relu => inv_sqrt_d,
-        Variant::Lssa(l) | Variant::Lssar { lssa: l, .. } => l.scale.factor(d, visible),
-        Variant::Linear => 1.0,
-    }
-}
-
 /// Turns a row of scores into weights in place; `aux` is scratch of the same length.
 fn weights_from_scores(variant: Variant, n: usize, i: usize, row: &mut [f32], aux: &mut [f32]) {
     match variant {
@@ -427,112 +332,6 @@ impl Scratch {
     fn new(n: usize) -> Scratch {
         Scratch { block: vec![0.0; ROWS * n], aux: vec![0.0; n] }
     }
-}
-
-/// What [`attention_probe`] writes; each is optional.
-#[derive(Default)]
-pub struct Probe<'a> {
-    /// `[batch, heads, n, n]`: the weights, masked entries 0.
-    pub weights: Option<&'a mut [f32]>,
-    /// `[batch, heads, n, n]`: the scores the normaliser saw (`c_i · q'_i·k'_j`), masked 0.
-    pub scores: Option<&'a mut [f32]>,
-    /// `[batch, heads, n]`: statistics of each row's weights.
-    pub stats: Option<&'a mut [RowStats]>,
-}
-
-/// The attention weights alone, for looking at them: the same scores and normalisers as
-/// [`attention_forward`], without the product with the values (half the work).
-pub fn attention_probe(
-    attention: &Attention,
-    q: &[f32],
-    k: &[f32],
-    mut probe: Probe<'_>,
-) -> Result<(), AttentionError> {
-    let Attention { shape, variant, mask } = *attention;
-    check_queries_keys(attention, q, k)?;
-    for (name, buf) in
-        [("weights", probe.weights.as_deref().map(<[f32]>::len)), ("scores", probe.scores.as_deref().map(<[f32]>::len))]
-    {
-        if let Some(got) = buf {
-            check_len(name, got, shape.weights_len())?;
-        }
-    }
-    if let Some(s) = &probe.stats {
-        check_len("stats", s.len(), shape.rows())?;
-    }
-    let Shape { n, d, .. } = shape;
-    let mut scratch = Scratch::new(n);
-    for h in 0..shape.batch * shape.heads {
-        let (qh, kh) = (&q[h * n * d..(h + 1) * n * d], &k[h * n * d..(h + 1) * n * d]);
-        let mut weights = probe.weights.as_deref_mut().map(|w| &mut w[h * n * n..(h + 1) * n * n]);
-        let scores = probe.scores.as_deref_mut().map(|s| &mut s[h * n * n..(h + 1) * n * n]);
-        let mut stats = probe.stats.as_deref_mut().map(|s| &mut s[h * n..(h + 1) * n]);
-        weight_blocks(variant, mask, n, d, qh, kh, &mut scratch, scores, |i0, rows, _, block| {
-            record_rows(n, i0, rows, mask, block, weights.as_deref_mut(), stats.as_deref_mut());
-        });
-    }
-    Ok(())
-}
-
-/// The score row `i`'s normaliser sees for key `j` (`c_i · q'_i·k'_j`) in a single head
-/// (`q`, `k` are `[n, d]`), or `None` where the mask hides key `j` from row `i`. O(d): for
-/// reading one cell without holding the n×n scores. Equal to [`attention_probe`]'s scores up to
-/// the order of the sums.
-pub fn attention_score(
-    variant: Variant,
-    mask: Mask,
-    d: usize,
-    q: &[f32],
-    k: &[f32],
-    i: usize,
-    j: usize,
-) -> Option<f32> {
-    let n = q.len() / d.max(1);
-    if i >= n || j >= n || k.len() != q.len() || j >= mask.visible(i, n) {
-        return None;
-    }
-    let (qi, kj) = (&q[i * d..(i + 1) * d], &k[j * d..(j + 1) * d]);
-    let s = match transform_of(variant) {
-        Transform::Identity => dot(qi, kj),
-        Transform::L2Norm => dot(qi, kj) / ((dot(qi, qi) + QK_NORM_EPS).sqrt() * (dot(kj, kj) + QK_NORM_EPS).sqrt()),
-        Transform::EluPlusOne => {
-            let phi = |v: f32| if v > 0.0 { v + 1.0 } else { v.exp() };
-            qi.iter().zip(kj).map(|(&a, &b)| phi(a) * phi(b)).sum()
-        }
-    };
-    Some(s * row_scale(variant, d, mask.visible(i, n)))
-}
-
-/// The weights of query row `i` of a single head (`q`, `k` are `[n, d]`) into `row`
-/// (`[n]`, masked keys 0): one row of [`attention_probe`] at O(n·d) cost.
-pub fn attention_row(
-    variant: Variant,
-    mask: Mask,
-    d: usize,
-    q: &[f32],
-    k: &[f32],
-    i: usize,
-    row: &mut [f32],
-) -> Result<(), AttentionError> {
-    let n = row.len();
-    check(Shape::single(n, d), variant)?;
-    check_len("q", q.len(), n * d)?;
-    check_len("k", k.len(), n * d)?;
-    if i >= n {
-        return Err(AttentionError::Parameter(format!("row {i}: must be below n = {n}")));
-    }
-    let scores = Scores::new(variant, n, d, q, k);
-    let visible = mask.visible(i, n);
-    let qi = &scores.q[i * d..(i + 1) * d];
-    for (j, s) in row[..visible].iter_mut().enumerate() {
-        *s = dot(qi, &scores.k[j * d..(j + 1) * d]);
-    }
-    row[visible..].fill(0.0);
-    let mut aux = vec![0.0f32; visible];
-    let row = &mut row[..visible];
-    scale(row, row_scale(variant, d, visible));
-    weights_from_scores(variant, n, i, row, &mut aux);
-    Ok(())
 }
 
 /// Backward attention: given `dout = ∂L/∂out`, writes the gradients (overwriting them).

@@ -1,6 +1,7 @@
 //! ReLU attention, the "ReLU / sequence length" variant (Wortsman et al. 2023, "Replacing
 //! softmax with ReLU in vision transformers"): `A_ij = ReLU(q·k/√d) / n`, no normalisation.
-//! `n` is the sequence length for every row, causal or not.
+//! `n` is the sequence length for every row, causal or not. docs/MATH.md, “ReLU and linear
+//! attention”.
 
 pub fn row_forward(row: &mut [f32], n: usize) {
     let inv = 1.0 / n as f32;

@@ -1,5 +1,5 @@
 //! Sigmoid attention (Ramapuram et al., "Theory, Analysis, and Best Practices for Sigmoid
-//! Self-Attention", ICLR 2025). `shared/reference/formulas.md` §1.3.
+//! Self-Attention", ICLR 2025, arXiv 2409.04431). docs/MATH.md, “Sigmoid attention”.
 //!
 //! `A_ij = σ(q·k/√d + b)`, with no row normalisation: rows need not sum to 1. The bias `b`
 //! defaults to `−ln n`; without it the initial attention norm is large and training unstable,

@@ -1,5 +1,5 @@
 //! Softmax attention weights, by three algorithms that agree to float rounding, and a naive
-//! one kept to show why the others exist. `shared/reference/formulas.md` §1.1.
+//! one kept to show why the others exist. docs/MATH.md, “Softmax attention”.
 //!
 //! - Three-pass: max, `Σ e^(s − max)`, normalise.
 //! - Online (Milakov & Gimelshein 2018): one pass keeps a running max and a running sum,

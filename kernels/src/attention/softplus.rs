@@ -1,6 +1,5 @@
 //! Softplus attention: LSSA and LSSAR, length-scaled softplus attention and its re-weighting
-//! (Gao & Spratling, arXiv 2501.13428). `shared/reference/formulas.md` §1.2 (the math reference
-//! beside this repository).
+//! (Gao & Spratling, arXiv 2501.13428). docs/MATH.md, “LSSA and LSSAR (softplus attention)”.
 //!
 //! LSSA: `s_ij = c_i · q̂_i·k̂_j` (q̂, k̂ l2-normalised, `c_i = ln d · ln N_i`), then
 //! `A_ij = sp(s_ij) / Σ_j sp(s_ij)`. Each ingredient can be switched off for ablation.

@@ -1,6 +1,7 @@
 //! Statistics of attention rows, for the lab: how peaked, how long-tailed, how much mass the
 //! first key (the "attention sink") takes. And the length sweep: the mean of each statistic
-//! as the sequence grows from 1× to 16× a base length.
+//! as the sequence grows from 1× to 16× a base length; and the stability scan. docs/MATH.md,
+//! “Row statistics”.
 
 use super::{attention_probe, attention_row, Attention, AttentionError, Mask, Probe, Shape, Variant};
 

@@ -4,7 +4,7 @@
 //! Rows are drawn in order, a fixed number of draws per position, so the first `n` rows are the
 //! same whatever the length: a length sweep grows one sequence instead of drawing new ones.
 //! With `q, k ~ N(0, 1)` the scores `q·k/√d` are about `N(0, 1)`; the logit scale multiplies
-//! every query, so it multiplies every softmax score.
+//! every query, so it multiplies every softmax score. docs/MATH.md, “Row statistics”.
 
 use crate::Rng;
 

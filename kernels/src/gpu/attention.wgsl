@@ -1,6 +1,7 @@
 // Attention forward on the GPU: the twin of `attention::attention_forward` on the CPU for
-// softmax, LSSA, LSSAR and sigmoid (shared/reference/formulas.md §1). Shapes: q, k, v, out are
-// [heads, n, d] row-major (heads = batch × heads on the CPU side).
+// softmax, LSSA, LSSAR and sigmoid (docs/MATH.md, "Softmax attention", "LSSA and LSSAR
+// (softplus attention)", "Sigmoid attention"). Shapes: q, k, v, out are [heads, n, d]
+// row-major (heads = batch × heads on the CPU side).
 //
 // One invocation per (head, query row). Keys are taken in blocks, one dispatch per block, and
 // each row's running state (max m, sum z, max z of LSSAR, Σr, and the output accumulator)

@@ -3,7 +3,8 @@
 //! The shape follows wgpu's `hello_compute`: adapter, device, buffers, pipeline, dispatch and
 //! readback in one readable place, each shader in its own `.wgsl` file. Callers get the same
 //! numbers as the CPU functions of the same name; when no adapter exists, [`GpuContext::new`]
-//! says so and the caller keeps using the CPU.
+//! says so and the caller keeps using the CPU. The math is the CPU's: docs/MATH.md, “Softmax
+//! attention”, “LSSA and LSSAR (softplus attention)”, “Sigmoid attention”.
 
 use std::fmt;
 

@@ -1,6 +1,6 @@
 // Row softmax over a [rows, cols] row-major matrix, in place: one invocation per row, the
-// three passes of shared/reference/formulas.md §1.1 (max, sum of e^(x - max), normalise). The same numbers as
-// `softmax::softmax_rows_in_place` on the CPU, to float rounding.
+// three passes of docs/MATH.md, "Softmax attention" (max, sum of e^(x - max), normalise). The
+// same numbers as `softmax::softmax_rows_in_place` on the CPU, to float rounding.
 
 struct Dims {
     rows: u32,

@@ -1,4 +1,5 @@
 //! The transformer's matrix products, forward and backward (row-major, as llm.c's `matmul`).
+//! docs/MATH.md, “The transformer”.
 //!
 //! All three products are one kernel, `gemm`: `c[r][j] += Σ_p a(r, p)·b[p][j]` with `b`
 //! row-major (rows as wide as `c`'s) and `a` read through two strides, so `inpᵀ` of the weight

@@ -1,5 +1,6 @@
 //! Training the transformer: AdamW with decoupled weight decay, linear warm-up then cosine
 //! decay, gradient clipping by global norm; evaluation by loss and answer accuracy.
+//! docs/MATH.md, “AdamW and the schedule”.
 
 use super::{
     tasks::{Part, Task},

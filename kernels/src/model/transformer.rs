@@ -1,259 +1,44 @@
-//! A decoder-only transformer, forward and backward, in f32.
+//! A decoder-only transformer, forward and backward, in f32. docs/MATH.md, “The transformer”.
 //!
 //! Shapes: `B` sequences of `T` tokens, width `C`, `NH` heads of `hd = C/NH`, feed-forward
 //! width `F`, vocabulary `V`. Per layer (pre-norm): `x += proj(attention(norm₁(x)))`, then
 //! `x += W₂·unit(W₁·norm₂(x) + b₁) + b₂`; then a final norm and the logits `x·W_outᵀ`
 //! (`W_out` is the token embedding when tied). The norms are RMSNorm or LayerNorm. Attention
 //! is any variant of [`crate::attention`] under a causal mask, with RoPE on q and k or not;
-//! the unit any of [`Hidden`] (an elementwise activation, PolyNorm over each token's `F`
+//! the unit any of [`Hidden`](crate::mlp::Hidden) (an elementwise activation, PolyNorm over each token's `F`
 //! values, or a gated unit such as SwiGLU, for which `W₁` is `C × 2F`, `[gate | up]`).
 //! Loss: mean cross-entropy over the positions with a target.
 //!
 //! Weights are row-major `[in][out]` (a matmul is `out[n][o] = Σ_i in[n][i]·w[i][o]`).
+//!
+//! After llm.c, each layer is a forward and a backward of its own, with its shapes at the top
+//! of its file: [`super::embedding`], [`super::norm`] (RMSNorm, LayerNorm), [`super::matmul`],
+//! [`super::rope`], [`crate::attention`], [`crate::mlp::hidden_forward`] (the unit) and
+//! [`super::output`] (logits, cross-entropy). This file chains them and keeps what the backward
+//! pass needs; [`super::config`] holds the shape and the flat parameter vector's layout.
 
-use crate::{
-    attention::{attention_backward, attention_forward, Attention, Extras, Gradients, Mask, Shape, Variant},
-    mlp::{hidden_backward, hidden_forward, Hidden},
-    Rng,
+pub use super::{
+    config::{Config, LayerLayout, Layout, Positions, Tensor},
+    norm::{norm_backward, norm_forward, Norm},
+    output::IGNORE,
+    rope::{rope, ROPE_BASE},
 };
-
-use super::matmul::{matmul_backward, matmul_forward};
-
-/// A target that counts for nothing (a prompt position, padding).
-pub const IGNORE: u32 = u32::MAX;
-const NORM_EPS: f32 = 1e-5;
-/// RoPE's base: pair `i` of a head turns by `t·ROPE_BASE^(−2i/hd)` at position `t`.
-pub const ROPE_BASE: f32 = 10_000.0;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
-pub enum Norm {
-    /// `x·g/√(mean(x²) + ε)`.
-    Rms,
-    /// `(x − mean)·g/√(var + ε) + b`.
-    Layer,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
-pub enum Positions {
-    /// No position signal (NoPE): only the causal mask orders the tokens.
-    None,
-    /// A learned vector per position, added to the token embedding (`max_len` rows).
-    Learned,
-    /// Rotary embeddings on q and k (pairs `i`, `i + hd/2`).
-    Rope,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Config {
-    pub vocab: usize,
-    /// Longest sequence (learned positions have one row per position).
-    pub max_len: usize,
-    pub layers: usize,
-    pub width: usize,
-    pub heads: usize,
-    pub ffn: usize,
-    pub attention: Variant,
-    pub hidden: Hidden,
-    pub norm: Norm,
-    pub positions: Positions,
-    pub tied: bool,
-}
-
-/// Where each parameter tensor starts in the flat parameter vector, and its length (0 for a
-/// tensor the config does not have).
-#[derive(Clone, Debug)]
-pub struct Layout {
-    pub wte: (usize, usize),
-    pub wpe: (usize, usize),
-    pub layers: Vec<LayerLayout>,
-    pub lnf: (usize, usize),
-    pub lnf_b: (usize, usize),
-    pub out: (usize, usize),
-    pub total: usize,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct LayerLayout {
-    pub ln1: (usize, usize),
-    pub ln1_b: (usize, usize),
-    pub qkv: (usize, usize),
-    pub proj: (usize, usize),
-    pub ln2: (usize, usize),
-    pub ln2_b: (usize, usize),
-    pub fc1: (usize, usize),
-    pub b1: (usize, usize),
-    pub fc2: (usize, usize),
-    pub b2: (usize, usize),
-}
-
-/// A named parameter tensor: its shape and where it lies in the flat vector.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tensor {
-    pub name: String,
-    pub shape: Vec<usize>,
-    pub span: (usize, usize),
-}
-
-impl Config {
-    pub fn head_dim(&self) -> usize {
-        self.width / self.heads
-    }
-
-    /// Width of `W₁`'s output: `2F` for a gated unit (gate and up), else `F`.
-    pub fn fc1_width(&self) -> usize {
-        match self.hidden {
-            Hidden::Gated(_) => 2 * self.ffn,
-            _ => self.ffn,
-        }
-    }
-
-    /// Whether the shapes make a model: every size positive, the width split evenly into
-    /// heads, and an even head width for RoPE.
-    pub fn check(&self) -> Result<(), String> {
-        for (name, v) in [
-            ("vocabulary", self.vocab),
-            ("layers", self.layers),
-            ("width", self.width),
-            ("heads", self.heads),
-            ("feed-forward width", self.ffn),
-            ("longest sequence", self.max_len),
-        ] {
-            if v == 0 {
-                return Err(format!("{name} is 0: it must be at least 1"));
-            }
-        }
-        if !self.width.is_multiple_of(self.heads) {
-            return Err(format!("width {} does not split into {} heads", self.width, self.heads));
-        }
-        if self.positions == Positions::Rope && !self.head_dim().is_multiple_of(2) {
-            return Err(format!(
-                "RoPE needs an even head width; width {} over {} heads is {}",
-                self.width,
-                self.heads,
-                self.head_dim()
-            ));
-        }
-        Ok(())
-    }
-
-    /// Whether sequences of `t` tokens fit: learned positions have `max_len` rows (without
-    /// them any length runs). [`forward`] assumes it.
-    pub fn check_len(&self, t: usize) -> Result<(), String> {
-        if self.positions == Positions::Learned && t > self.max_len {
-            return Err(format!(
-                "a sequence of {t} tokens: learned positions cover {} (positions none or RoPE run at any length)",
-                self.max_len
-            ));
-        }
-        Ok(())
-    }
-
-    pub fn layout(&self) -> Layout {
-        let (v, c, f) = (self.vocab, self.width, self.ffn);
-        let fw = self.fc1_width();
-        let biased = usize::from(self.norm == Norm::Layer);
-        let mut at = 0;
-        let mut take = |len: usize| {
-            let span = (at, len);
-            at += len;
-            span
-        };
-        let wte = take(v * c);
-        let wpe = take(if self.positions == Positions::Learned { self.max_len * c } else { 0 });
-        let layers = (0..self.layers)
-            .map(|_| LayerLayout {
-                ln1: take(c),
-                ln1_b: take(biased * c),
-                qkv: take(c * 3 * c),
-                proj: take(c * c),
-                ln2: take(c),
-                ln2_b: take(biased * c),
-                fc1: take(c * fw),
-                b1: take(fw),
-                fc2: take(f * c),
-                b2: take(c),
-            })
-            .collect();
-        let lnf = take(c);
-        let lnf_b = take(biased * c);
-        let out = take(if self.tied { 0 } else { v * c });
-        Layout { wte, wpe, layers, lnf, lnf_b, out, total: at }
-    }
-
-    /// Every parameter tensor the config has, named as in a checkpoint (`wte`,
-    /// `layers.0.qkv`, …), in the order of the flat vector.
-    pub fn tensors(&self) -> Vec<Tensor> {
-        let (v, c, f, fw) = (self.vocab, self.width, self.ffn, self.fc1_width());
-        let l = self.layout();
-        let mut out = Vec::new();
-        let mut add = |name: String, shape: Vec<usize>, span: (usize, usize)| {
-            if span.1 > 0 {
-                out.push(Tensor { name, shape, span });
-            }
-        };
-        add("wte".into(), vec![v, c], l.wte);
-        add("wpe".into(), vec![self.max_len, c], l.wpe);
-        for (i, ll) in l.layers.iter().enumerate() {
-            let name = |s: &str| format!("layers.{i}.{s}");
-            add(name("ln1"), vec![c], ll.ln1);
-            add(name("ln1_bias"), vec![c], ll.ln1_b);
-            add(name("qkv"), vec![c, 3 * c], ll.qkv);
-            add(name("proj"), vec![c, c], ll.proj);
-            add(name("ln2"), vec![c], ll.ln2);
-            add(name("ln2_bias"), vec![c], ll.ln2_b);
-            add(name("fc1"), vec![c, fw], ll.fc1);
-            add(name("fc1_bias"), vec![fw], ll.b1);
-            add(name("fc2"), vec![f, c], ll.fc2);
-            add(name("fc2_bias"), vec![c], ll.b2);
-        }
-        add("lnf".into(), vec![c], l.lnf);
-        add("lnf_bias".into(), vec![c], l.lnf_b);
-        add("out".into(), vec![v, c], l.out);
-        out
-    }
-
-    /// Seeded initial parameters: N(0, 0.02²) weights (the residual projections scaled by
-    /// `1/√(2·layers)`), norms' gains 1, biases 0.
-    pub fn init(&self, seed: u32) -> Vec<f32> {
-        let layout = self.layout();
-        let mut p = vec![0.0f32; layout.total];
-        let mut rng = Rng::new(seed as u64);
-        let residual = 0.02 / (2.0 * self.layers as f32).sqrt();
-        let mut fill =
-            |(at, len): (usize, usize), scale: f32, p: &mut [f32]| rng.fill_normal(&mut p[at..at + len], scale);
-        fill(layout.wte, 0.02, &mut p);
-        fill(layout.wpe, 0.02, &mut p);
-        for l in &layout.layers {
-            for span in [l.ln1, l.ln2] {
-                p[span.0..span.0 + span.1].fill(1.0);
-            }
-            fill(l.qkv, 0.02, &mut p);
-            fill(l.proj, residual, &mut p);
-            fill(l.fc1, 0.02, &mut p);
-            fill(l.fc2, residual, &mut p);
-        }
-        p[layout.lnf.0..layout.lnf.0 + layout.lnf.1].fill(1.0);
-        fill(layout.out, 0.02, &mut p);
-        p
-    }
-
-    /// The name of the first tensor of `grads` (shaped as the parameters) with a NaN or an
-    /// infinity.
-    pub fn first_nonfinite(&self, grads: &[f32]) -> Option<String> {
-        if all_finite(grads) {
-            return None;
-        }
-        self.tensors().into_iter().find(|t| !all_finite(span(grads, t.span))).map(|t| t.name)
-    }
-}
+use super::{
+    embedding::{embedding_backward, embedding_forward},
+    matmul::{matmul_backward, matmul_forward},
+    output::{crossentropy_backward, crossentropy_forward, logits_backward, logits_forward},
+    rope::{rope_backward, rope_forward},
+};
+use crate::{
+    attention::{attention_backward, attention_forward, Attention, Extras, Gradients, Mask, Shape},
+    mlp::{hidden_backward, hidden_forward},
+};
 
 pub fn all_finite(x: &[f32]) -> bool {
     x.iter().all(|v| v.is_finite())
 }
 
-fn span(p: &[f32], (at, len): (usize, usize)) -> &[f32] {
+pub(super) fn span(p: &[f32], (at, len): (usize, usize)) -> &[f32] {
     &p[at..at + len]
 }
 
@@ -265,96 +50,6 @@ fn span_mut(p: &mut [f32], (at, len): (usize, usize)) -> &mut [f32] {
 fn spans_mut(p: &mut [f32], a: (usize, usize), b: (usize, usize)) -> (&mut [f32], &mut [f32]) {
     let (first, rest) = p.split_at_mut(b.0);
     (&mut first[a.0..a.0 + a.1], &mut rest[..b.1])
-}
-
-/// The norm of rows of `C`: `y = x̂·g (+ b)`, `x̂ = (x − μ)·rstd` (`μ = 0` for RMSNorm,
-/// `rstd = 1/√(mean((x − μ)²) + ε)`); keeps `μ` and `rstd` per row. `b` is empty for RMSNorm.
-#[allow(clippy::too_many_arguments)]
-pub fn norm_forward(
-    kind: Norm,
-    y: &mut [f32],
-    mean: &mut [f32],
-    rstd: &mut [f32],
-    x: &[f32],
-    g: &[f32],
-    b: &[f32],
-    c: usize,
-) {
-    for (r, (mu, s)) in mean.iter_mut().zip(rstd.iter_mut()).enumerate() {
-        let row = &x[r * c..(r + 1) * c];
-        *mu = match kind {
-            Norm::Rms => 0.0,
-            Norm::Layer => row.iter().sum::<f32>() / c as f32,
-        };
-        let ms = row.iter().map(|v| (v - *mu) * (v - *mu)).sum::<f32>() / c as f32;
-        *s = 1.0 / (ms + NORM_EPS).sqrt();
-        for (i, (out, &v)) in y[r * c..(r + 1) * c].iter_mut().zip(row).enumerate() {
-            *out = (v - *mu) * *s * g[i] + if b.is_empty() { 0.0 } else { b[i] };
-        }
-    }
-}
-
-/// Back through [`norm_forward`]: with `d̂ = dy·g`,
-/// `dx += rstd·(d̂ − mean(d̂)·[LayerNorm] − x̂·mean(d̂·x̂))`, `dg += Σ_rows dy·x̂`, `db += Σ_rows dy`.
-#[allow(clippy::too_many_arguments)]
-pub fn norm_backward(
-    kind: Norm,
-    dx: &mut [f32],
-    dg: &mut [f32],
-    db: &mut [f32],
-    dy: &[f32],
-    x: &[f32],
-    g: &[f32],
-    stats: (&[f32], &[f32]),
-    c: usize,
-) {
-    let (mean, rstd) = stats;
-    for (r, (&mu, &s)) in mean.iter().zip(rstd).enumerate() {
-        let (row, d) = (&x[r * c..(r + 1) * c], &dy[r * c..(r + 1) * c]);
-        let xhat = |i: usize| (row[i] - mu) * s;
-        let (mut mean_d, mut mean_dx) = (0.0f32, 0.0f32);
-        for i in 0..c {
-            let dn = d[i] * g[i];
-            mean_d += dn;
-            mean_dx += dn * xhat(i);
-        }
-        let (mean_d, mean_dx) = (mean_d / c as f32, mean_dx / c as f32);
-        let centre = if kind == Norm::Layer { mean_d } else { 0.0 };
-        for i in 0..c {
-            let xh = xhat(i);
-            dx[r * c + i] += s * (d[i] * g[i] - centre - xh * mean_dx);
-            dg[i] += d[i] * xh;
-        }
-        if !db.is_empty() {
-            add(db, d);
-        }
-    }
-}
-
-/// Turns each head's vectors `x` `[rows, T, hd]` by RoPE in place: pair `(i, i + hd/2)` at
-/// position `t` by `t·θ_i`, `θ_i = ROPE_BASE^(−2i/hd)`; `sign = −1` turns back (the backward
-/// pass of a rotation is its inverse).
-pub fn rope(x: &mut [f32], t: usize, hd: usize, sign: f32) {
-    let half = hd / 2;
-    let angles: Vec<(f32, f32)> = (0..t)
-        .flat_map(|pos| {
-            (0..half).map(move |i| {
-                let theta = ROPE_BASE.powf(-2.0 * i as f32 / hd as f32);
-                let a = pos as f32 * theta;
-                (a.cos(), sign * a.sin())
-            })
-        })
-        .collect();
-    for seq in x.chunks_exact_mut(t * hd) {
-        for (pos, v) in seq.chunks_exact_mut(hd).enumerate() {
-            for i in 0..half {
-                let (cos, sin) = angles[pos * half + i];
-                let (a, b) = (v[i], v[i + half]);
-                v[i] = a * cos - b * sin;
-                v[i + half] = b * cos + a * sin;
-            }
-        }
-    }
 }
 
 /// The attention kernels' layout `[B, NH, T, hd]` against the projections' rows `[B, T, …]`.
@@ -492,14 +187,8 @@ fn forward_impl(
     };
     let mut x = vec![0.0f32; bt * c];
     let wte = span(p, layout.wte);
-    for (r, &tok) in tokens.iter().enumerate() {
-        let row = &mut x[r * c..(r + 1) * c];
-        row.copy_from_slice(&wte[tok as usize * c..(tok as usize + 1) * c]);
-        if cfg.positions == Positions::Learned {
-            let pos = r % t;
-            add(row, &span(p, layout.wpe)[pos * c..(pos + 1) * c]);
-        }
-    }
+    let wpe = (cfg.positions == Positions::Learned).then(|| span(p, layout.wpe));
+    embedding_forward(&mut x, tokens, wte, wpe, t, c);
     note(all_finite(&x), &|| "the embeddings".into());
     let attention =
         Attention { shape: Shape { batch: b, heads: nh, n: t, d: hd }, variant: cfg.attention, mask: Mask::Causal };
@@ -516,8 +205,8 @@ fn forward_impl(
             heads.split(&qkv, buf, 3 * c, offset);
         }
         if cfg.positions == Positions::Rope {
-            rope(&mut a.q, t, hd, 1.0);
-            rope(&mut a.k, t, hd, 1.0);
+            rope_forward(&mut a.q, t, hd);
+            rope_forward(&mut a.k, t, hd);
         }
         let mut att_heads = vec![0.0; bt * c];
         let mut weights = maps.as_ref().map(|_| vec![0.0f32; b * nh * t * t]);
@@ -559,30 +248,10 @@ fn forward_impl(
     let w_out = if cfg.tied { wte } else { span(p, layout.out) };
     // logits = nf · W_outᵀ, W_out is [V][C].
     let mut logits = vec![0.0; bt * v];
-    for r in 0..bt {
-        let row = &nf[r * c..(r + 1) * c];
-        for tok in 0..v {
-            logits[r * v + tok] = row.iter().zip(&w_out[tok * c..(tok + 1) * c]).map(|(a, b)| a * b).sum();
-        }
-    }
+    logits_forward(&mut logits, &nf, w_out, c, v);
     note(all_finite(&logits), &|| "the output layer".into());
-    let mut probs = logits.clone();
-    let mut loss = 0.0f64;
-    let counted = targets.iter().filter(|&&y| y != IGNORE).count().max(1);
-    for r in 0..bt {
-        let row = &mut probs[r * v..(r + 1) * v];
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0f32;
-        for z in row.iter_mut() {
-            *z = (*z - max).exp();
-            sum += *z;
-        }
-        row.iter_mut().for_each(|z| *z /= sum);
-        if targets[r] != IGNORE {
-            loss -= (row[targets[r] as usize].max(f32::MIN_POSITIVE) as f64).ln();
-        }
-    }
-    let loss = (loss / counted as f64) as f32;
+    let mut probs = vec![0.0; bt * v];
+    let loss = crossentropy_forward(&mut probs, &logits, targets, v);
     note(loss.is_finite(), &|| "the loss".into());
     Forward { loss, logits, nonfinite, layers, x_final: x, nf, statsf, probs, b, t }
 }
@@ -594,36 +263,12 @@ pub fn backward(cfg: &Config, p: &[f32], fw: &Forward, tokens: &[u32], targets: 
     let (b, t) = (fw.b, fw.t);
     let bt = b * t;
     let layout = cfg.layout();
-    let counted = targets.iter().filter(|&&y| y != IGNORE).count().max(1) as f32;
     // dlogits = (probs − onehot)/count where a target counts.
     let mut dlogits = vec![0.0f32; bt * v];
-    for r in 0..bt {
-        if targets[r] == IGNORE {
-            continue;
-        }
-        for tok in 0..v {
-            let y = if tok as u32 == targets[r] { 1.0 } else { 0.0 };
-            dlogits[r * v + tok] = (fw.probs[r * v + tok] - y) / counted;
-        }
-    }
+    crossentropy_backward(&mut dlogits, &fw.probs, targets, v);
     let out_span = if cfg.tied { layout.wte } else { layout.out };
-    let w_out = span(p, out_span).to_vec();
     let mut dnf = vec![0.0f32; bt * c];
-    {
-        let dw = span_mut(grads, out_span);
-        for r in 0..bt {
-            for tok in 0..v {
-                let d = dlogits[r * v + tok];
-                if d == 0.0 {
-                    continue;
-                }
-                for i in 0..c {
-                    dnf[r * c + i] += d * w_out[tok * c + i];
-                    dw[tok * c + i] += d * fw.nf[r * c + i];
-                }
-            }
-        }
-    }
+    logits_backward(&mut dnf, span_mut(grads, out_span), &dlogits, &fw.nf, span(p, out_span), c, v);
     let mut dx = vec![0.0f32; bt * c];
     let norm_back = |grads: &mut [f32],
                      dx: &mut [f32],
@@ -669,8 +314,8 @@ pub fn backward(cfg: &Config, p: &[f32], fw: &Forward, tokens: &[u32], targets: 
         )
         .expect("shapes are consistent");
         if cfg.positions == Positions::Rope {
-            rope(&mut dq, t, hd, -1.0);
-            rope(&mut dk, t, hd, -1.0);
+            rope_backward(&mut dq, t, hd);
+            rope_backward(&mut dk, t, hd);
         }
         let mut dqkv = vec![0.0f32; bt * 3 * c];
         for (g, offset) in [(&dq, 0), (&dk, c), (&dv, 2 * c)] {
@@ -681,14 +326,9 @@ pub fn backward(cfg: &Config, p: &[f32], fw: &Forward, tokens: &[u32], targets: 
         norm_back(grads, &mut dx, &dn1, &a.x_in, (l.ln1, l.ln1_b), &a.stats1);
     }
     // x0 = wte[tok] + wpe[pos]
-    for (r, &tok) in tokens.iter().enumerate() {
-        let d = &dx[r * c..(r + 1) * c];
-        add(&mut span_mut(grads, layout.wte)[tok as usize * c..(tok as usize + 1) * c], d);
-        if cfg.positions == Positions::Learned {
-            let pos = r % t;
-            add(&mut span_mut(grads, layout.wpe)[pos * c..(pos + 1) * c], d);
-        }
-    }
+    let (dwte, dwpe) = spans_mut(grads, layout.wte, layout.wpe);
+    let dwpe = (cfg.positions == Positions::Learned).then_some(dwpe);
+    embedding_backward(dwte, dwpe, &dx, tokens, t, c);
 }
 
 fn add(into: &mut [f32], from: &[f32]) {
@@ -700,7 +340,9 @@ mod tests {
     use super::*;
     use crate::{
         activation::{Activation, Gate},
-        attention::{Lssa, LssaScale, SoftmaxAlgorithm},
+        attention::{Lssa, LssaScale, SoftmaxAlgorithm, Variant},
+        mlp::Hidden,
+        Rng,
     };
 
     fn tiny(attention: Variant, hidden: Hidden, norm: Norm, positions: Positions, tied: bool) -> Config {
