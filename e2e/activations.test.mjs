@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 
-import { OUT, download, open, query, rendered } from './lib.mjs';
+import { BASE, OUT, download, eventually, open, rendered, until, waitForQuery, waitForText } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
 let browser;
@@ -59,9 +59,9 @@ test('the lab loads as its own module, after the shell, and the shell stays with
   await page.click('nav >> text=Activations');
   await labReady(page);
   assert.ok(loaded.some((p) => p.endsWith('softplay-lab-activations_bg.wasm')), `lab module fetched: ${loaded}`);
-  // Copy link writes the lab's own settings (the clipboard may be refused headless: either way
-  // the link is shown or copied).
-  assert.match(await query(page), /page=activations&v=2&fns=/);
+  // The address bar follows with the lab's own settings (within 150 ms of the lab's state: right
+  // after navigating it still reads `?page=activations`).
+  await waitForQuery(page, /page=activations&v=2&fns=/);
   const dist = new URL('../dist/', import.meta.url);
   const gz = (f) => gzipSync(readFileSync(new URL(f, dist)), { level: 9 }).length;
   figures.lab_module_gzip_bytes = gz('softplay-lab-activations.js') + gz('softplay-lab-activations_bg.wasm');
@@ -73,30 +73,30 @@ test('pick functions (1 to 8), move a parameter: curves, URL and exported values
   const { page, context, problems } = await open(browser, '?page=activations&fns=relu,silu&xmax=2');
   await labReady(page);
   await page.check('#fn-tanh');
-  await page.waitForFunction(() => location.search.includes('fns=relu,silu,tanh'));
-  assert.match(await page.textContent('[data-testid=chart-f] .legend'), /tanh/);
+  await waitForQuery(page, 'fns=relu,silu,tanh');
+  await waitForText(page, '[data-testid=chart-f] .legend', /tanh/);
   // Each shown function's definition and source.
-  assert.match(await page.textContent('[data-testid=formulas]'), /tanh.*\(eˣ − e\^\(−x\)\)/s);
+  await waitForText(page, '[data-testid=formulas]', /tanh.*\(eˣ − e\^\(−x\)\)/s);
   // f″ on request.
   assert.equal(await page.$('[data-testid=chart-d2f]'), null);
   await page.check('#ctl-d2');
   await page.waitForSelector('[data-testid=chart-d2f] svg path');
-  await page.waitForFunction(() => location.search.includes('d2=1'));
+  const withD2 = await waitForQuery(page, 'd2=1');
   // A ninth function is refused with a message; the last one cannot be removed.
-  await page.goto(page.url().replace(/fns=[^&]+/, 'fns=relu,gelu,silu,mish,softplus,sigmoid,tanh,elu'));
+  await page.goto(BASE + withD2.replace(/fns=[^&]+/, 'fns=relu,gelu,silu,mish,softplus,sigmoid,tanh,elu'));
   await labReady(page);
   await page.click('#fn-crrelu');
-  assert.match(await page.textContent('[data-testid=function-picker] .control-message'), /At most 8 functions/);
-  assert.equal(await page.isChecked('#fn-crrelu'), false);
+  await waitForText(page, '[data-testid=function-picker] .control-message', /At most 8 functions/);
+  await eventually(page, async () => assert.equal(await page.isChecked('#fn-crrelu'), false), 'CReLU to stay unchecked');
 
-  await page.goto(page.url().replace(/fns=[^&]+/, 'fns=silu'));
+  await page.goto(BASE + (await waitForQuery(page, 'fns=')).replace(/fns=[^&]+/, 'fns=silu'));
   await labReady(page);
   await page.click('#fn-silu');
-  assert.match(await page.textContent('[data-testid=function-picker] .control-message'), /At least one/);
+  await waitForText(page, '[data-testid=function-picker] .control-message', /At least one/);
   // β = 2: the exported curve is x·σ(2x), checked here in float64.
   await page.fill('#ctl-beta-number', '2');
   await page.press('#ctl-beta-number', 'Enter');
-  await page.waitForFunction(() => location.search.includes('beta=2&'));
+  await waitForQuery(page, 'beta=2&');
   const csv = await download(page, () => page.click('[data-testid=chart-f] .export >> text=CSV'));
   assert.equal(csv.name, 'f-x-x2.csv');
   const rows = parseCsv(csv.text);
@@ -110,8 +110,7 @@ test('pick functions (1 to 8), move a parameter: curves, URL and exported values
   // A typed value out of range is clamped, and the message names the range.
   await page.fill('#ctl-beta-number', '500');
   await page.press('#ctl-beta-number', 'Enter');
-  await page.waitForFunction(() => /20/.test(document.querySelector('.control:has(#ctl-beta-number) .control-message')?.textContent));
-  assert.match(await page.textContent('.control:has(#ctl-beta-number) .control-message'), /500.*0\.05\.\.20/);
+  await waitForText(page, '.control:has(#ctl-beta-number) .control-message', /500.*0\.05\.\.20/);
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -154,19 +153,26 @@ test('dragging a parameter redraws curves and properties at 30 frames per second
 test('the property table is computed: ReLU maps half of N(0,1) to 0, GELU is not monotone', async () => {
   const { page, context } = await open(browser, '?page=activations&fns=relu,gelu,tanh,polynorm');
   await labReady(page);
-  const table = await page.$$eval('[data-testid=property-table] tbody tr', (rows) =>
-    Object.fromEntries(rows.map((r) => [r.dataset.function, [...r.querySelectorAll('td')].map((td) => td.textContent)])),
-  );
-  assert.deepEqual(table.relu.slice(0, 5), ['yes', 'yes', 'no', 'no', 'left']);
-  assert.equal(table.relu[9], '50.0%');
-  assert.equal(table.gelu[0], 'no');
-  assert.deepEqual(table.tanh.slice(0, 5), ['yes', 'yes', 'yes', 'yes', 'both sides']);
-  assert.match(table.polynorm[0], /Row-wise/);
-  // Leaky ReLU with α = 0 is ReLU: the table follows the parameter.
-  await page.goto(page.url().replace(/fns=[^&]+/, 'fns=leaky-relu').replace(/lalpha=[^&]+/, 'lalpha=0'));
+  await eventually(page, async () => {
+    const table = await page.$$eval('[data-testid=property-table] tbody tr', (rows) =>
+      Object.fromEntries(rows.map((r) => [r.dataset.function, [...r.querySelectorAll('td')].map((td) => td.textContent)])),
+    );
+    assert.ok(table.relu && table.gelu && table.tanh && table.polynorm, `rows: ${Object.keys(table)}`);
+    assert.deepEqual(table.relu.slice(0, 5), ['yes', 'yes', 'no', 'no', 'left']);
+    assert.equal(table.relu[9], '50.0%');
+    assert.equal(table.gelu[0], 'no');
+    assert.deepEqual(table.tanh.slice(0, 5), ['yes', 'yes', 'yes', 'yes', 'both sides']);
+    assert.match(table.polynorm[0], /Row-wise/);
+  }, 'the property table of ReLU, GELU, tanh and PolyNorm');
+  // Leaky ReLU with α = 0 is ReLU: the table follows the parameter. The link opened has no
+  // `lalpha` until the address bar has followed the lab's whole state: wait for it.
+  const full = await waitForQuery(page, /[?&]lalpha=/, 'the address bar to carry every setting (lalpha among them)');
+  await page.goto(BASE + full.replace(/fns=[^&]+/, 'fns=leaky-relu').replace(/lalpha=[^&]+/, 'lalpha=0'));
   await labReady(page);
-  const leaky = await page.$$eval('[data-testid=property-table] tbody tr td', (tds) => tds.map((t) => t.textContent));
-  assert.equal(leaky[9], '50.0%');
+  await eventually(page, async () => {
+    const leaky = await page.$$eval('[data-testid=property-table] tbody tr td', (tds) => tds.map((t) => t.textContent));
+    assert.equal(leaky[9], '50.0%');
+  }, 'Leaky ReLU (α = 0) to map half of N(0,1) to 0');
   await context.close();
 });
 
@@ -180,18 +186,23 @@ test('the KAN spline follows a dragged point and the arrow keys', async () => {
   await page.mouse.down();
   await page.mouse.move(box.x + box.width / 2, box.y - 40, { steps: 5 });
   await page.mouse.up();
-  // The control point holds the state at once; the address bar follows within 150 ms.
+  // The control point holds the state; the address bar follows within 150 ms.
   const value = async () => Number(await point.getAttribute('aria-valuenow'));
   const inUrl = () => page.evaluate(() => Number(new URLSearchParams(location.search).get('kc').split(',')[3]));
-  const dragged = await value();
-  assert.ok(dragged > 0.9, `c3 went up from 0.9: ${dragged}`);
-  await page.waitForFunction((v) => Number(new URLSearchParams(location.search).get('kc').split(',')[3]) === v, dragged);
+  // The point's value once the address bar shows the same (both follow the drag's last move).
+  const dragged = await eventually(page, async () => {
+    const v = await value();
+    assert.ok(v > 0.9, `c3 went up from 0.9: ${v}`);
+    assert.equal(await inUrl(), v, 'the link holds the dragged c3');
+    return v;
+  }, 'c3 above 0.9, in the point and in the link');
   await point.focus();
   await page.keyboard.press('ArrowUp');
   const want = Math.round(Math.min(3, dragged + 0.05) * 100) / 100;
-  await page.waitForFunction((v) => Number(new URLSearchParams(location.search).get('kc').split(',')[3]) === v, want);
-  assert.equal(await value(), want);
-  assert.equal(await inUrl(), want);
+  await eventually(page, async () => {
+    assert.equal(await value(), want);
+    assert.equal(await inUrl(), want);
+  }, `c3 = ${want} after ArrowUp, in the point and in the link`);
   await context.close();
 });
 
@@ -199,25 +210,29 @@ test('the gated heatmap: diverging colours, and the readout is SiLU(a)·b', asyn
   const { page, context } = await open(browser, '?page=activations&gate=swiglu&grange=4&beta=1');
   await labReady(page);
   const canvas = page.locator('.gate-canvas');
-  const colours = await page.evaluate(() => {
-    const c = document.querySelector('.gate-canvas');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    const set = new Set();
-    for (let i = 0; i < d.length; i += 4) set.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
-    // Top-right (a, b > 0) is red, bottom-right (a > 0, b < 0) is blue.
-    const at = (x, y) => [...d.slice((y * c.width + x) * 4, (y * c.width + x) * 4 + 3)];
-    return { count: set.size, width: c.width, topRight: at(c.width - 1, 0), bottomRight: at(c.width - 1, c.height - 1) };
-  });
-  assert.equal(colours.width, 129);
-  assert.ok(colours.count > 50, `${colours.count} colours`);
-  assert.ok(colours.topRight[0] > colours.topRight[2], `top right is red: ${colours.topRight}`);
-  assert.ok(colours.bottomRight[2] > colours.bottomRight[0], `bottom right is blue: ${colours.bottomRight}`);
+  // The canvas is painted after the lab's first drawing: wait until it is.
+  await eventually(page, async () => {
+    const colours = await page.evaluate(() => {
+      const c = document.querySelector('.gate-canvas');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const set = new Set();
+      for (let i = 0; i < d.length; i += 4) set.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+      // Top-right (a, b > 0) is red, bottom-right (a > 0, b < 0) is blue.
+      const at = (x, y) => [...d.slice((y * c.width + x) * 4, (y * c.width + x) * 4 + 3)];
+      return { count: set.size, width: c.width, topRight: at(c.width - 1, 0), bottomRight: at(c.width - 1, c.height - 1) };
+    });
+    assert.equal(colours.width, 129);
+    assert.ok(colours.count > 50, `${colours.count} colours`);
+    assert.ok(colours.topRight[0] > colours.topRight[2], `top right is red: ${colours.topRight}`);
+    assert.ok(colours.bottomRight[2] > colours.bottomRight[0], `bottom right is blue: ${colours.bottomRight}`);
+  }, 'the gated heatmap painted in diverging colours');
   await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
   // Cell (row 32, column 96): a = 2, b = 2.
   await page.mouse.move(box.x + (96.5 / 129) * box.width, box.y + (32.5 / 129) * box.height);
-  const text = await page.textContent('[data-testid=gate-readout]');
-  const m = /a = ([-\d.]+), b = ([-\d.]+): ([-\d.e]+)/.exec(text);
+  const readout = /a = ([-\d.]+), b = ([-\d.]+): ([-\d.e]+)/;
+  const text = await waitForText(page, '[data-testid=gate-readout]', readout);
+  const m = readout.exec(text);
   assert.ok(m, text);
   const [a, b, v] = m.slice(1).map(Number);
   assert.equal(a, 2);
@@ -243,7 +258,11 @@ test('the race: bit-identical in two runs, within 1e-3 of a native run; CSV of e
       assert.equal(lines.length, 1 + 300 + 1);
       assert.match(lines.at(-1), /^300 \(now\),/);
     }
-    runs.push(await raceLosses(page));
+    // Every entrant's final loss (the table is drawn with the finished status; wait for it).
+    runs.push(await until(page, async () => {
+      const losses = await raceLosses(page);
+      return losses.length === 4 && losses.every((r) => r.loss !== undefined && r.loss !== '') && losses;
+    }, 'the final losses of the four entrants'));
     assert.deepEqual(problems, []);
     await context.close();
   }
@@ -266,57 +285,63 @@ test('the race: bit-identical in two runs, within 1e-3 of a native run; CSV of e
 test('pause, resume and reset; the sparsity views fill in', async () => {
   const { page, context } = await open(browser, '?page=activations&race=relu,silu&steps=20000&width=64&layers=2');
   await labReady(page);
-  await page.waitForFunction(() => /^Running: step [1-9]/.test(document.querySelector('[data-testid=race-status]').textContent));
+  await page.waitForFunction(() => /^Running: step [1-9]/.test(document.querySelector('[data-testid=race-status]')?.textContent ?? ''));
   await page.click('[data-testid=race-pause]');
-  await page.waitForFunction(() => /^Paused/.test(document.querySelector('[data-testid=race-status]').textContent));
+  await page.waitForFunction(() => /^Paused/.test(document.querySelector('[data-testid=race-status]')?.textContent ?? ''));
   const step = async () => Number(/step (\d+)/.exec(await page.textContent('[data-testid=race-status]'))[1]);
+  // "Paused" shows only once the steps already asked for have come back, so the step holds from
+  // here. A deliberate fixed wait: this checks that nothing changes during it.
   const paused = await step();
   await page.waitForTimeout(600);
   assert.equal(await step(), paused, 'no steps while paused');
   await page.click('[data-testid=race-resume]');
-  await page.waitForFunction((s) => Number(/step (\d+)/.exec(document.querySelector('[data-testid=race-status]').textContent)[1]) > s, paused);
+  await page.waitForFunction((s) => Number(/step (\d+)/.exec(document.querySelector('[data-testid=race-status]')?.textContent ?? '')?.[1]) > s, paused);
   figures.steps_per_s_w64x2 = /([\d]+) steps\/s/.exec(await page.textContent('[data-testid=race-status]'))?.[1];
   await page.click('[data-testid=race-reset]');
-  await page.waitForFunction((s) => Number(/step (\d+)/.exec(document.querySelector('[data-testid=race-status]').textContent)[1]) < s, paused + 50);
+  await page.waitForFunction((s) => Number(/step (\d+)/.exec(document.querySelector('[data-testid=race-status]')?.textContent ?? '')?.[1]) < s, paused + 50);
   // Sparsity: ReLU's first layer has exact zeros, SiLU's has none.
   await page.click('[data-testid=race-pause]');
-  await page.waitForFunction(() => /^Paused/.test(document.querySelector('[data-testid=race-status]').textContent));
-  const ratios = await page.$$eval('[data-testid=sparsity-table] tbody tr', (rows) =>
-    Object.fromEntries(rows.map((r) => [r.dataset.unit, Number(r.querySelector('td[data-value]').dataset.value)])),
-  );
-  assert.ok(ratios.relu < 0.9, `ReLU ratio ${ratios.relu}`);
-  assert.equal(ratios.silu, 1);
-  assert.equal(await page.locator('[data-testid=histograms] figure').count(), 4);
-  assert.match(await page.textContent('[data-testid=sparsity-contrast]'), /ReLU: \d+% of layer-1 outputs non-zero at step 0/);
+  await page.waitForFunction(() => /^Paused/.test(document.querySelector('[data-testid=race-status]')?.textContent ?? ''));
+  await eventually(page, async () => {
+    const ratios = await page.$$eval('[data-testid=sparsity-table] tbody tr', (rows) =>
+      Object.fromEntries(rows.map((r) => [r.dataset.unit, Number(r.querySelector('td[data-value]').dataset.value)])),
+    );
+    assert.ok(ratios.relu < 0.9, `ReLU ratio ${ratios.relu}`);
+    assert.equal(ratios.silu, 1);
+  }, 'the sparsity table: exact zeros for ReLU, none for SiLU');
+  await eventually(page, async () => assert.equal(await page.locator('[data-testid=histograms] figure').count(), 4), 'four histograms');
+  await waitForText(page, '[data-testid=sparsity-contrast]', /ReLU: \d+% of layer-1 outputs non-zero at step 0/);
   await context.close();
 });
 
 test('a bad link is named, the lab still opens, and leaving and coming back keeps the settings', async () => {
   const { page, context } = await open(browser, '?page=activations&width=999&fns=relu,bogus&kc=1,2');
   await labReady(page);
-  const notices = await page.textContent('.notices');
-  assert.match(notices, /ignored width=999: must be 4\.\.64; using 16/);
-  assert.match(notices, /“bogus” is not one of/);
-  assert.match(notices, /ignored kc=1,2: needs 8 numbers, found 2/);
-  assert.match(await query(page), /width=16&/);
+  await waitForText(page, '.notices', [
+    /ignored width=999: must be 4\.\.64; using 16/,
+    /“bogus” is not one of/,
+    /ignored kc=1,2: needs 8 numbers, found 2/,
+  ]);
+  // The bad link (width=999) is rewritten within 150 ms.
+  await waitForQuery(page, /width=16&/);
   await page.check('#fn-tanh');
-  await page.waitForFunction(() => location.search.includes('tanh'));
+  await waitForQuery(page, 'tanh');
   await page.click('nav >> text=Attention');
   await page.waitForSelector('main h1:text-is("Attention")');
   await page.goBack();
   await labReady(page);
-  assert.equal(await page.isChecked('#fn-tanh'), true);
+  await eventually(page, async () => assert.equal(await page.isChecked('#fn-tanh'), true), 'tanh still picked after Back');
   await context.close();
 });
 
 test('a lab module that cannot load is reported with a retry; the rest of the page works', async () => {
   const { page, context } = await open(browser, '?page=activations', {
-    route: (p) => p.route(/softplay-lab-activations_bg\.wasm$/, (r) => r.abort()),
+    route: (p) => p.route(/softplay-lab-activations_bg\.wasm(\?|$)/, (r) => r.abort()),
   });
   await rendered(page);
-  await page.waitForSelector('.lab-failed');
-  assert.match(await page.textContent('.lab-failed'), /could not be loaded/);
-  await page.unroute(/softplay-lab-activations_bg\.wasm$/);
+  await page.waitForSelector('.lab-failed', { timeout: 60_000 });
+  await waitForText(page, '.lab-failed', /could not be loaded/);
+  await page.unroute(/softplay-lab-activations_bg\.wasm(\?|$)/);
   await page.click('.lab-failed >> text=Try again');
   await labReady(page);
   await page.click('nav >> text=Attention');

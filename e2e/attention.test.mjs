@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { OUT, download, open, query, rendered } from './lib.mjs';
+import { BASE, OUT, download, eventually, open, rendered, until, waitForQuery, waitForText } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
 let browser;
@@ -81,8 +81,8 @@ test('the lab shows 2 to 4 variants side by side: heatmap, statistics, formula a
   }
   // A fifth variant is refused with a message; the four stay.
   await page.click('#cmp-relu');
-  assert.match(await page.textContent('.variant-picker .control-message'), /At most 4 variants side by side: uncheck one before adding ReLU/);
-  assert.equal(await page.isChecked('#cmp-relu'), false);
+  await waitForText(page, '.variant-picker .control-message', /At most 4 variants side by side: uncheck one before adding ReLU/);
+  await eventually(page, async () => assert.equal(await page.isChecked('#cmp-relu'), false), 'ReLU to stay unchecked');
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -98,23 +98,35 @@ test('switching variants and moving sliders changes the link; reopening it gives
   for (let i = 0; i < 40; i++) await page.keyboard.press('ArrowRight');
   await page.fill('#ctl-needle-number', '6');
   await page.press('#ctl-needle-number', 'Enter');
-  await page.waitForFunction(() => location.search.includes('needle=6') && location.search.includes('cmp=softmax,lssa,lssar,relu'));
-  const q = await query(page);
+  // The address bar is written from the whole state at once: once it has the last change (the
+  // needle), it has the others.
+  const q = await waitForQuery(page, ['needle=6', 'cmp=softmax,lssa,lssar,relu']);
   assert.match(q, /alg=online/);
   const scale = /[?&]scale=([^&]+)/.exec(q)[1];
   assert.ok(Number(scale) > 1, `the logit scale moved (${scale})`);
-  await page.waitForFunction(
-    (s) => [...document.querySelectorAll('.variant-panel')].map((p) => p.dataset.variant).join() === 'softmax,lssa,lssar,relu' &&
-      !document.querySelector('[data-testid=maps-status]').textContent.includes('updating'),
-    scale,
+  // The panels' numbers for these settings: read in the same task as the status that says no
+  // answer is still coming (the state's effects have all run by then), instead of a fixed wait.
+  const here = await until(
+    page,
+    () =>
+      page.evaluate(() => {
+        const panels = [...document.querySelectorAll('.variant-panel')];
+        const status = document.querySelector('[data-testid=maps-status]')?.textContent ?? '';
+        if (panels.map((p) => p.dataset.variant).join() !== 'softmax,lssa,lssar,relu' || !/computed in/.test(status) || status.includes('updating')) {
+          return null;
+        }
+        return panels.map((p) => ({
+          variant: p.dataset.variant,
+          stats: Object.fromEntries([...p.querySelectorAll('dd[data-stat]')].map((d) => [d.dataset.stat, d.dataset.value])),
+        }));
+      }),
+    'the four panels (ReLU in place of sigmoid) computed for the new settings',
   );
-  await page.waitForTimeout(300);
-  const here = await summaries(page);
   assert.equal(here.length, 4);
 
   const other = await browser.newContext();
   const again = await other.newPage();
-  await again.goto(page.url());
+  await again.goto(new URL(q, BASE).href);
   await mapsReady(again, 96);
   assert.deepEqual(await summaries(again), here, 'the same link gives bit-identical numbers');
   assert.equal(await again.inputValue('#ctl-alg'), 'online');
@@ -132,11 +144,11 @@ test('pointing at a cell reads its query, key, weight and score', async () => {
   await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
   // Row 40, key 10: inside the causal triangle.
+  const readout = '.variant-panel[data-variant=softmax] .heatmap .readout';
   await page.mouse.move(box.x + (10.5 / 64) * box.width, box.y + (40.5 / 64) * box.height);
-  const text = await page.textContent('.variant-panel[data-variant=softmax] .heatmap .readout');
-  assert.match(text, /^query 40, key 10: weight [\d.e-]+, score -?[\d.e-]+\. Row 40: entropy [\d.]+ nats, max [\d.e-]+, sink [\d.e-]+, sum 1\.0+, support \d+$/);
+  await waitForText(page, readout, /^query 40, key 10: weight [\d.e-]+, score -?[\d.e-]+\. Row 40: entropy [\d.]+ nats, max [\d.e-]+, sink [\d.e-]+, sum 1\.0+, support \d+$/);
   await page.mouse.move(box.x + (50.5 / 64) * box.width, box.y + (5.5 / 64) * box.height);
-  assert.match(await page.textContent('.variant-panel[data-variant=softmax] .heatmap .readout'), /key 50: masked/);
+  await waitForText(page, readout, /key 50: masked/);
   await context.close();
 });
 
@@ -171,7 +183,11 @@ test('exports: the weights CSV matches softmax computed here in float64; charts 
   const scores = parse((await download(page, () => page.click('.variant-panel[data-variant=softmax] button:text-is("CSV (scores)")'))).bytes.toString());
   assert.ok(Math.abs(scores[2][1] - score(2, 1)) < 1e-6);
   // The classroom example writes each weight in its cell.
-  assert.equal(await page.locator('.variant-panel[data-variant=softmax] .cell-labels span').count(), 16);
+  await eventually(
+    page,
+    async () => assert.equal(await page.locator('.variant-panel[data-variant=softmax] .cell-labels span').count(), 16),
+    'a label in each of the 16 cells',
+  );
 
   const png = await download(page, () => page.click('.variant-panel[data-variant=softmax] .export button:text-is("PNG")'));
   assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
@@ -201,13 +217,13 @@ test('the hand-written example: a bad cell is named and not used; a good one cha
   const cell = page.locator('[data-testid=table-q] input').nth(6);
   await cell.fill('abc');
   await cell.press('Enter');
-  assert.match(await page.textContent('[data-testid=table-q-message]'), /“abc” is not a number: q\[3\]\[0\] stays -1 \(allowed -1000\.\.1000\)/);
+  await waitForText(page, '[data-testid=table-q-message]', /“abc” is not a number: q\[3\]\[0\] stays -1 \(allowed -1000\.\.1000\)/);
   await cell.fill('5000');
   await cell.press('Enter');
-  assert.match(await page.textContent('[data-testid=table-q-message]'), /5000 is outside -1000\.\.1000: q\[3\]\[0\] set to 1000/);
+  await waitForText(page, '[data-testid=table-q-message]', /5000 is outside -1000\.\.1000: q\[3\]\[0\] set to 1000/);
   await cell.fill('3');
   await cell.press('Enter');
-  await page.waitForFunction(() => location.search.includes('tq=1,0,0,1,2,0,3,1'));
+  await waitForQuery(page, 'tq=1,0,0,1,2,0,3,1');
   await page.waitForFunction((b) => document.querySelector('.variant-panel dd[data-stat=entropy]').dataset.value !== b, before[0].stats.entropy);
   await context.close();
 });
@@ -226,7 +242,7 @@ test('stability: naive softmax gives NaN at a logit scale of 10^4, every other v
   const verdict = await page.textContent('[data-testid=stability-verdict]');
   const at = Number(/from a logit scale of ([\d.]+)/.exec(verdict)[1]);
   assert.ok(at > 1 && at < 1e4, verdict);
-  assert.match(await page.textContent('[data-testid=stability-chart] svg'), /Softmax \(naive\) breaks from × /);
+  await waitForText(page, '[data-testid=stability-chart] svg', /Softmax \(naive\) breaks from × /);
   figures.naive_softmax_breaks_at_logit_scale = at;
   await context.close();
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { OUT, download, open, query } from './lib.mjs';
+import { OUT, download, eventually, open, query, steady, textOf, waitForQuery, waitForText } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
 let browser;
@@ -83,9 +83,9 @@ test('configured through the controls, 200 steps of copy train in the worker; th
   await setNumber(page, 'batch', 16);
   await setNumber(page, 'lr', 0.01);
   await setNumber(page, 'warmup', 20);
-  await page.waitForFunction(() => location.search.includes('task=copy') && location.search.includes('steps=200'));
-  assert.match(await page.textContent('[data-testid=task-about]'), /separator/);
-  assert.match(await page.textContent('[data-testid=task-sample]'), /Sample: .* \| → /);
+  await waitForQuery(page, ['task=copy', 'steps=200']);
+  await waitForText(page, '[data-testid=task-about]', /separator/);
+  await waitForText(page, '[data-testid=task-sample]', /Sample: .* \| → /);
   // Long tasks on the main thread while training (the worker trains; the page draws).
   await page.evaluate(() => {
     window.longTasks = [];
@@ -95,9 +95,8 @@ test('configured through the controls, 200 steps of copy train in the worker; th
   await page.click('[data-testid=train]');
   await page.waitForFunction(() => /training: step \d+ of 200/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''));
   const firstDrawnAt = await page.evaluate(() => performance.now());
-  const status = await page.textContent('[data-testid=train-status]');
-  assert.match(status, /tokens\/s/);
-  assert.match(status, /elapsed/);
+  // The status while training names the speed and the time so far.
+  await waitForText(page, '[data-testid=train-status]', [/training: step \d+ of 200/, /tokens\/s/, /elapsed/]);
   await runsDone(page, 1);
   const longTasks = (await page.evaluate(() => window.longTasks)).map(([t, d]) => ({ after_click_ms: Math.round(t - clickedAt), ms: Math.round(d) }));
   figures.copy_long_tasks_ms = longTasks;
@@ -131,11 +130,13 @@ test('the default preset: softmax and sigmoid degrade with length where LSSAR ho
   await page.waitForFunction(() => /step [1-9]\d* of 600/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''));
   await page.click('[data-testid=pause]');
   await page.waitForFunction(() => /paused/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''));
-  // The slice in flight when Pause was pressed (at most ~80 ms of steps) still lands.
-  await page.waitForTimeout(300);
-  const held = await page.textContent('[data-testid=train-status]');
+  // The slice in flight when Pause was pressed (at most ~80 ms of steps) still lands, and the
+  // page shows no sign of when it has: wait until the step has stood still for 300 ms.
+  const stepShown = async () => /step (\d+)/.exec(await textOf(page, '[data-testid=train-status]'))[1];
+  const held = await steady(page, stepShown, 300, 'the step to settle after Pause');
+  // A deliberate fixed wait: this checks that the step does not move during it.
   await page.waitForTimeout(600);
-  assert.equal(/step (\d+)/.exec(await page.textContent('[data-testid=train-status]'))[1], /step (\d+)/.exec(held)[1], 'paused: the step holds');
+  assert.equal(await stepShown(), held, 'paused: the step holds');
   await page.evaluate(() => {
     window.longTasks = [];
     new PerformanceObserver((list) => list.getEntries().forEach((e) => window.longTasks.push(Math.round(e.duration)))).observe({ type: 'longtask' });
@@ -171,10 +172,12 @@ test('inspect a run; checkpoints round-trip through download and upload, and thr
   // Inspection: a heatmap per layer and head, sparsity per layer, four completions.
   await page.click('[data-testid=inspect]');
   await page.waitForSelector('[data-testid=completions] tbody tr');
-  assert.equal(await page.locator('[data-testid=completions] tbody tr').count(), 4);
-  assert.equal(await page.locator('[data-testid=sparsity-table] tbody tr').count(), 2);
-  assert.ok(await page.locator('[data-testid=inspect-heatmap] canvas').count() >= 1);
-  assert.match(await page.textContent('[data-testid=inspect-tokens]'), /\|/);
+  await eventually(page, async () => {
+    assert.equal(await page.locator('[data-testid=completions] tbody tr').count(), 4);
+    assert.equal(await page.locator('[data-testid=sparsity-table] tbody tr').count(), 2);
+    assert.ok(await page.locator('[data-testid=inspect-heatmap] canvas').count() >= 1);
+  }, 'four completions, sparsity for two layers and a heatmap');
+  await waitForText(page, '[data-testid=inspect-tokens]', /\|/);
 
   const file = await download(page, () => page.click('[data-testid=runs-table] tbody tr >> text=Download'));
   assert.match(file.name, /^softplay-model-.*-run1-step60\.safetensors$/);
@@ -186,7 +189,7 @@ test('inspect a run; checkpoints round-trip through download and upload, and thr
   await page.setInputFiles('[data-testid=upload]', { name: file.name, mimeType: 'application/octet-stream', buffer: file.bytes });
   await runsDone(page, 2);
   await swept(page, 2);
-  assert.match(await page.textContent('[data-testid=lab-info]'), /Loaded .* as run #2 \(step 60\)/);
+  await waitForText(page, '[data-testid=lab-info]', /Loaded .* as run #2 \(step 60\)/);
   // The loaded weights are the saved ones: the same sweep, to the last digit.
   const sweep = parseCsv(await csvOf(page, 'sweep-loss-chart'));
   const [a, b] = sweep.head.slice(1);
@@ -194,17 +197,14 @@ test('inspect a run; checkpoints round-trip through download and upload, and thr
 
   // A bad file and a cut-off file: named, nothing loaded, the runs kept.
   await page.setInputFiles('[data-testid=upload]', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
-  await page.waitForSelector('[data-testid=lab-error]');
-  assert.match(await page.textContent('[data-testid=lab-error]'), /“notes\.txt” could not be loaded: 5 bytes is too short .* Nothing was loaded; your runs are unchanged/);
+  await waitForText(page, '[data-testid=lab-error]', /“notes\.txt” could not be loaded: 5 bytes is too short .* Nothing was loaded; your runs are unchanged/);
   await page.setInputFiles('[data-testid=upload]', { name: 'cut.safetensors', mimeType: 'application/octet-stream', buffer: file.bytes.subarray(0, file.bytes.length - 100) });
-  await page.waitForFunction(() => /cut\.safetensors/.test(document.querySelector('[data-testid=lab-error]')?.textContent ?? ''));
-  assert.match(await page.textContent('[data-testid=lab-error]'), /do not hold its shape/);
+  await waitForText(page, '[data-testid=lab-error]', [/cut\.safetensors/, /do not hold its shape/]);
   assert.equal(await page.locator('[data-testid=runs-table] tbody tr').count(), 2);
 
   // IndexedDB: saved, listed, loaded as a third run.
   await page.click('[data-testid=runs-table] tbody tr:first-child >> text=Save in browser');
-  await page.waitForSelector('[data-testid=saved-table] tbody tr');
-  assert.match(await page.textContent('[data-testid=saved-table]'), /step60\.safetensors/);
+  await waitForText(page, '[data-testid=saved-table]', /step60\.safetensors/);
   await page.click('[data-testid=saved-table] tbody tr >> text=Load');
   await runsDone(page, 3);
   assert.deepEqual(problems, []);
@@ -214,16 +214,17 @@ test('inspect a run; checkpoints round-trip through download and upload, and thr
 test('a bad link is named value by value, and settings that make no model say why', async () => {
   const { page, context } = await open(browser, '?page=model&layers=9&heads=3&lr=-1&bogus=1');
   await labReady(page);
-  const notices = await page.textContent('.notices');
-  assert.match(notices, /ignored layers=9: must be 1\.\.4; using 2/);
-  assert.match(notices, /ignored lr=-1: must be 0\.00001\.\.1; using 0\.003/);
-  assert.match(notices, /ignored bogus=1: not a setting of the Model lab/);
+  await waitForText(page, '.notices', [
+    /ignored layers=9: must be 1\.\.4; using 2/,
+    /ignored lr=-1: must be 0\.00001\.\.1; using 0\.003/,
+    /ignored bogus=1: not a setting of the Model lab/,
+  ]);
   // heads = 3 is in range, but 32 does not split into 3 heads: Train says why and waits.
-  assert.match(await page.textContent('[data-testid=model-size]'), /Cannot train: model width 32 does not split into 3 heads/);
-  assert.equal(await page.isDisabled('[data-testid=train]'), true);
+  await waitForText(page, '[data-testid=model-size]', /Cannot train: model width 32 does not split into 3 heads/);
+  await eventually(page, async () => assert.equal(await page.isDisabled('[data-testid=train]'), true), 'Train disabled');
   await setNumber(page, 'heads', 4);
-  await page.waitForFunction(() => /parameters/.test(document.querySelector('[data-testid=model-size]')?.textContent ?? ''));
-  assert.equal(await page.isDisabled('[data-testid=train]'), false);
+  await waitForText(page, '[data-testid=model-size]', /parameters/);
+  await eventually(page, async () => assert.equal(await page.isDisabled('[data-testid=train]'), false), 'Train enabled');
   await context.close();
 });
 

@@ -4,16 +4,24 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 
-import { BASE, OUT, backendKnown, launch, open, query, rendered } from './lib.mjs';
+import { BASE, OUT, backendKnown, eventually, launch, open, rendered, until, waitForQuery, waitForText } from './lib.mjs';
 
+// `ready`: what shows that the page's lab has loaded and drawn (the labs after the shell).
 const ROUTES = [
   { name: 'home', query: '', heading: "See how a transformer's nonlinearities behave" },
-  { name: 'attention', query: '?page=attention', heading: 'Attention' },
-  { name: 'activations', query: '?page=activations', heading: 'Activations' },
-  { name: 'alignment', query: '?page=alignment', heading: 'Alignment' },
-  { name: 'model', query: '?page=model', heading: 'Model' },
+  { name: 'attention', query: '?page=attention', heading: 'Attention', ready: '.variant-panel' },
+  { name: 'activations', query: '?page=activations', heading: 'Activations', ready: '[data-testid=chart-f] svg path' },
+  { name: 'alignment', query: '?page=alignment', heading: 'Alignment', ready: '[data-testid=chart-loss] svg path' },
+  { name: 'model', query: '?page=model', heading: 'Model', ready: '[data-testid=train]' },
   { name: 'about', query: '?page=about', heading: 'About Softplay' },
 ];
+
+/** Waits until the route's heading shows and its lab (if any) has drawn. */
+async function routeReady(page, route) {
+  await rendered(page);
+  await eventually(page, async () => assert.equal((await page.textContent('main h1')).trim(), route.heading), `the ${route.name} heading`);
+  if (route.ready) await page.waitForSelector(route.ready, { timeout: 60_000 });
+}
 
 let browser;
 before(async () => {
@@ -21,6 +29,29 @@ before(async () => {
 });
 after(async () => {
   await browser?.close();
+});
+
+test('every file a page loads carries the build id: a content hash in its name, or ?v=<build id>', async () => {
+  const seen = [];
+  for (const route of ROUTES) {
+    const { page, context } = await open(browser, route.query);
+    page.on('request', (r) => seen.push(r.url()));
+    await page.reload();
+    await page.waitForSelector(route.ready ?? 'main h1', { timeout: 60_000 });
+    // The workers load after the page: wait until the shell's has been asked for, then until
+    // the network is quiet (the lab's own workers, a data file).
+    await until(page, () => seen.some((u) => /softplay-worker_bg\.wasm/.test(u)), 'the worker to load');
+    await page.waitForLoadState('networkidle');
+    const id = await page.evaluate(() => document.querySelector('script[data-build]')?.dataset.build);
+    assert.match(id ?? '', /^[0-9a-f]{12}$/, 'index.html carries the build id');
+    const bad = seen
+      .map((u) => new URL(u))
+      .filter((u) => u.origin === new URL(BASE).origin && u.pathname !== new URL(BASE).pathname)
+      .filter((u) => !/-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/.test(u.pathname) && u.searchParams.get('v') !== id);
+    assert.deepEqual(bad.map((u) => u.pathname + u.search), [], `${route.name}: files without the build id`);
+    await context.close();
+    seen.length = 0;
+  }
 });
 
 test('the site is served from a sub-path with no rewrite rules', () => {
@@ -31,8 +62,7 @@ test('every route loads in both themes with no console error, no failed request,
   for (const colorScheme of ['light', 'dark']) {
     for (const route of ROUTES) {
       const { page, context, problems, origins } = await open(browser, route.query, { colorScheme });
-      await rendered(page);
-      assert.equal((await page.textContent('main h1')).trim(), route.heading);
+      await routeReady(page, route);
       const backend = await backendKnown(page);
       assert.match(backend, /^CPU \(wasm simd128\)( and WebGPU)? — .+$/);
       await page.screenshot({ path: `${OUT}/${route.name}-${colorScheme}.png`, fullPage: true });
@@ -47,8 +77,8 @@ test('every page has one banner, navigation, main and footer landmark, and every
   const { page, context } = await open(browser, '');
   for (const route of ROUTES) {
     await page.goto(BASE + route.query);
-    await rendered(page);
-    const report = await page.evaluate(() => {
+    await routeReady(page, route);
+    const landmarks = () => page.evaluate(() => {
       const count = (sel) => document.querySelectorAll(sel).length;
       const unnamed = [...document.querySelectorAll('input, select, button, a[href]')]
         .filter((el) => {
@@ -62,7 +92,11 @@ test('every page has one banner, navigation, main and footer landmark, and every
         .map((el) => el.outerHTML.slice(0, 80));
       return { header: count('header'), nav: count('nav[aria-label]'), main: count('main'), footer: count('footer'), unnamed };
     });
-    assert.deepEqual(report, { header: 1, nav: 1, main: 1, footer: 1, unnamed: [] }, route.name);
+    await eventually(
+      page,
+      async () => assert.deepEqual(await landmarks(), { header: 1, nav: 1, main: 1, footer: 1, unnamed: [] }, route.name),
+      `${route.name}: one of each landmark and a name on every control`,
+    );
   }
   await context.close();
 });
@@ -74,13 +108,17 @@ test('the theme follows the system, the toggle switches it and the choice is rem
   const systemDark = await background();
   assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'true');
   await page.click('.theme-toggle');
-  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
-  assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'false');
-  const light = await background();
-  assert.notEqual(light, systemDark);
+  await eventually(page, async () => {
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+    assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'false');
+  }, 'the toggle to switch to the light theme');
+  const light = await until(page, async () => {
+    const b = await background();
+    return b !== systemDark && b;
+  }, `the background to change from the dark system's ${systemDark}`);
   await page.reload();
   await rendered(page);
-  assert.equal(await background(), light, 'the light choice survives a reload on a dark system');
+  await eventually(page, async () => assert.equal(await background(), light, 'the light choice survives a reload on a dark system'), 'the light background after a reload');
   await context.close();
 });
 
@@ -96,7 +134,7 @@ test('keyboard: skip link first, then the navigation works with Enter', async ()
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Attention');
   await page.keyboard.press('Enter');
   await page.waitForSelector('main h1:text-is("Attention")');
-  assert.match(await query(page), /^\?page=attention&v=2&/);
+  await waitForQuery(page, /^\?page=attention&v=2&/);
   await context.close();
 });
 
@@ -104,23 +142,27 @@ test('a crafted bad link is read safely and every rejected value is named', asyn
   const bad = '?page=attention&n=1000000000&alg=online&scale=NaN&zoom=3&cmp=softmax';
   const { page, context, problems } = await open(browser, bad);
   await rendered(page);
-  const notice = await page.textContent('.notice-link');
-  assert.match(notice, /ignored n=1000000000: must be 2\.\.1024; using 128/);
-  assert.match(notice, /ignored scale=NaN: not a finite number \(must be 0\.01\.\.10000\); using 1/);
-  assert.match(notice, /ignored zoom=3: not a setting of the Attention lab/);
-  assert.match(notice, /ignored cmp=softmax: pick 2 to 4 different values; using softmax,lssa,lssar,sigmoid/);
-  assert.equal(await page.inputValue('#ctl-n-number'), '128');
-  assert.equal(await page.inputValue('#ctl-alg'), 'online', 'the good value in the same link is kept');
-  await page.waitForFunction(() => location.search.includes('alg=online'));
-  const q = await query(page);
-  assert.match(q, /^\?page=attention&v=2&cmp=softmax,lssa,lssar,sigmoid&alg=online&/);
-  assert.match(q, /&n=128&d=32&causal=1&scale=1&/);
-  assert.doesNotMatch(q, /zoom|NaN/);
+  await waitForText(page, '.notice-link', [
+    /ignored n=1000000000: must be 2\.\.1024; using 128/,
+    /ignored scale=NaN: not a finite number \(must be 0\.01\.\.10000\); using 1/,
+    /ignored zoom=3: not a setting of the Attention lab/,
+    /ignored cmp=softmax: pick 2 to 4 different values; using softmax,lssa,lssar,sigmoid/,
+  ]);
+  await eventually(page, async () => {
+    assert.equal(await page.inputValue('#ctl-n-number'), '128');
+    assert.equal(await page.inputValue('#ctl-alg'), 'online', 'the good value in the same link is kept');
+  }, 'the controls to show n = 128 and alg = online');
+  // The bad link itself holds `alg=online`: wait for the rewritten one.
+  await waitForQuery(page, [
+    /^\?page=attention&v=2&cmp=softmax,lssa,lssar,sigmoid&alg=online&/,
+    /&n=128&d=32&causal=1&scale=1&/,
+    (q) => !/zoom|NaN/.test(q),
+  ], 'the address bar to show the settings used, not the bad values');
   await page.screenshot({ path: `${OUT}/bad-link-notice.png`, fullPage: true });
   // A dismissed notice goes away.
   const before = await page.locator('.notice-link li').count();
   await page.click('.notice-link li:first-child .notice-dismiss');
-  assert.equal(await page.locator('.notice-link li').count(), before - 1);
+  await eventually(page, async () => assert.equal(await page.locator('.notice-link li').count(), before - 1), 'one notice fewer');
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -128,10 +170,11 @@ test('a crafted bad link is read safely and every rejected value is named', asyn
 test('a link from a newer version says so', async () => {
   const { page, context } = await open(browser, '?page=model&v=99&layers=3&future=1');
   await rendered(page);
-  const notice = await page.textContent('.notice-link');
-  assert.match(notice, /made by a newer version of Softplay \(v=99; this page reads v=1\)/);
-  assert.match(notice, /ignored future=1: not a setting of the Model lab/);
-  assert.equal(await page.inputValue('#ctl-layers-number'), '3');
+  await waitForText(page, '.notice-link', [
+    /made by a newer version of Softplay \(v=99; this page reads v=1\)/,
+    /ignored future=1: not a setting of the Model lab/,
+  ]);
+  await eventually(page, async () => assert.equal(await page.inputValue('#ctl-layers-number'), '3'), 'layers = 3');
   await context.close();
 });
 
@@ -142,33 +185,35 @@ test('moving a slider rewrites the link without adding history, and the link res
   await page.focus('#ctl-n');
   for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
   // The address bar follows the settings within a moment (at most every 150 ms).
-  await page.waitForFunction(() => location.search.includes('&n=133&'));
+  await waitForQuery(page, '&n=133&');
   await page.fill('#ctl-d-number', '16');
   await page.press('#ctl-d-number', 'Enter');
-  await page.waitForFunction(() => location.search.includes('&d=16&'));
+  await waitForQuery(page, '&d=16&');
   await page.selectOption('#ctl-alg', 'two-pass');
   await page.uncheck('#ctl-causal');
-  await page.waitForFunction(() => location.search.includes('&causal=0&'));
+  const search = await waitForQuery(page, ['&causal=0&', /alg=two-pass&.*&n=133&d=16&causal=0&scale=1&.*&seed=11&/]);
   assert.equal(await page.evaluate(() => history.length), length, 'settings must not add history entries');
-  const link = page.url();
-  assert.match(link, /alg=two-pass&.*&n=133&d=16&causal=0&scale=1&.*&seed=11&/);
+  // The link as the page holds it (Playwright's page.url() may lag a history update).
+  const link = new URL(search, BASE).href;
 
   // A typed value outside the range is clamped, and the control says so.
   await page.fill('#ctl-n-number', '99999');
   await page.press('#ctl-n-number', 'Enter');
-  assert.match(await page.textContent('.control:has(#ctl-n-number) .control-message'), /99999 is above the maximum of n \(2\.\.1024\): set to 1024/);
-  await page.waitForFunction(() => location.search.includes('&n=1024&'));
+  await waitForText(page, '.control:has(#ctl-n-number) .control-message', /99999 is above the maximum of n \(2\.\.1024\): set to 1024/);
+  await waitForQuery(page, '&n=1024&');
 
   // Opening the earlier link elsewhere restores exactly those settings.
   const other = await browser.newContext();
   const again = await other.newPage();
   await again.goto(link);
   await rendered(again);
-  assert.equal(await again.inputValue('#ctl-n-number'), '133');
-  assert.equal(await again.inputValue('#ctl-d-number'), '16');
-  assert.equal(await again.inputValue('#ctl-alg'), 'two-pass');
-  assert.equal(await again.isChecked('#ctl-causal'), false);
-  assert.equal(await again.inputValue('#ctl-seed'), '11');
+  await eventually(again, async () => {
+    assert.equal(await again.inputValue('#ctl-n-number'), '133');
+    assert.equal(await again.inputValue('#ctl-d-number'), '16');
+    assert.equal(await again.inputValue('#ctl-alg'), 'two-pass');
+    assert.equal(await again.isChecked('#ctl-causal'), false);
+    assert.equal(await again.inputValue('#ctl-seed'), '11');
+  }, 'the link to restore n, d, alg, causal and seed');
   await other.close();
   await context.close();
 });
@@ -180,15 +225,15 @@ test('navigation adds history entries, Back returns, and each lab keeps its sett
   await page.waitForSelector('main h1:text-is("Model")');
   await page.fill('#ctl-steps-number', '500');
   await page.press('#ctl-steps-number', 'Enter');
-  await page.waitForFunction(() => location.search.includes('steps=500'));
+  await waitForQuery(page, 'steps=500');
   await page.click('nav >> text=About');
   await page.waitForSelector('main h1:text-is("About Softplay")');
   await page.goBack();
   await page.waitForSelector('main h1:text-is("Model")');
-  assert.equal(await page.inputValue('#ctl-steps-number'), '500');
+  await eventually(page, async () => assert.equal(await page.inputValue('#ctl-steps-number'), '500'), 'steps = 500 after Back');
   await page.goBack();
   await page.waitForSelector('main h1:text-is("See how a transformer\'s nonlinearities behave")');
-  assert.equal(await query(page), '');
+  await waitForQuery(page, (q) => q === '', 'an empty query on the home page');
   await context.close();
 });
 
@@ -212,11 +257,13 @@ test('the compute worker runs a long softmax with progress while the page stays 
   const progress = await page.evaluate(() => Number(document.querySelector('progress').value));
   assert.ok(progress > 0, `progress ${progress}`);
   // The page answers clicks while the worker computes.
-  assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'false');
+  const pressed = (want) =>
+    eventually(page, async () => assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), want), `aria-pressed=${want}`);
+  await pressed('false');
   await page.click('.theme-toggle');
-  assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'true');
+  await pressed('true');
   await page.click('.theme-toggle');
-  assert.equal(await page.getAttribute('.theme-toggle', 'aria-pressed'), 'false');
+  await pressed('false');
   assert.equal(await page.$('[data-testid=check-result]'), null, 'the clicks were answered before the check ended');
   const result = await page.waitForSelector('[data-testid=check-result]', { timeout: 120_000 });
   const text = await result.textContent();
@@ -243,7 +290,7 @@ test('leaving the About page mid-check and coming back does not start a second r
   await page.waitForSelector('main h1:text-is("Attention")');
   await page.click('nav >> text=About');
   await page.waitForSelector('main h1:text-is("About Softplay")');
-  assert.equal(await page.isDisabled('text=Run the compute check'), true, 'the first run is still going');
+  await eventually(page, async () => assert.equal(await page.isDisabled('text=Run the compute check'), true, 'the first run is still going'), 'the check button to show the run still going');
   await page.waitForFunction(() => !document.querySelector('button.primary').disabled, null, { timeout: 120_000 });
   assert.deepEqual(problems, [], 'answers for the page that was left are dropped quietly');
   await context.close();
@@ -270,29 +317,29 @@ test('without WebGPU the page says it computes on the CPU, and why', async () =>
 
 test('a page that cannot start shows the banner with what went wrong and how to recover', async () => {
   const { page, context } = await open(browser, '?page=attention', {
-    route: (p) => p.route(/softplay-app-.*_bg\.wasm$/, (r) => r.abort()),
+    route: (p) => p.route(/softplay-app-.*_bg\.wasm(\?|$)/, (r) => r.abort()),
   });
-  const banner = await page.waitForSelector('#fatal:not([hidden])');
-  assert.match(await banner.textContent(), /Softplay could not start .*Reload the page to recover/s);
+  await page.waitForSelector('#fatal:not([hidden])', { timeout: 60_000 });
+  await waitForText(page, '#fatal', /Softplay could not start .*Reload the page to recover/s);
   await page.screenshot({ path: `${OUT}/fatal-banner.png` });
   await context.close();
 });
 
 test('a worker that cannot load is reported, and the rest of the page works', async () => {
   const { page, context } = await open(browser, '?page=about', {
-    route: (p) => p.route(/softplay-worker_bg\.wasm$/, (r) => r.abort()),
+    route: (p) => p.route(/softplay-worker_bg\.wasm(\?|$)/, (r) => r.abort()),
   });
   await rendered(page);
   assert.match(await backendKnown(page), /^stopped — could not load the compute worker/);
-  assert.match(await page.textContent('.notice-error'), /Computation is off: could not load the compute worker/);
+  await waitForText(page, '.notice-error', /Computation is off: could not load the compute worker/);
   await page.click('text=Run the compute check');
-  assert.match(await page.textContent('.result.error'), /The check failed: stopped — could not load the compute worker/);
+  await waitForText(page, '.result.error', /The check failed: stopped — could not load the compute worker/);
   await page.click('nav >> text=Attention');
   await page.waitForSelector('main h1:text-is("Attention")');
   await context.close();
 });
 
-test('budgets: shell wasm+js ≤ 300 KB gzip, first render ≤ 1 s; strict CSP', async () => {
+test('budgets: shell wasm+js ≤ 150 KB gzip, each lab module ≤ 300 KB gzip, first render ≤ 1 s; strict CSP', async () => {
   const dist = new URL('../dist/', import.meta.url);
   const shell = readdirSync(dist).filter((f) => /^softplay-app-.*(\.js|_bg\.wasm)$/.test(f));
   assert.equal(shell.length, 2, `expected the app's .js and _bg.wasm, found ${shell}`);
@@ -313,9 +360,21 @@ test('budgets: shell wasm+js ≤ 300 KB gzip, first render ≤ 1 s; strict CSP',
   }
   renders.sort((a, b) => a - b);
   const median = renders[2];
-  const figures = { shell_gzip_bytes: gzipBytes, first_render_ms_median_of_5: Math.round(median), first_render_ms_all: renders.map(Math.round) };
+  const gz = (f) => gzipSync(readFileSync(new URL(f, dist)), { level: 9 }).length;
+  const labs = readdirSync(dist).filter((f) => /^softplay-lab-[a-z]+\.js$/.test(f)).map((f) => f.slice(13, -3));
+  assert.ok(labs.length >= 4, `lab modules: ${labs}`);
+  const lab_module_gzip_bytes = Object.fromEntries(labs.map((l) => [l, gz(`softplay-lab-${l}.js`) + gz(`softplay-lab-${l}_bg.wasm`)]));
+  const figures = {
+    shell_gzip_bytes: gzipBytes,
+    lab_module_gzip_bytes,
+    first_render_ms_median_of_5: Math.round(median),
+    first_render_ms_all: renders.map(Math.round),
+  };
   writeFileSync(`${OUT}/budgets.json`, JSON.stringify(figures, null, 2));
   console.log(`budgets: ${JSON.stringify(figures)}`);
-  assert.ok(gzipBytes <= 300 * 1024, `shell is ${gzipBytes} bytes gzip`);
+  assert.ok(gzipBytes <= 150 * 1024, `shell is ${gzipBytes} bytes gzip`);
+  for (const [lab, bytes] of Object.entries(figures.lab_module_gzip_bytes)) {
+    assert.ok(bytes <= 300 * 1024, `the ${lab} lab's module is ${bytes} bytes gzip`);
+  }
   assert.ok(median <= 1000, `first render took ${median} ms`);
 });

@@ -13,13 +13,25 @@ fatal?.querySelector('.reload')?.addEventListener('click', () => location.reload
 addEventListener('error', (e) => showFatal(`${e.message || e.error}`));
 addEventListener('unhandledrejection', (e) => showFatal(`${e.reason}`));
 
+// The build id (`cargo xtask build` writes it into index.html): the lab modules and the workers
+// keep fixed names, so each is loaded with ?v=<id>; a cached file of another build has another
+// URL and never pairs with this page.
+const script = document.querySelector('script[data-js]');
+const build = script?.dataset.build || '';
+window.softplayBuild = build;
+const versioned = (file) => {
+  const url = new URL(file, import.meta.url);
+  if (build) url.searchParams.set('v', build);
+  return url;
+};
+
 // A lab loaded on demand (softplay-lab-<name>.js, beside this file): imported and started
 // once per page; a failed load is forgotten, so "Try again" loads it afresh.
 const labs = new Map();
 window.softplayLab = (name) => {
   if (!labs.has(name)) {
-    const js = new URL(`./softplay-lab-${name}.js`, import.meta.url);
-    const wasm = new URL(`./softplay-lab-${name}_bg.wasm`, import.meta.url);
+    const js = versioned(`./softplay-lab-${name}.js`);
+    const wasm = versioned(`./softplay-lab-${name}_bg.wasm`);
     const loading = import(js).then(async (lab) => {
       await lab.default({ module_or_path: wasm });
       return lab;
@@ -30,7 +42,6 @@ window.softplayLab = (name) => {
   return labs.get(name);
 };
 
-const script = document.querySelector('script[data-js]');
 try {
   const { default: init } = await import(script.dataset.js);
   await init({ module_or_path: script.dataset.wasm });

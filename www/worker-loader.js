@@ -1,9 +1,13 @@
 // Starts a worker's WebAssembly, built by trunk: the compute worker (softplay-worker.js +
 // _bg.wasm), or with ?bin=model the Model lab's training worker (softplay-model-worker).
-// A load failure is sent to the page as the protocol's `failed` message, so the page can say
-// that computation is off instead of waiting forever.
-const model = new URLSearchParams(self.location.search).get('bin') === 'model';
+// Both are loaded with this build's id (?v=…, passed on from the page), so a cached worker of
+// another build is never used. A load failure is sent to the page as the protocol's `failed`
+// message, so the page can say that computation is off instead of waiting forever.
+const params = new URLSearchParams(self.location.search);
+const model = params.get('bin') === 'model';
 const name = model ? 'softplay-model-worker' : 'softplay-worker';
+const build = params.get('v');
+const versioned = (file) => (build ? `./${file}?v=${encodeURIComponent(build)}` : `./${file}`);
 const failed = (e) =>
   postMessage({
     failed: model
@@ -11,8 +15,8 @@ const failed = (e) =>
       : { id: null, message: `could not load the compute worker (${e})` },
   });
 try {
-  importScripts(`./${name}.js`);
-  wasm_bindgen({ module_or_path: `./${name}_bg.wasm` }).catch(failed);
+  importScripts(versioned(`${name}.js`));
+  wasm_bindgen({ module_or_path: versioned(`${name}_bg.wasm`) }).catch(failed);
 } catch (e) {
   failed(e);
 }

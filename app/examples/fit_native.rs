@@ -5,8 +5,8 @@
 //! cargo run -p softplay-app --example fit_native -- 'page=activations&race=relu,silu&steps=300'
 
 use softplay_app::{
-    labs::activations::spec,
-    state::labs::{decode, Labs},
+    labs::activations::{settings::ActivationsConfig, spec},
+    state::lab::decode_lab,
 };
 use softplay_kernels::fit::Fit;
 
@@ -15,13 +15,11 @@ fn main() {
         eprintln!("usage: fit_native '<the query of an Activations-lab link>'");
         std::process::exit(2);
     };
-    let mut labs = Labs::default();
-    let (_, notes) = decode(&query, &mut labs);
+    let (config, notes) = decode_lab::<ActivationsConfig>(&query);
     if !notes.is_empty() {
         eprintln!("the link has values that were not used as written: {notes:?}");
         std::process::exit(2);
     }
-    let config = labs.activations;
     let mut fit = Fit::new(spec::fit(&config).spec()).unwrap_or_else(|e| {
         eprintln!("the race cannot start: {e}");
         std::process::exit(2);

@@ -1,11 +1,11 @@
 //! Softplay's page: mounts the Leptos app into `#app` of `www/index.html`.
 
-use softplay_app::{app, components, errors};
+use softplay_app::{errors, shell};
 use wasm_bindgen::JsCast;
 
 fn main() {
     errors::install_panic_hook();
-    components::theme::apply_stored();
+    shell::theme::apply_stored();
     let Some(root) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("app"))
@@ -16,7 +16,7 @@ fn main() {
     };
     // Replace the "Loading…" placeholder.
     root.set_inner_html("");
-    leptos::mount::mount_to(root, app::App).forget();
+    leptos::mount::mount_to(root, shell::App).forget();
     // The first-render budget (docs/BENCHMARKS.md) is measured to this mark.
     if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
         let _ = performance.mark("softplay-rendered");

@@ -11,10 +11,11 @@
 //! against scalar) and `cargo xtask bench model` (training steps against tfjs-wasm), all in
 //! `bench.rs`. Each step prints what it does and
 //! how long it took. Nothing here downloads a browser, a toolchain or a tool binary from outside
-//! the package registries: tools come from crates.io (built from source), npm, PyPI and Debian.
+//! the package registries: tools come from the Rust package registry (built from source), npm, PyPI and Debian.
 
 mod bench;
 mod serve;
+mod stamp;
 mod tools;
 
 use std::{
@@ -78,12 +79,15 @@ pub fn path_with_node_tools() -> String {
     format!("{}:{}", bin.display(), env::var("PATH").unwrap_or_default())
 }
 
-/// Builds the release site into `dist/` with trunk.
+/// Builds the release site into `dist/` with trunk, then stamps it with its build id.
 fn build_site() -> Step {
     step("build the release site (trunk)", || {
         run(Command::new("trunk")
             .args(["build", "--config", "trunk.toml", "--release"])
-            .env("PATH", path_with_node_tools()))
+            .env("PATH", path_with_node_tools()))?;
+        let id = stamp::stamp(&root().join("dist"))?;
+        println!("    build id {id}: every file the page loads carries it (name hash or ?v={id})");
+        Ok(())
     })
 }
 
@@ -147,6 +151,14 @@ fn test_cmd() -> Step {
         }),
     );
     record(
+        "docs",
+        step("cargo doc, warnings denied", || {
+            run(cargo()
+                .args(["doc", "--workspace", "--no-deps", "--all-features", "--document-private-items"])
+                .env("RUSTDOCFLAGS", "-D warnings"))
+        }),
+    );
+    record(
         "native tests",
         step("native tests (kernels with the GPU path on lavapipe, URL codec, protocol)", || {
             run(cargo().args(["test", "--workspace", "--all-features"]).env("SOFTPLAY_REQUIRE_GPU", "1"))
@@ -195,7 +207,22 @@ fn e2e() -> Step {
         .env("CHROMIUM", tools::CHROMIUM))
 }
 
+/// Puts the folder `cargo install` writes to (`$CARGO_HOME/bin`, `~/.cargo/bin` by default) on
+/// PATH, so that the tools installed here are found even when the shell's PATH lacks it.
+fn put_cargo_bin_on_path() {
+    let home = env::var("CARGO_HOME").ok().or_else(|| env::var("HOME").ok().map(|h| format!("{h}/.cargo")));
+    if let Some(home) = home {
+        let bin = format!("{home}/bin");
+        let path = env::var("PATH").unwrap_or_default();
+        if !path.split(':').any(|p| p == bin) {
+            // xtask is single-threaded here, before any command runs.
+            env::set_var("PATH", format!("{bin}:{path}"));
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    put_cargo_bin_on_path();
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("serve") => serve_cmd(&args[1..]),

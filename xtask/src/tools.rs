@@ -1,5 +1,5 @@
 //! Installs what the build and the tests need, from the package registries only: the wasm32
-//! target (rustup), trunk and wasm-bindgen-cli (crates.io, built from source), wasm-opt and
+//! target (rustup), trunk and wasm-bindgen-cli (the Rust package registry, built from source), wasm-opt and
 //! Playwright (npm), Chromium, ChromeDriver and the lavapipe Vulkan driver (Debian). A step
 //! that needs root and does not have it stops with the exact command to run.
 
@@ -35,8 +35,58 @@ pub fn locked_wasm_bindgen() -> Result<String, Failure> {
     Err(Failure("Cargo.lock names no wasm-bindgen version".into()))
 }
 
+/// The Rust version the project is built and tested with: `rust-version` of the workspace's
+/// `Cargo.toml`, stated once there.
+pub fn stated_rust_version() -> Result<String, Failure> {
+    let manifest =
+        fs::read_to_string(root().join("Cargo.toml")).map_err(|e| Failure(format!("reading Cargo.toml: {e}")))?;
+    manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rust-version = \"").map(|v| v.trim_end_matches('"').to_string()))
+        .ok_or_else(|| Failure("Cargo.toml's [workspace.package] states no rust-version".into()))
+}
+
+/// `major.minor` of a version text ("1.95.0" or "rustc 1.95.0 (…)").
+fn major_minor(text: &str) -> Option<(u32, u32)> {
+    let version = text.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next()??, parts.next()??))
+}
+
+/// Checks the installed rustc against the stated version: an older one cannot build the project
+/// (stop, saying so); a newer one may lint differently (say so, and go on).
+fn check_rust_version() -> Step {
+    let stated = stated_rust_version()?;
+    let installed = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .ok_or_else(|| Failure("could not run rustc --version".into()))?;
+    let (Some(want), Some(have)) = (major_minor(&stated), major_minor(&installed)) else {
+        return Err(Failure(format!("cannot read the Rust versions ({stated:?} stated, {installed:?} installed)")));
+    };
+    if have < want {
+        return Err(Failure(format!(
+            "this project is built and tested with Rust {stated} (rust-version in Cargo.toml), but {installed} is \
+             installed: install Rust {stated} or newer with rustup as the `stable` toolchain"
+        )));
+    }
+    if have > want {
+        println!(
+            "    note: {installed} is newer than the Rust {stated} the project is tested with (rust-version in \
+             Cargo.toml); new lints may fail the clippy steps"
+        );
+    } else {
+        println!("    {installed}: the stated Rust {stated}");
+    }
+    Ok(())
+}
+
 pub fn ensure_build_tools() -> Step {
-    step("check the build tools (wasm32 target, trunk, wasm-bindgen-cli, wasm-opt)", || {
+    step("check the build tools (Rust version, wasm32 target, trunk, wasm-bindgen-cli, wasm-opt)", || {
+        check_rust_version()?;
         let targets = Command::new("rustup").args(["target", "list", "--installed"]).output();
         let has_wasm = targets.map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"));
         match has_wasm {
@@ -62,6 +112,12 @@ pub fn ensure_build_tools() -> Step {
                 // No --locked: its lock file names a crate version the registry no longer has.
                 run(cargo().args(["install", "wasm-bindgen-cli", "--version", &bindgen]))?;
             }
+        }
+        let manifest = fs::read_to_string(root().join("Cargo.toml")).unwrap_or_default();
+        if !manifest.contains(&format!("wasm-bindgen = \"={bindgen}\"")) {
+            return Err(Failure(format!(
+                "Cargo.toml's [workspace.dependencies] must pin wasm-bindgen = \"={bindgen}\" (the version in Cargo.lock)"
+            )));
         }
         let trunk_toml = fs::read_to_string(root().join("trunk.toml")).unwrap_or_default();
         if !trunk_toml.contains(&format!("wasm_bindgen = \"{bindgen}\"")) {

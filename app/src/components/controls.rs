@@ -1,5 +1,5 @@
 //! Labelled controls: a slider with numeric entry (range shown and enforced), a select and a
-//! toggle. Each takes its parameter constant from `state::labs`, so the label, range and unit
+//! toggle. Each takes its parameter constant from its lab's `settings.rs`, so the label, range and unit
 //! come from the one declaration the URL codec uses too.
 
 use leptos::prelude::*;
@@ -382,7 +382,10 @@ pub fn choice_field<C: Send + Sync + 'static, K: Choice>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::labs::{ATTN_N, ATTN_SCALE, MODEL_LR};
+    use crate::labs::{
+        attention::settings::{ATTN_N, ATTN_SCALE},
+        model::settings::MODEL_LR,
+    };
 
     #[test]
     fn typed_values_outside_the_range_are_clamped_and_named() {

@@ -4,22 +4,23 @@
 use std::{any::Any, cell::RefCell, rc::Rc};
 
 use leptos::prelude::*;
+use softplay_worker::protocol::{Answer, Ask};
 use wasm_bindgen::JsValue;
 
-use super::shell::PageLink;
+use super::frame::PageLink;
 use crate::{
-    state::labs::{decode_lab, encode_lab, LabConfig, Page},
+    state::lab::{decode_lab, encode_lab, LabConfig},
     worker::client::Compute,
 };
 
-/// The page of a lab module, with the type of its settings.
+/// A lab module's name in the registry (its `page=`), with the type of its settings.
 pub struct Slot<C> {
-    pub page: Page,
+    pub page: &'static str,
     pub config: std::marker::PhantomData<C>,
 }
 
 impl<C: LabConfig> Slot<C> {
-    pub const fn new(page: Page) -> Self {
+    pub const fn new(page: &'static str) -> Self {
         Slot { page, config: std::marker::PhantomData }
     }
 
@@ -45,21 +46,28 @@ struct Mounted {
 
 thread_local! {
     static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
-    /// The lab's worker: started once, kept while the page lives (coming back reuses it).
-    static WORKER: RefCell<Option<Compute>> = const { RefCell::new(None) };
+    /// The lab's worker: started once, kept while the page lives (coming back reuses it). A
+    /// module is one lab, so it holds one lab's kind of worker.
+    static WORKER: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
 }
 
 /// The lab module's own worker for long runs (no GPU probe), started on first use.
-pub fn worker() -> Compute {
+pub fn worker<Q: Ask, A: Answer>() -> Compute<Q, A> {
     WORKER.with(|c| {
-        *c.borrow_mut().get_or_insert_with(|| {
-            let owner = Owner::new();
-            let compute = owner.with(Compute::start_cpu_only);
-            // The worker outlives every mount: its owner is never disposed.
-            std::mem::forget(owner);
-            compute
-        })
+        let mut c = c.borrow_mut();
+        let held = c.get_or_insert_with(|| Box::new(start_worker::<Q, A>()));
+        *held.downcast_ref::<Compute<Q, A>>().expect("a lab module starts one kind of worker")
     })
+}
+
+/// Starts a compute worker (no GPU probe: the shell's worker probes the GPU once per page)
+/// that outlives every mount of the lab.
+pub fn start_worker<Q: Ask, A: Answer>() -> Compute<Q, A> {
+    let owner = Owner::new();
+    let compute = owner.with(Compute::start_cpu_only);
+    // The worker outlives every mount: its owner is never disposed.
+    std::mem::forget(owner);
+    compute
 }
 
 /// Mounts `view` into `host` with the settings of `query`; `on_query` hears the query of every

@@ -1,9 +1,11 @@
 use leptos::prelude::*;
 
-use crate::worker::{
-    client::Compute,
-    protocol::{Request, Response, SoftmaxSummary},
+use softplay_worker::{
+    protocol::Reply,
+    shell::{Done, Request, SoftmaxSummary},
 };
+
+use super::ShellCompute;
 
 /// Vector lengths the compute check offers.
 const CHECK_LENGTHS: [u32; 3] = [1 << 20, 1 << 22, 1 << 24];
@@ -12,7 +14,7 @@ const CHECK_LENGTHS: [u32; 3] = [1 << 20, 1 << 22, 1 << 24];
 /// the worker computes, how fast, and that the page stays responsive meanwhile.
 #[component]
 fn ComputeCheck() -> impl IntoView {
-    let compute = expect_context::<Compute>();
+    let compute = expect_context::<ShellCompute>();
     let len = RwSignal::new(1u32 << 24);
     let running = RwSignal::new(false);
     let progress = RwSignal::new((String::new(), 0u32, 1u32));
@@ -25,12 +27,12 @@ fn ComputeCheck() -> impl IntoView {
         compute.send(
             move |id| Request::Softmax { id, len, seed: 7, scale: 4.0 },
             move |response| match response {
-                Response::Progress { stage, done, total, .. } => progress.set((stage, done, total)),
-                Response::SoftmaxDone(summary) => {
+                Reply::Progress { stage, done, total, .. } => progress.set((stage, done, total)),
+                Reply::Done(Done::Softmax(summary)) => {
                     result.set(Some(Ok(summary)));
                     running.set(false);
                 }
-                Response::Failed { message, .. } => {
+                Reply::Failed { message, .. } => {
                     result.set(Some(Err(message)));
                     running.set(false);
                 }

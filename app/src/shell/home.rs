@@ -1,47 +1,9 @@
+//! The home page: a card per lab of the registry.
+
 use leptos::prelude::*;
 
-use crate::{
-    app::{follow, page_href},
-    state::labs::Page,
-};
-
-struct Card {
-    page: Page,
-    title: &'static str,
-    picture: &'static str,
-    sentence: &'static str,
-}
-
-const CARDS: [Card; 4] = [
-    Card {
-        page: Page::Attention,
-        title: "Attention",
-        picture: "icons/lab-attention.svg",
-        sentence: "Compare softmax, softplus (LSSA, LSSAR) and sigmoid attention side by side, across \
-                   lengths and at the edge of numerical stability.",
-    },
-    Card {
-        page: Page::Activations,
-        title: "Activations",
-        picture: "icons/lab-activations.svg",
-        sentence: "Plot the activation zoo with derivatives and parameters, race small MLPs on a \
-                   fitting task, and watch sparsity appear.",
-    },
-    Card {
-        page: Page::Alignment,
-        title: "Alignment",
-        picture: "icons/lab-alignment.svg",
-        sentence: "See DPO-family losses and their gradients, the toy where the rejected response \
-                   collapses, best-of-N against KL-constrained RL, and Nash dynamics.",
-    },
-    Card {
-        page: Page::Model,
-        title: "Model",
-        picture: "icons/lab-model.svg",
-        sentence: "Train a tiny transformer in the page with any attention and activation, then test \
-                   how far beyond its training length it still works.",
-    },
-];
+use super::{follow, page_href, route::Page};
+use crate::{labs::LABS, worker::client::versioned};
 
 #[component]
 pub fn Home() -> impl IntoView {
@@ -56,15 +18,16 @@ pub fn Home() -> impl IntoView {
             </p>
         </section>
         <ul class="cards">
-            {CARDS
+            {LABS
                 .iter()
-                .map(|card| {
+                .map(|lab| {
+                    let page = Page::Lab(lab);
                     view! {
                         <li class="card">
-                            <a href=page_href(card.page) on:click=follow(card.page)>
-                                <img src=card.picture alt="" width="160" height="96"/>
-                                <h2>{card.title}</h2>
-                                <p>{card.sentence}</p>
+                            <a href=page_href(page) on:click=follow(page)>
+                                <img src=versioned(lab.icon) alt="" width="160" height="96"/>
+                                <h2>{lab.title}</h2>
+                                <p>{lab.blurb}</p>
                             </a>
                         </li>
                     }

@@ -9,14 +9,12 @@
 use leptos::{html::Div, prelude::*};
 use wasm_bindgen::{prelude::*, JsCast};
 
-use crate::{
-    app::AppState,
-    components::notices::NoticeKind,
-    state::{
-        codec::Choice,
-        labs::{encode_shell, Page},
-    },
+use super::{
+    notices::NoticeKind,
+    route::{encode_shell, Page},
+    AppState,
 };
+use crate::labs::LabEntry;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Status {
@@ -51,7 +49,8 @@ fn call(module: &JsValue, export: &str, args: &[JsValue]) -> Result<Vec<String>,
 }
 
 #[component]
-pub fn LabModule(page: Page) -> impl IntoView {
+pub fn LabModule(lab: &'static LabEntry) -> impl IntoView {
+    let page = Page::Lab(lab);
     let state = expect_context::<AppState>();
     let host = NodeRef::<Div>::new();
     let status = RwSignal::new(Status::Loading);
@@ -60,7 +59,7 @@ pub fn LabModule(page: Page) -> impl IntoView {
     let last = StoredValue::new(String::new());
     let disposed = StoredValue::new(false);
     let on_query = StoredValue::new_local(None::<Closure<dyn Fn(String)>>);
-    let name = page.name();
+    let name = lab.name;
 
     let query_now = move || state.labs.with_untracked(|labs| encode_shell(page, labs));
     let show = move |notices: Vec<String>| {
@@ -80,7 +79,7 @@ pub fn LabModule(page: Page) -> impl IntoView {
                             return;
                         }
                         last.set_value(query.clone());
-                        state.labs.update(|labs| labs.module_queries.keep(page, &query));
+                        state.labs.update(|labs| labs.keep(lab, &query));
                     });
                     let query = query_now();
                     last.set_value(query.clone());

@@ -1,31 +1,37 @@
-//! The shell: header with navigation, notices, the current page, footer. Owns the experiment
-//! state and keeps the URL in step with it.
+//! The shell: header with navigation, notices, the current page (home, About, or a lab loaded
+//! from its own module), footer. Owns the URL: it keeps each lab's query and the address bar in
+//! step with it. Made from the lab registry ([`crate::labs::LABS`]); it carries no lab's code.
+
+pub mod about;
+pub mod home;
+pub mod loader;
+pub mod notices;
+pub mod route;
+pub mod theme;
 
 use leptos::{ev, prelude::*};
 use web_sys::MouseEvent;
 
-use crate::{
-    components::{
-        notices::{NoticeKind, Notices, PageNotice},
-        theme::ThemeToggle,
-    },
-    labs,
-    state::{
-        codec::Choice,
-        labs::{decode_shell, encode_shell, Labs, Page},
-        url,
-    },
-    worker::{
-        client::{Compute, ComputeStatus},
-        LongCompute,
-    },
+use self::{
+    notices::{NoticeKind, Notices, PageNotice},
+    route::{decode_shell, encode_shell, LabQueries, Page},
+    theme::ThemeToggle,
 };
+use crate::{
+    labs::frame::PageLink,
+    state::url,
+    worker::client::{versioned, Compute, ComputeStatus},
+};
+
+/// The shell's worker: the About page's compute check, and the GPU probe the footer reports.
+pub type ShellCompute = Compute<softplay_worker::shell::Request, softplay_worker::shell::Done>;
 
 /// The experiment state of the whole page, shared through context. `Copy`: arena handles.
 #[derive(Clone, Copy)]
 pub struct AppState {
     pub page: RwSignal<Page>,
-    pub labs: RwSignal<Labs>,
+    /// Each lab's query, as the lab last wrote it.
+    pub labs: RwSignal<LabQueries>,
     pub notices: RwSignal<Vec<PageNotice>>,
     next_notice: StoredValue<u64>,
 }
@@ -34,7 +40,7 @@ impl AppState {
     fn new() -> Self {
         AppState {
             page: RwSignal::new(Page::Home),
-            labs: RwSignal::new(Labs::default()),
+            labs: RwSignal::new(LabQueries::default()),
             notices: RwSignal::new(Vec::new()),
             next_notice: StoredValue::new(1),
         }
@@ -99,17 +105,14 @@ pub fn follow(page: Page) -> impl Fn(MouseEvent) + Copy + 'static {
 /// How often, at most, the address bar follows the settings.
 const URL_EVERY_MS: u64 = 150;
 
-const NAV: [Page; 5] = [Page::Attention, Page::Activations, Page::Alignment, Page::Model, Page::About];
-
 #[component]
 pub fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
     state.load_from_url();
-    let compute = Compute::start();
+    let compute = ShellCompute::start();
     provide_context(compute);
-    provide_context(LongCompute(Compute::start_cpu_only()));
-    provide_context(labs::shell::PageLink(Callback::new(move |_| {
+    provide_context(PageLink(Callback::new(move |_| {
         state.labs.with_untracked(|labs| encode_shell(state.page.get_untracked(), labs))
     })));
 
@@ -169,23 +172,20 @@ pub fn App() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
             <a class="brand" href=page_href(Page::Home) on:click=follow(Page::Home)>
-                <img src="icons/favicon.svg" alt="" width="28" height="28"/>
+                <img src=versioned("icons/favicon.svg") alt="" width="28" height="28"/>
                 <span>"Softplay"</span>
             </a>
             <nav aria-label="Labs">
-                <ul>{NAV.into_iter().map(nav_item).collect::<Vec<_>>()}</ul>
+                <ul>{Page::all().filter(|p| *p != Page::Home).map(nav_item).collect::<Vec<_>>()}</ul>
             </nav>
             <ThemeToggle/>
         </header>
         <Notices/>
         <main id="main" tabindex="-1">
             {move || match state.page.get() {
-                Page::Home => view! { <labs::home::Home/> }.into_any(),
-                Page::Attention => view! { <labs::attention::AttentionLab/> }.into_any(),
-                Page::Activations => view! { <labs::module::LabModule page=Page::Activations/> }.into_any(),
-                Page::Alignment => view! { <labs::module::LabModule page=Page::Alignment/> }.into_any(),
-                Page::Model => view! { <labs::module::LabModule page=Page::Model/> }.into_any(),
-                Page::About => view! { <labs::about::About/> }.into_any(),
+                Page::Home => view! { <home::Home/> }.into_any(),
+                Page::Lab(lab) => view! { <loader::LabModule lab=lab/> }.into_any(),
+                Page::About => view! { <about::About/> }.into_any(),
             }}
         </main>
         <footer class="site-footer">

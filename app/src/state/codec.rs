@@ -244,24 +244,29 @@ impl QueryReader {
     }
 
     pub fn choice<C: Choice>(&mut self, default: C) -> C {
-        let Some(text) = self.take(C::KEY) else { return default };
-        match C::ALL.iter().find(|c| c.name() == text.trim()) {
-            Some(&c) => c,
+        let names: Vec<&str> = C::ALL.iter().map(|c| c.name()).collect();
+        let at = C::ALL.iter().position(|&c| c == default).unwrap_or(0);
+        C::ALL[self.one_of(C::KEY, &names, at)]
+    }
+
+    /// The index in `names` of `key`'s value; `default` (an index) when it is missing or not one
+    /// of them, which is named with the list.
+    pub fn one_of(&mut self, key: &str, names: &[&str], default: usize) -> usize {
+        let Some(text) = self.take(key) else { return default };
+        match names.iter().position(|n| *n == text.trim()) {
+            Some(i) => i,
             None => {
-                let names: Vec<&str> = C::ALL.iter().map(|c| c.name()).collect();
                 self.note(format!(
-                    "ignored {}={}: must be one of {}; using {}",
-                    C::KEY,
+                    "ignored {key}={}: must be one of {}; using {}",
                     shown(&text),
                     names.join(", "),
-                    default.name()
+                    names[default]
                 ));
                 default
             }
         }
     }
 
-    /// A comma-separated list of distinct choices, `min..=max` of them.
     pub fn choice_list<C: Choice>(&mut self, key: &str, min: usize, max: usize, default: &[C]) -> Vec<C> {
         let Some(text) = self.take(key) else { return default.to_vec() };
         let names: Vec<&str> = C::ALL.iter().map(|c| c.name()).collect();

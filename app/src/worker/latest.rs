@@ -11,52 +11,54 @@ use std::{cell::RefCell, rc::Rc};
 
 use leptos::prelude::*;
 
-use super::{
-    client::Compute,
-    protocol::{Request, Response},
-};
+use softplay_worker::protocol::{Answer, Ask, Reply};
 
-type Make = Box<dyn FnOnce(u32) -> Request>;
-type OnResponse<T> = Rc<dyn Fn(&T, Response)>;
+use super::client::Compute;
 
-struct State<T> {
+type Make<Q> = Box<dyn FnOnce(u32) -> Q>;
+type OnResponse<T, A> = Rc<dyn Fn(&T, Reply<A>)>;
+
+/// A panel's state, shared by the panel and the answers still coming to it.
+type Shared<T, Q, A> = Rc<RefCell<State<T, Q, A>>>;
+
+struct State<T, Q, A> {
     /// Counts debounced requests, so that a timer fires only for the newest.
     generation: u64,
     in_flight: usize,
     /// How many requests may be in flight: 1, or 2 for a panel that redraws while dragging.
     depth: usize,
-    waiting: Option<(T, Make)>,
-    on_response: OnResponse<T>,
+    waiting: Option<(T, Make<Q>)>,
+    on_response: OnResponse<T, A>,
 }
 
 /// One panel's channel to the worker. `Copy`: arena handles.
-pub struct Latest<T: 'static> {
-    compute: Compute,
-    state: StoredValue<Rc<RefCell<State<T>>>, LocalStorage>,
+pub struct Latest<T: 'static, Q: Ask, A: Answer> {
+    compute: Compute<Q, A>,
+    state: StoredValue<Shared<T, Q, A>, LocalStorage>,
     /// Whether a request is running or waiting.
     pub busy: RwSignal<bool>,
 }
 
-impl<T> Clone for Latest<T> {
+impl<T, Q: Ask, A: Answer> Clone for Latest<T, Q, A> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<T> Copy for Latest<T> {}
+impl<T, Q: Ask, A: Answer> Copy for Latest<T, Q, A> {}
 
-impl<T: 'static> Latest<T> {
+impl<T: 'static, Q: Ask, A: Answer> Latest<T, Q, A> {
     /// One request in flight at a time (long runs).
-    pub fn new(compute: Compute, on_response: impl Fn(&T, Response) + 'static) -> Self {
+    pub fn new(compute: Compute<Q, A>, on_response: impl Fn(&T, Reply<A>) + 'static) -> Self {
         Self::with_depth(compute, 1, on_response)
     }
 
     /// Two requests in flight: the worker computes the next answer while the page draws the
     /// last one (panels redrawn while a slider is dragged).
-    pub fn pipelined(compute: Compute, on_response: impl Fn(&T, Response) + 'static) -> Self {
+    pub fn pipelined(compute: Compute<Q, A>, on_response: impl Fn(&T, Reply<A>) + 'static) -> Self {
         Self::with_depth(compute, 2, on_response)
     }
 
-    fn with_depth(compute: Compute, depth: usize, on_response: impl Fn(&T, Response) + 'static) -> Self {
+    fn with_depth(compute: Compute<Q, A>, depth: usize, on_response: impl Fn(&T, Reply<A>) + 'static) -> Self {
         let state = Rc::new(RefCell::new(State {
             generation: 0,
             in_flight: 0,
@@ -69,7 +71,7 @@ impl<T: 'static> Latest<T> {
 
     /// Like [`Latest::request`], once the settings have been still for `quiet_ms`: long runs
     /// (sweeps) wait until a slider is let go, leaving the machine to the interactive panels.
-    pub fn request_when_still(&self, quiet_ms: i32, tag: T, make: impl FnOnce(u32) -> Request + 'static) {
+    pub fn request_when_still(&self, quiet_ms: i32, tag: T, make: impl FnOnce(u32) -> Q + 'static) {
         let state = self.state.get_value();
         self.busy.set(true);
         let generation = {
@@ -93,12 +95,18 @@ impl<T: 'static> Latest<T> {
 
     /// Sends `make(id)` now, or as soon as the request in flight is answered (replacing any
     /// request already waiting).
-    pub fn request(&self, tag: T, make: impl FnOnce(u32) -> Request + 'static) {
+    pub fn request(&self, tag: T, make: impl FnOnce(u32) -> Q + 'static) {
         submit(self.compute, self.state.get_value(), self.busy, tag, Box::new(make));
     }
 }
 
-fn submit<T: 'static>(compute: Compute, state: Rc<RefCell<State<T>>>, busy: RwSignal<bool>, tag: T, make: Make) {
+fn submit<T: 'static, Q: Ask, A: Answer>(
+    compute: Compute<Q, A>,
+    state: Shared<T, Q, A>,
+    busy: RwSignal<bool>,
+    tag: T,
+    make: Make<Q>,
+) {
     busy.set(true);
     let mut s = state.borrow_mut();
     if s.in_flight >= s.depth {
@@ -110,7 +118,13 @@ fn submit<T: 'static>(compute: Compute, state: Rc<RefCell<State<T>>>, busy: RwSi
     send(compute, state, busy, tag, make);
 }
 
-fn send<T: 'static>(compute: Compute, state: Rc<RefCell<State<T>>>, busy: RwSignal<bool>, tag: T, make: Make) {
+fn send<T: 'static, Q: Ask, A: Answer>(
+    compute: Compute<Q, A>,
+    state: Shared<T, Q, A>,
+    busy: RwSignal<bool>,
+    tag: T,
+    make: Make<Q>,
+) {
     let on_response = state.borrow().on_response.clone();
     compute.send(make, move |response| {
         let last = response.request_id().is_none_or(|(_, last)| last);

@@ -1,12 +1,6 @@
-//! The page's side of the compute workers. The message types live in the `softplay-worker`
-//! crate (`app/worker/src/protocol.rs`), next to the worker entry that answers them.
+//! The page's side of the compute workers: a client generic over a lab's messages, and "latest
+//! wins" for a panel. The message types live in the `softplay-worker` crate, each lab's in its
+//! own module next to the handler that answers them.
 
 pub mod client;
 pub mod latest;
-
-pub use softplay_worker::protocol;
-
-/// A second worker for long runs (length sweeps, stability scans), so that they never hold up
-/// the interactive heatmaps; the machine's second core runs it.
-#[derive(Clone, Copy)]
-pub struct LongCompute(pub client::Compute);

@@ -20,7 +20,7 @@ mod web {
     use wasm_bindgen::{prelude::*, JsCast};
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-    use softplay_worker::model_runs::Runs;
+    use softplay_worker::model::runs::Runs;
 
     thread_local! {
         static RUNS: RefCell<Runs> = RefCell::new(Runs::default());

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::transformer::{all_finite, Config};
+use super::{config::all_finite, transformer::Config};
 
 /// A checkpoint's contents: string metadata and named f32 tensors.
 #[derive(Clone, Debug, PartialEq)]

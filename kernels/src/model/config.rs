@@ -7,11 +7,18 @@
 //! `hd = C/NH`, feed-forward width `F` (`W₁` is `C × 2F` for a gated unit). Weights are
 //! row-major `[in][out]`.
 
-use super::{
-    norm::Norm,
-    transformer::{all_finite, span},
-};
+use super::norm::Norm;
 use crate::{attention::Variant, mlp::Hidden, Rng};
+
+/// Whether every value is finite.
+pub fn all_finite(x: &[f32]) -> bool {
+    x.iter().all(|v| v.is_finite())
+}
+
+/// The tensor at `(start, length)` of a flat parameter (or gradient) vector.
+pub(super) fn span(p: &[f32], (at, len): (usize, usize)) -> &[f32] {
+    &p[at..at + len]
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]

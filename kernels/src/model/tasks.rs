@@ -1,7 +1,10 @@
 //! The Model lab's tasks, generated from a seed: every example is a token sequence with a
 //! target at the positions a model is scored on ([`IGNORE`] elsewhere), for next-token
 //! training. The synthetic tasks share one vocabulary: data symbols `0..16`, then [`SEP`] and
-//! [`MARK`]. The text task reads characters of [`TEXT`] (its alphabet is its vocabulary).
+//! [`MARK`]. The text task reads characters of Tiny Shakespeare; its vocabulary is the text's
+//! alphabet ([`ALPHABET`], known without the text). The text itself is embedded with the
+//! `text` feature (the training worker), or handed over at run time with [`provide_text`] (the
+//! page, which loads `data/shakespeare.txt` when the task is chosen, and so stays small).
 //!
 //! `len` is the task's size (items to copy, pairs to recall, bits to count…), so the same task
 //! can be trained at one length and evaluated at longer ones.
@@ -19,25 +22,60 @@ pub const VOCAB: usize = 18;
 
 /// The text task's corpus: the first 190 KB of Tiny Shakespeare (Karpathy's char-rnn data,
 /// plays of Shakespeare, public domain), shipped as `www/data/shakespeare.txt`.
+#[cfg(feature = "text")]
 pub const TEXT: &str = include_str!("../../../www/data/shakespeare.txt");
-/// Share of [`TEXT`] trained on; the rest is held out for validation.
+/// Share of the text trained on; the rest is held out for validation.
 const TEXT_TRAIN: f64 = 0.9;
 
-/// The text's characters, sorted, and the text as their indices.
+/// The text's characters, sorted: the text task's vocabulary (a test checks it against the
+/// text).
+pub const ALPHABET: &str = "\n !&',-.:;?ABCDEFGHIJKLMNOPQRSTUVWYZabcdefghijklmnopqrstuvwxyz";
+
+/// The text as indices into [`ALPHABET`].
 struct Corpus {
-    alphabet: Vec<char>,
     ids: Vec<u32>,
 }
 
-fn corpus() -> &'static Corpus {
-    static CORPUS: std::sync::OnceLock<Corpus> = std::sync::OnceLock::new();
-    CORPUS.get_or_init(|| {
-        let mut alphabet: Vec<char> = TEXT.chars().collect();
-        alphabet.sort_unstable();
-        alphabet.dedup();
-        let ids = TEXT.chars().map(|ch| alphabet.binary_search(&ch).expect("in the alphabet") as u32).collect();
-        Corpus { alphabet, ids }
-    })
+static CORPUS: std::sync::OnceLock<Corpus> = std::sync::OnceLock::new();
+
+fn read_corpus(text: &str) -> Result<Corpus, String> {
+    let alphabet: Vec<char> = ALPHABET.chars().collect();
+    let ids = text
+        .chars()
+        .map(|ch| {
+            alphabet
+                .binary_search(&ch)
+                .map(|i| i as u32)
+                .map_err(|_| format!("the text has {ch:?}, outside its alphabet"))
+        })
+        .collect::<Result<Vec<u32>, String>>()?;
+    if ids.len() < 1000 {
+        return Err(format!("the text has {} characters; the task needs at least 1,000", ids.len()));
+    }
+    Ok(Corpus { ids })
+}
+
+/// The corpus: embedded (feature `text`) or handed over ([`provide_text`]); `None` until then.
+fn corpus() -> Option<&'static Corpus> {
+    #[cfg(feature = "text")]
+    if CORPUS.get().is_none() {
+        let _ = CORPUS.set(read_corpus(TEXT).expect("the embedded text is in its alphabet"));
+    }
+    CORPUS.get()
+}
+
+/// Hands the text task its corpus (`www/data/shakespeare.txt`, loaded by the page). The first
+/// text given stays; a text with a character outside [`ALPHABET`] is refused with the reason.
+pub fn provide_text(text: &str) -> Result<(), String> {
+    if CORPUS.get().is_none() {
+        let _ = CORPUS.set(read_corpus(text)?);
+    }
+    Ok(())
+}
+
+/// Whether the text task can draw examples (its corpus is embedded or was handed over).
+pub fn text_ready() -> bool {
+    corpus().is_some()
 }
 
 /// Which examples a batch comes from: the text task holds part of its corpus out; the
@@ -91,7 +129,7 @@ impl Task {
     /// The number of distinct tokens.
     pub fn vocab(self) -> usize {
         match self {
-            Task::Text => corpus().alphabet.len(),
+            Task::Text => ALPHABET.chars().count(),
             _ => VOCAB,
         }
     }
@@ -100,7 +138,7 @@ impl Task {
     /// character as itself (a newline as `⏎`).
     pub fn token_text(self, tok: u32) -> String {
         match self {
-            Task::Text => match corpus().alphabet.get(tok as usize) {
+            Task::Text => match ALPHABET.chars().nth(tok as usize) {
                 Some('\n') => "⏎".into(),
                 Some(ch) => ch.to_string(),
                 None => "?".into(),
@@ -132,7 +170,8 @@ impl Task {
         let sym = |rng: &mut Rng, n: u32| rng.below(n);
         match self {
             Task::Text => {
-                let ids = &corpus().ids;
+                // Without its corpus (see `text_ready`) the task draws blank windows.
+                let ids: &[u32] = corpus().map_or(&[], |c| &c.ids);
                 let split = (ids.len() as f64 * TEXT_TRAIN) as usize;
                 let (from, to) = match part {
                     Part::Train => (0, split),
@@ -301,9 +340,22 @@ mod tests {
         let (tok, tar) = Task::Text.batch_from(12, 1, &mut rng, Part::Validation);
         assert_eq!(&tar[..11], &tok[1..]);
         let shown: String = tok.iter().map(|&t| Task::Text.token_text(t)).collect::<String>().replace('⏎', "\n");
-        let tail = &TEXT[(TEXT.len() as f64 * TEXT_TRAIN) as usize - 1..];
+        let text = include_str!("../../../www/data/shakespeare.txt");
+        provide_text(text).unwrap();
+        let tail = &text[(text.len() as f64 * TEXT_TRAIN) as usize - 1..];
         assert!(tail.contains(&shown), "{shown:?} is not from the held-out part");
         assert_eq!(Task::Text.vocab(), 62);
         assert_eq!(Task::Passkey.token_text(MARK), "*");
+    }
+
+    #[test]
+    fn the_alphabet_is_the_texts_and_a_foreign_text_is_refused() {
+        let text = include_str!("../../../www/data/shakespeare.txt");
+        let mut chars: Vec<char> = text.chars().collect();
+        chars.sort_unstable();
+        chars.dedup();
+        assert_eq!(chars.into_iter().collect::<String>(), ALPHABET);
+        assert_eq!(read_corpus("short").err().unwrap(), "the text has 5 characters; the task needs at least 1,000");
+        assert!(read_corpus(&"é".repeat(2000)).err().unwrap().contains("'é', outside its alphabet"));
     }
 }

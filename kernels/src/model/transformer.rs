@@ -17,30 +17,23 @@
 //! [`super::output`] (logits, cross-entropy). This file chains them and keeps what the backward
 //! pass needs; [`super::config`] holds the shape and the flat parameter vector's layout.
 
-pub use super::{
-    config::{Config, LayerLayout, Layout, Positions, Tensor},
-    norm::{norm_backward, norm_forward, Norm},
-    output::IGNORE,
-    rope::{rope, ROPE_BASE},
-};
 use super::{
+    config::span,
     embedding::{embedding_backward, embedding_forward},
     matmul::{matmul_backward, matmul_forward},
     output::{crossentropy_backward, crossentropy_forward, logits_backward, logits_forward},
     rope::{rope_backward, rope_forward},
 };
+pub use super::{
+    config::{all_finite, Config, LayerLayout, Layout, Positions, Tensor},
+    norm::{norm_backward, norm_forward, Norm},
+    output::IGNORE,
+    rope::{rope, ROPE_BASE},
+};
 use crate::{
     attention::{attention_backward, attention_forward, Attention, Extras, Gradients, Mask, Shape},
     mlp::{hidden_backward, hidden_forward},
 };
-
-pub fn all_finite(x: &[f32]) -> bool {
-    x.iter().all(|v| v.is_finite())
-}
-
-pub(super) fn span(p: &[f32], (at, len): (usize, usize)) -> &[f32] {
-    &p[at..at + len]
-}
 
 fn span_mut(p: &mut [f32], (at, len): (usize, usize)) -> &mut [f32] {
     &mut p[at..at + len]

@@ -11,10 +11,8 @@ use crate::{
         export::{csv_number, download_canvas_png, download_text},
         heatmap::{cell_under, interpolate, put_pixels, BROKEN_RGB},
     },
-    state::{
-        codec::{format_float, Choice},
-        labs::{Activation, GateChoice, ACT_BETA, ACT_GRANGE},
-    },
+    labs::activations::settings::{Activation, GateChoice, ACT_BETA, ACT_GRANGE},
+    state::codec::{format_float, Choice},
 };
 
 /// Cells per side: odd, so that a = 0 and b = 0 fall on cells.

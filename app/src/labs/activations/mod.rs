@@ -5,20 +5,24 @@
 //! Loaded on demand (`src/bin/lab_activations.rs`): the shell calls [`mount`] with the query
 //! of the lab's settings and hears every change back.
 
+pub mod content;
 mod gate;
 mod plots;
 mod race;
+pub mod settings;
 pub mod spec;
 
 use leptos::prelude::*;
+use softplay_worker::activations;
 
 use super::{
+    frame::LabFrame,
     mounted::{self, Slot},
-    shell::LabFrame,
 };
 use crate::{
     components::controls::{flag_field, float_field, int_field, ListPicker},
-    state::labs::{ActivationsConfig, Page, ACT_FNS_MAX, ACT_SECOND, ACT_XMAX, SEED},
+    labs::activations::settings::{ActivationsConfig, ACT_FNS_MAX, ACT_SECOND, ACT_XMAX},
+    state::lab::SEED,
     worker::client::Compute,
 };
 
@@ -26,10 +30,10 @@ use crate::{
 #[derive(Clone, Copy)]
 pub struct Lab {
     pub config: RwSignal<ActivationsConfig>,
-    pub compute: Compute,
+    pub compute: Compute<activations::Request, activations::Done>,
 }
 
-static SLOT: Slot<ActivationsConfig> = Slot::new(Page::Activations);
+static SLOT: Slot<ActivationsConfig> = Slot::new("activations");
 
 /// Mounts the lab into `host` with the settings of `query`; `on_query` hears the query of
 /// every change.
@@ -45,10 +49,8 @@ pub fn ActivationsLab() -> impl IntoView {
     let config = expect_context::<Lab>().config;
     view! {
         <LabFrame
-            title="Activations"
-            intro="The activation zoo — from ReLU and GELU to PolyCom, CRReLU, rational and KAN units — \
-                   with derivatives, parameters, a fitting race between small MLPs, and the sparsity \
-                   each one produces."
+            title=content::TITLE
+            intro=content::INTRO
             results=Box::new(move || view! {
                 <plots::Curves/>
                 <plots::PropertyTable/>

@@ -6,20 +6,21 @@ use std::sync::Arc;
 use leptos::{ev, prelude::*};
 use softplay_kernels::activation::{kan_bases, Activation as Kernel, Properties, KAN_BASES};
 
-use super::{spec, Lab};
+use super::{
+    content::{function, Function},
+    spec, Lab,
+};
 use crate::{
     components::{
         chart::{readout_number, Axis, LineChart, Series},
         controls::FloatControl,
         export::{csv_field, csv_number, download_text},
     },
-    state::{
-        codec::{format_float, Choice, FloatParam},
-        labs::{
-            Activation, ActivationsConfig, Coefficients, ACT_BETA, ACT_ELU, ACT_EPS, ACT_FNS_MAX, ACT_KAN_C,
-            ACT_KAN_WB, ACT_KAN_WS, ACT_LEAKY, ACT_POLYNORM, ACT_POLYRELU, ACT_RATIONAL_P, ACT_RATIONAL_Q, ACT_SP_BETA,
-        },
+    labs::activations::settings::{
+        Activation, ActivationsConfig, Coefficients, ACT_BETA, ACT_ELU, ACT_EPS, ACT_FNS_MAX, ACT_KAN_C, ACT_KAN_WB,
+        ACT_KAN_WS, ACT_LEAKY, ACT_POLYNORM, ACT_POLYRELU, ACT_RATIONAL_P, ACT_RATIONAL_Q, ACT_SP_BETA,
     },
+    state::codec::{format_float, Choice, FloatParam},
 };
 
 /// Points per plotted curve.
@@ -101,7 +102,8 @@ pub fn Curves() -> impl IntoView {
             </div>
             <dl class="formulas" data-testid="formulas">
                 {move || config.with(|c| c.shown.clone()).into_iter().map(|a| {
-                    let (formula, source) = formula(a);
+                    let Function { formula, paper, .. } = function(a);
+                    let source = paper.map(|p| format!(" — {p}")).unwrap_or_default();
                     view! { <dt>{a.label()}</dt><dd>{formula}<span class="paper">{source}</span></dd> }
                 }).collect::<Vec<_>>()}
             </dl>
@@ -116,30 +118,7 @@ pub fn Curves() -> impl IntoView {
     }
 }
 
-/// Each function's definition and where it comes from.
-fn formula(a: Activation) -> (&'static str, &'static str) {
-    match a {
-        Activation::Relu => ("max(x, 0)", " — Nair & Hinton 2010"),
-        Activation::LeakyRelu => ("x if x > 0, else α·x", " — Maas et al. 2013"),
-        Activation::Elu => ("x if x > 0, else α(eˣ − 1)", " — Clevert et al. 2016"),
-        Activation::Gelu => ("x·Φ(x) = ½x(1 + erf(x/√2))", " — Hendrycks & Gimpel 2016"),
-        Activation::GeluTanh => ("½x(1 + tanh(√(2/π)(x + 0.044715x³)))", " — the GPT-2/BERT approximation"),
-        Activation::Silu => ("x·σ(βx)", " — Ramachandran et al. 2017 (Swish); Elfwing et al. 2018 (SiLU)"),
-        Activation::Mish => ("x·tanh(softplus(x))", " — Misra 2019"),
-        Activation::Softplus => ("(1/β)·ln(1 + e^(βx))", " — Dugas et al. 2001"),
-        Activation::Sigmoid => ("1/(1 + e^(−x))", ""),
-        Activation::Tanh => ("(eˣ − e^(−x))/(eˣ + e^(−x))", ""),
-        Activation::SquaredRelu => ("max(x, 0)²", " — So et al. 2021 (Primer)"),
-        Activation::PolyRelu => ("Σᵢ₌₀..₃ aᵢ·ReLU(x)ⁱ", " — Zhuo et al. 2025 (PolyCom)"),
-        Activation::PolyNorm => {
-            ("a₀ + Σᵢ₌₁..₃ aᵢ·xⁱ/rms(xⁱ), rms over the hidden row", " — Zhuo et al. 2025 (PolyCom)")
-        }
-        Activation::CrRelu => ("ReLU(x) + ε·x·e^(−x²/2)", " — EAFO, arXiv 2405.12954"),
-        Activation::Rational => ("P₅(x)/(1 + Σₖ₌₁..₄ |bₖ|·|x|ᵏ)", " — Molina et al. 2020 (Padé units)"),
-        Activation::Kan => ("w_b·SiLU(x) + w_s·Σᵢ cᵢBᵢ(x)", " — Liu et al. 2024 (KAN); efficient-kan"),
-    }
-}
-
+/// The functions with parameters to set (each has its `parameters` hint in the content file).
 const HAS_PARAMETERS: [Activation; 9] = [
     Activation::LeakyRelu,
     Activation::Elu,
@@ -195,8 +174,9 @@ pub fn Parameters() -> impl IntoView {
     let config = expect_context::<Lab>().config;
     // Rebuilt only when the function is shown or hidden, not on every change of a setting (a
     // control keeps its message and focus while its value moves).
-    let group = move |a: Activation, hint: &'static str, body: fn(RwSignal<ActivationsConfig>) -> AnyView| {
+    let group = move |a: Activation, body: fn(RwSignal<ActivationsConfig>) -> AnyView| {
         let shown = Memo::new(move |_| config.with(|c| c.shown.contains(&a)));
+        let hint = function(a).parameters.unwrap_or_default();
         move || {
             shown.get().then(|| {
                 view! {
@@ -210,35 +190,35 @@ pub fn Parameters() -> impl IntoView {
         }
     };
     view! {
-        {group(Activation::LeakyRelu, "x for x > 0, else α·x.", |c| {
+        {group(Activation::LeakyRelu, |c| {
             float_control(c, ACT_LEAKY, |c| c.leaky_alpha, |c, v| c.leaky_alpha = v).into_any()
         })}
-        {group(Activation::Elu, "x for x > 0, else α(eˣ − 1).", |c| {
+        {group(Activation::Elu, |c| {
             float_control(c, ACT_ELU, |c| c.elu_alpha, |c, v| c.elu_alpha = v).into_any()
         })}
-        {group(Activation::Silu, "x·σ(βx); β → ∞ approaches ReLU, β = 1.702 is close to GELU.", |c| {
+        {group(Activation::Silu, |c| {
             float_control(c, ACT_BETA, |c| c.silu_beta, |c, v| c.silu_beta = v).into_any()
         })}
-        {group(Activation::Softplus, "(1/β)·ln(1 + e^(βx)): a smooth ReLU, sharper as β grows.", |c| {
+        {group(Activation::Softplus, |c| {
             float_control(c, ACT_SP_BETA, |c| c.softplus_beta, |c, v| c.softplus_beta = v).into_any()
         })}
-        {group(Activation::CrRelu, "ReLU(x) + ε·x·e^(−x²/2) (CRReLU, EAFO): ε is learned in the paper.", |c| {
+        {group(Activation::CrRelu, |c| {
             float_control(c, ACT_EPS, |c| c.crrelu_eps, |c, v| c.crrelu_eps = v).into_any()
         })}
-        {group(Activation::PolyRelu, "Σ aᵢ·ReLU(x)ⁱ, i = 0..3 (PolyCom). Initialised at a = (0, ⅓, ⅓, ⅓).", |c| {
+        {group(Activation::PolyRelu, |c| {
             coefficient_controls(c, &ACT_POLYRELU, |c| &c.poly_relu, |c| &mut c.poly_relu).into_any()
         })}
-        {group(Activation::PolyNorm, "a₀ + Σ aᵢ·xⁱ/rms(xⁱ) over the row, i = 1..3 (PolyCom).", |c| {
+        {group(Activation::PolyNorm, |c| {
             coefficient_controls(c, &ACT_POLYNORM, |c| &c.poly_norm, |c| &mut c.poly_norm).into_any()
         })}
-        {group(Activation::Rational, "P(x)/Q(x): P of degree 5, Q = 1 + Σ|bₖ|·|x|ᵏ never below 1. Starts as a fit to GELU.", |c| {
+        {group(Activation::Rational, |c| {
             view! {
                 {coefficient_controls(c, &ACT_RATIONAL_P, |c| &c.rational_p, |c| &mut c.rational_p)}
                 {coefficient_controls(c, &ACT_RATIONAL_Q, |c| &c.rational_q, |c| &mut c.rational_q)}
             }
             .into_any()
         })}
-        {group(Activation::Kan, "w_b·SiLU(x) + w_s·Σ cᵢ·Bᵢ(x): cubic B-splines on 5 intervals of [−1, 1]. Drag the points to shape the spline.", |c| {
+        {group(Activation::Kan, |c| {
             view! {
                 {float_control(c, ACT_KAN_WB, |c| c.kan_wb, |c, v| c.kan_wb = v)}
                 {float_control(c, ACT_KAN_WS, |c| c.kan_ws, |c, v| c.kan_ws = v)}
@@ -536,5 +516,17 @@ pub fn PropertyTable() -> impl IntoView {
                 <span role="status">{move || message.get()}</span>
             </div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_the_functions_with_parameters_have_a_parameters_hint() {
+        for &a in Activation::ALL {
+            assert_eq!(function(a).parameters.is_some(), HAS_PARAMETERS.contains(&a), "{a:?}");
+        }
     }
 }

@@ -5,17 +5,19 @@ use leptos::prelude::*;
 use softplay_kernels::fit::{plot_x, ACTIVE_ABOVE, DIVERGED_GROWTH};
 
 use super::{plots::styled, spec, Lab};
+use softplay_worker::{
+    activations::{Done, FitReport, FitWire, Request, SnapshotWire},
+    protocol::Reply,
+};
+
 use crate::{
     components::{
         chart::{readout_number, Axis, LineChart, Series, INK},
         controls::{choice_field, float_field, int_field, ListPicker},
         export::{csv_field, csv_number, download_text},
     },
-    state::{
-        codec::{format_float, Choice},
-        labs::{RaceUnit, ACT_LAYERS, ACT_LR, ACT_RACE_MAX, ACT_STEPS, ACT_WIDTH},
-    },
-    worker::protocol::{FitReport, FitWire, Request, Response, SnapshotWire},
+    labs::activations::settings::{RaceUnit, ACT_LAYERS, ACT_LR, ACT_RACE_MAX, ACT_STEPS, ACT_WIDTH},
+    state::codec::{format_float, Choice},
 };
 
 /// Worker time per request: the page hears from the race about 12 times a second.
@@ -134,13 +136,13 @@ pub fn Race() -> impl IntoView {
         compute.send(
             move |id| Request::Fit { id, race, spec: wire, steps, budget_ms: BUDGET_MS },
             move |response| match response {
-                Response::FitDone(report) => {
+                Reply::Done(Done::Fit(report)) => {
                     if data.with_untracked(|d| d.race == report.race) {
                         data.update(|d| d.add(report));
                     }
                     in_flight.set(false);
                 }
-                Response::Failed { message, .. } => {
+                Reply::Failed { message, .. } => {
                     if data.with_untracked(|d| d.race == race) {
                         data.update(|d| d.error = Some(message));
                         running.set(false);

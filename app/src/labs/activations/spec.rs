@@ -7,10 +7,9 @@ use softplay_kernels::{
     mlp::{Hidden, Target},
 };
 
-use crate::{
-    state::labs::{Activation, ActivationsConfig, FitTarget, GateChoice, RaceUnit},
-    worker::protocol::FitWire,
-};
+use softplay_worker::activations::FitWire;
+
+use crate::labs::activations::settings::{Activation, ActivationsConfig, FitTarget, GateChoice, RaceUnit};
 
 fn array<const N: usize>(v: &[f64]) -> [f64; N] {
     std::array::from_fn(|i| v.get(i).copied().unwrap_or(0.0))

@@ -11,10 +11,8 @@ use crate::{
         chart::{Axis, LineChart, Series, INK},
         controls::choice_field,
     },
-    state::{
-        codec::{format_float, Choice},
-        labs::{AlignmentConfig, BaseDist, BON_MAX_OUTCOMES, BON_P, BON_R},
-    },
+    labs::alignment::settings::{AlignmentConfig, BaseDist, BON_MAX_OUTCOMES, BON_P, BON_R},
+    state::codec::{format_float, Choice},
 };
 
 /// The largest N.

@@ -1,22 +1,23 @@
 //! Loss curves: `L(h)` and the gradient weight `w(h) = −dL/dh` of the chosen losses, with
-//! their parameters, formulas and the margins worth marking.
+//! their parameters, the margins worth marking and their formulas (`content/alignment.toml`).
 
 use leptos::prelude::*;
 use softplay_kernels::alignment::losses::{curve, marked_margin, LossKind, LossParams};
 
-use super::{now_ms, Lab};
+use super::{
+    content::{loss, Loss},
+    now_ms, Lab,
+};
 use crate::{
     components::{
         chart::{Axis, LineChart, Marker, Series},
         controls::{float_field, ListPicker},
     },
-    state::{
-        codec::{format_float, Choice},
-        labs::{
-            AlignmentConfig, AlignmentLoss, ALIGN_BETA, ALIGN_CURVES_MAX, ALIGN_EPS, ALIGN_GAMMA, ALIGN_HMAX,
-            ALIGN_LAMBDA, ALIGN_LEN_L, ALIGN_LEN_W, ALIGN_SBETA, ALIGN_TAU, ALIGN_Z0,
-        },
+    labs::alignment::settings::{
+        AlignmentConfig, AlignmentLoss, ALIGN_BETA, ALIGN_CURVES_MAX, ALIGN_EPS, ALIGN_GAMMA, ALIGN_HMAX, ALIGN_LAMBDA,
+        ALIGN_LEN_L, ALIGN_LEN_W, ALIGN_SBETA, ALIGN_TAU, ALIGN_Z0,
     },
+    state::codec::{format_float, Choice},
 };
 
 /// Points per curve.
@@ -200,10 +201,10 @@ pub fn LossCurves() -> impl IntoView {
             </p>
             <dl class="formulas loss-formulas" data-testid="loss-formulas">
                 {move || config.with(|c| c.curves.clone()).into_iter().map(|l| {
-                    let (markup, source) = formula(l);
+                    let Loss { formula, paper } = loss(l);
                     view! {
                         <dt>{l.label()}</dt>
-                        <dd><div class="formula" inner_html=markup></div><span class="paper">{source}</span></dd>
+                        <dd><div class="formula" inner_html=formula></div><span class="paper">{paper}</span></dd>
                     }
                 }).collect::<Vec<_>>()}
             </dl>
@@ -216,89 +217,5 @@ fn short(x: f64) -> String {
         format!("{x:.0}")
     } else {
         format!("{x:.2}")
-    }
-}
-
-/// `sp(…)`, `σ(…)` and friends in MathML.
-macro_rules! f {
-    (sp $($arg:literal)*) => { concat!("<mi>sp</mi><mo>(</mo>", $($arg,)* "<mo>)</mo>") };
-    (sig $($arg:literal)*) => { concat!("<mi>σ</mi><mo>(</mo>", $($arg,)* "<mo>)</mo>") };
-}
-
-/// Each loss's MathML (the loss, then what h is) and its paper.
-fn formula(l: AlignmentLoss) -> (&'static str, &'static str) {
-    match l {
-        AlignmentLoss::Dpo => (
-            concat!(
-                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo>",
-                f!(sp "<mo>−</mo><mi>β</mi><mi>h</mi>"),
-                "<mo>,</mo><mspace width=\"1em\"/><mi>w</mi><mo>=</mo><mi>β</mi>",
-                f!(sig "<mo>−</mo><mi>β</mi><mi>h</mi>"),
-                "</mrow></math>",
-                "<math display=\"block\"><mrow><mtext>where&#xA0;</mtext><mi>h</mi><mo>=</mo><mi>ln</mi><mfrac><mrow><mi>π</mi><mo>(</mo><msub><mi>y</mi><mi>w</mi></msub><mo>)</mo></mrow><mrow><msub><mi>π</mi><mi>ref</mi></msub><mo>(</mo><msub><mi>y</mi><mi>w</mi></msub><mo>)</mo></mrow></mfrac><mo>−</mo><mi>ln</mi><mfrac><mrow><mi>π</mi><mo>(</mo><msub><mi>y</mi><mi>l</mi></msub><mo>)</mo></mrow><mrow><msub><mi>π</mi><mi>ref</mi></msub><mo>(</mo><msub><mi>y</mi><mi>l</mi></msub><mo>)</mo></mrow></mfrac><mo>,</mo><mspace width=\"0.5em\"/><mi>sp</mi><mo>(</mo><mi>x</mi><mo>)</mo><mo>=</mo><mi>ln</mi><mo>(</mo><mn>1</mn><mo>+</mo><msup><mi>e</mi><mi>x</mi></msup><mo>)</mo></mrow></math>"
-            ),
-            "Rafailov et al. 2023",
-        ),
-        AlignmentLoss::Cdpo => (
-            concat!(
-                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mo>(</mo><mn>1</mn><mo>−</mo><mi>ε</mi><mo>)</mo>",
-                f!(sp "<mo>−</mo><mi>β</mi><mi>h</mi>"),
-                "<mo>+</mo><mi>ε</mi>",
-                f!(sp "<mi>β</mi><mi>h</mi>"),
-                "</mrow></math>",
-                "<math display=\"block\"><mrow><mtext>zero gradient at&#xA0;</mtext><msup><mi>h</mi><mo>*</mo></msup><mo>=</mo><mfrac><mrow><mi>ln</mi><mo>(</mo><mo>(</mo><mn>1</mn><mo>−</mo><mi>ε</mi><mo>)</mo><mo>/</mo><mi>ε</mi><mo>)</mo></mrow><mi>β</mi></mfrac></mrow></math>"
-            ),
-            "Mitchell 2023 (conservative DPO, label smoothing)",
-        ),
-        AlignmentLoss::RobustDpo => (
-            concat!(
-                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mfrac><mrow><mo>(</mo><mn>1</mn><mo>−</mo><mi>ε</mi><mo>)</mo>",
-                f!(sp "<mo>−</mo><mi>β</mi><mi>h</mi>"),
-                "<mo>−</mo><mi>ε</mi>",
-                f!(sp "<mi>β</mi><mi>h</mi>"),
-                "</mrow><mrow><mn>1</mn><mo>−</mo><mn>2</mn><mi>ε</mi></mrow></mfrac></mrow></math>"
-            ),
-            "Chowdhury et al. 2024 (unbiased under label noise ε)",
-        ),
-        AlignmentLoss::Ipo => (
-            concat!(
-                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><msup><mrow><mo>(</mo><mover><mi>h</mi><mo>¯</mo></mover><mo>−</mo><mfrac><mn>1</mn><mrow><mn>2</mn><mi>τ</mi></mrow></mfrac><mo>)</mo></mrow><mn>2</mn></msup></mrow></math>",
-                "<math display=\"block\"><mrow><mtext>with per-token averaged log-ratios&#xA0;</mtext><mover><mi>h</mi><mo>¯</mo></mover></mrow></math>"
-            ),
-            "Azar et al. 2023 (IPO)",
-        ),
-        AlignmentLoss::Hinge => (
-            "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mi>max</mi><mo>(</mo><mn>0</mn><mo>,</mo><mn>1</mn><mo>−</mo><mi>β</mi><mi>h</mi><mo>)</mo></mrow></math>",
-            "Zhao et al. 2023 (SLiC)",
-        ),
-        AlignmentLoss::Simpo => (
-            concat!(
-                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo>",
-                f!(sp "<mo>−</mo><mo>(</mo><mfrac><msub><mi>β</mi><mi>s</mi></msub><mrow><mo>|</mo><msub><mi>y</mi><mi>w</mi></msub><mo>|</mo></mrow></mfrac><msub><mi>ℓ</mi><mi>w</mi></msub><mo>−</mo><mfrac><msub><mi>β</mi><mi>s</mi></msub><mrow><mo>|</mo><msub><mi>y</mi><mi>l</mi></msub><mo>|</mo></mrow></mfrac><msub><mi>ℓ</mi><mi>l</mi></msub><mo>−</mo><mi>γ</mi><mo>)</mo>"),
-                "</mrow></math>",
-                "<math display=\"block\"><mrow><mtext>no reference; here&#xA0;</mtext><mi>h</mi><mo>=</mo><msub><mi>ℓ</mi><mi>w</mi></msub><mo>−</mo><msub><mi>ℓ</mi><mi>l</mi></msub><mtext>&#xA0;(sequence log-probabilities), with&#xA0;</mtext><msub><mi>ℓ</mi><mi>l</mi></msub><mo>=</mo><mo>−</mo><mo>|</mo><msub><mi>y</mi><mi>l</mi></msub><mo>|</mo></mrow></math>"
-            ),
-            "Meng et al. 2024 (SimPO)",
-        ),
-        AlignmentLoss::Orpo => (
-            concat!(
-                "<math display=\"block\"><mrow><mi>L</mi><mo>=</mo><mo>−</mo><msub><mover><mi>ℓ</mi><mo>¯</mo></mover><mi>w</mi></msub><mo>−</mo><mi>λ</mi><mi>ln</mi>",
-                f!(sig "<msub><mi>lo</mi><mi>w</mi></msub><mo>−</mo><msub><mi>lo</mi><mi>l</mi></msub>"),
-                "<mo>,</mo><mspace width=\"1em\"/><mi>lo</mi><mo>=</mo><mover><mi>ℓ</mi><mo>¯</mo></mover><mo>−</mo><mi>ln</mi><mo>(</mo><mn>1</mn><mo>−</mo><msup><mi>e</mi><mover><mi>ℓ</mi><mo>¯</mo></mover></msup><mo>)</mo></mrow></math>",
-                "<math display=\"block\"><mrow><mtext>here&#xA0;</mtext><mi>h</mi><mo>=</mo><msub><mi>lo</mi><mi>w</mi></msub><mo>−</mo><msub><mi>lo</mi><mi>l</mi></msub><mtext>&#xA0;with&#xA0;</mtext><msub><mover><mi>ℓ</mi><mo>¯</mo></mover><mi>l</mi></msub><mo>=</mo><mo>−</mo><mn>1</mn><mtext>: the NLL term keeps pushing</mtext></mrow></math>"
-            ),
-            "Hong et al. 2024 (ORPO)",
-        ),
-        AlignmentLoss::Kto => (
-            concat!(
-                "<math display=\"block\"><mrow><msub><mi>L</mi><mi>D</mi></msub><mo>=</mo><mn>1</mn><mo>−</mo>",
-                f!(sig "<mi>β</mi><mo>(</mo><mi>r</mi><mo>−</mo><msub><mi>z</mi><mn>0</mn></msub><mo>)</mo>"),
-                "<mo>,</mo><mspace width=\"1em\"/><msub><mi>L</mi><mi>U</mi></msub><mo>=</mo><mn>1</mn><mo>−</mo>",
-                f!(sig "<mi>β</mi><mo>(</mo><msub><mi>z</mi><mn>0</mn></msub><mo>−</mo><mi>r</mi><mo>)</mo>"),
-                "</mrow></math>",
-                "<math display=\"block\"><mrow><mtext>unpaired; here&#xA0;</mtext><mi>h</mi><mo>=</mo><mi>r</mi><mo>=</mo><mi>ln</mi><mo>(</mo><mi>π</mi><mo>/</mo><msub><mi>π</mi><mi>ref</mi></msub><mo>)</mo><mtext>&#xA0;of one response</mtext></mrow></math>"
-            ),
-            "Ethayarajh et al. 2024 (KTO; λ_D = λ_U = 1)",
-        ),
     }
 }

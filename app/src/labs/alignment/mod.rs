@@ -6,30 +6,30 @@
 //! compute in the page (a few thousand f64 operations); the toy trains in the lab's worker.
 
 mod bon;
+pub mod content;
 mod losses;
 mod nash;
+pub mod settings;
 mod toy;
 
 use leptos::prelude::*;
+use softplay_worker::alignment;
 
+use self::settings::AlignmentConfig;
 use super::{
+    frame::LabFrame,
     mounted::{self, Slot},
-    shell::LabFrame,
 };
-use crate::{
-    components::controls::int_field,
-    state::labs::{AlignmentConfig, Page, SEED},
-    worker::client::Compute,
-};
+use crate::{components::controls::int_field, state::lab::SEED, worker::client::Compute};
 
 /// The lab's settings and its worker, shared through context.
 #[derive(Clone, Copy)]
 pub struct Lab {
     pub config: RwSignal<AlignmentConfig>,
-    pub compute: Compute,
+    pub compute: Compute<alignment::Request, alignment::Done>,
 }
 
-static SLOT: Slot<AlignmentConfig> = Slot::new(Page::Alignment);
+static SLOT: Slot<AlignmentConfig> = Slot::new("alignment");
 
 /// Mounts the lab into `host` with the settings of `query`; `on_query` hears the query of
 /// every change.
@@ -50,10 +50,8 @@ pub fn AlignmentLab() -> impl IntoView {
     let config = expect_context::<Lab>().config;
     view! {
         <LabFrame
-            title="Alignment"
-            intro="Preference alignment made visible: the DPO family's losses and gradient weights, a DPO toy \
-                   that shows the rejected response collapsing and mass leaking to unseen responses, \
-                   best-of-N against the KL-optimal policy, and Nash learning on preferences that go in circles."
+            title=content::TITLE
+            intro=content::INTRO
             results=Box::new(move || view! {
                 <losses::LossCurves/>
                 <toy::Toy/>

@@ -7,30 +7,20 @@ use softplay_kernels::{
     Rng,
 };
 
-use super::{now_ms, Lab};
+use super::{content::method, now_ms, Lab};
 use crate::{
     components::{
         chart::{colour, Axis, LineChart, Series},
         controls::{choice_field, float_field, int_field},
     },
-    state::{
-        codec::{format_float, Choice},
-        labs::{AlignmentConfig, PrefMatrix, NASH_ETA, NASH_ITERS, NASH_K, NASH_TAU},
-    },
+    labs::alignment::settings::{AlignmentConfig, PrefMatrix, NASH_ETA, NASH_ITERS, NASH_K, NASH_TAU},
+    state::codec::{format_float, Choice},
 };
 
 /// Most points per exploitability curve.
 const CURVE_POINTS: usize = 1000;
 /// The log axis's floor: an exploitability of exactly 0 is drawn here.
 const FLOOR: f64 = 1e-16;
-
-fn label(m: NashMethod) -> &'static str {
-    match m {
-        NashMethod::SelfPlay => "self-play (multiplicative weights, no regularisation)",
-        NashMethod::NashMd => "Nash-MD",
-        NashMethod::Egpo => "EGPO (extragradient)",
-    }
-}
 
 /// `P` (row-major) of the settings.
 pub fn matrix(c: &AlignmentConfig) -> Vec<f64> {
@@ -106,7 +96,7 @@ pub fn Nash() -> impl IntoView {
                 .map(|(i, (m, t))| {
                     let every = t.exploitability.len().div_ceil(CURVE_POINTS).max(1);
                     Series {
-                        name: label(*m).into(),
+                        name: method(*m).into(),
                         colour: i,
                         points: t
                             .exploitability
@@ -164,7 +154,7 @@ pub fn Nash() -> impl IntoView {
                         let tail = &e[e.len() * 4 / 5..];
                         let (lo, hi) = tail.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
                         view! { <tr data-method=format!("{m:?}")>
-                            <td>{label(*m)}</td><td>{format!("{:.3e}", e[0])}</td>
+                            <td>{method(*m)}</td><td>{format!("{:.3e}", e[0])}</td>
                             <td class="last">{format!("{:.3e}", e[e.len() - 1])}</td>
                             <td>{format!("{lo:.2e} … {hi:.2e}")}</td>
                         </tr> }

@@ -9,19 +9,22 @@ use super::{
     losses::{kernel_loss, loss_params},
     Lab,
 };
+use softplay_worker::{
+    alignment::{Done, Request},
+    protocol::Reply,
+};
+
 use crate::{
     components::{
         chart::{Axis, LineChart, Series, INK},
         controls::{choice_field, flag_field, float_field, int_field},
     },
-    state::{
-        codec::Choice,
-        labs::{
-            AlignmentConfig, ToyPolicy, TOY_BETA_MINUS, TOY_FEATURES, TOY_FLEX, TOY_FOCUS, TOY_LR, TOY_ON_POLICY,
-            TOY_PROMPTS_MAX, TOY_SAMPLES, TOY_SFT, TOY_STEPS, TOY_V,
-        },
+    labs::alignment::settings::{
+        AlignmentConfig, ToyPolicy, TOY_BETA_MINUS, TOY_FEATURES, TOY_FLEX, TOY_FOCUS, TOY_LR, TOY_ON_POLICY,
+        TOY_PROMPTS_MAX, TOY_SAMPLES, TOY_SFT, TOY_STEPS, TOY_V,
     },
-    worker::{latest::Latest, protocol::Request, protocol::Response},
+    state::codec::Choice,
+    worker::latest::Latest,
 };
 
 /// The kernels' settings of the toy, and its step count.
@@ -101,15 +104,15 @@ pub fn Toy() -> impl IntoView {
     let Lab { config, compute } = expect_context::<Lab>();
     let run = RwSignal::new(Run::default());
     let latest = Latest::new(compute, move |_: &(), response| match response {
-        Response::Progress { done, total, .. } => run.update(|r| r.progress = Some((done, total))),
-        Response::ToyDone(report) => run.update(|r| {
+        Reply::Progress { done, total, .. } => run.update(|r| r.progress = Some((done, total))),
+        Reply::Done(Done::Toy(report)) => run.update(|r| {
             r.trace = Some(report.trace);
             if report.done {
                 r.ms = report.ms;
                 r.progress = None;
             }
         }),
-        Response::Failed { message, .. } => run.update(|r| {
+        Reply::Failed { message, .. } => run.update(|r| {
             r.error = Some(message);
             r.progress = None;
         }),

@@ -7,23 +7,22 @@ use leptos::prelude::*;
 use softplay_kernels::attention::{attention_probe, attention_score, Attention, Mask, Probe, Shape, Variant};
 
 use super::variants::{about, as_set, spec, title};
+use super::Lab;
+use softplay_worker::{
+    attention::{Done, Inputs, Map, Request, SyntheticSpec, VariantSpec},
+    protocol::Reply,
+};
+
 use crate::{
-    app::AppState,
     components::{
         chart::readout_number,
         export::download_text,
         formula::Formula,
         heatmap::{heatmap_csv, Heatmap, HeatmapData},
     },
-    state::{
-        codec::Choice,
-        labs::{AttentionConfig, AttentionVariant, ColourScale, Source},
-    },
-    worker::{
-        client::Compute,
-        latest::Latest,
-        protocol::{Inputs, Map, Request, Response, SyntheticSpec, VariantSpec},
-    },
+    labs::attention::settings::{AttentionConfig, AttentionVariant, ColourScale, Source},
+    state::codec::Choice,
+    worker::latest::Latest,
 };
 
 /// The inputs the lab's settings describe (synthetic or the hand-written example).
@@ -141,12 +140,12 @@ fn shown(
 
 #[component]
 pub fn ComparePanels() -> impl IntoView {
-    let labs = expect_context::<AppState>().labs;
-    let compute = expect_context::<Compute>();
+    let config = expect_context::<Lab>().config;
+    let compute = expect_context::<Lab>().compute;
     let result = RwSignal::new(Result::default());
     let error = RwSignal::new(None::<String>);
     let latest = Latest::pipelined(compute, move |ask: &Ask, response| match response {
-        Response::AttentionMapsDone(maps) => {
+        Reply::Done(Done::Maps(maps)) => {
             let n = maps.n as usize;
             let inputs = Arc::new(QueriesKeys { d: maps.d as usize, q: maps.q.0, k: maps.k.0 });
             let shown = ask
@@ -158,12 +157,12 @@ pub fn ComparePanels() -> impl IntoView {
             error.set(None);
             result.set(Result { shown, elapsed_ms: maps.elapsed_ms, n: maps.n });
         }
-        Response::Failed { message, .. } => error.set(Some(message)),
+        Reply::Failed { message, .. } => error.set(Some(message)),
         _ => {}
     });
     let ask = Memo::new(move |_| {
-        labs.with(|l| {
-            let c = &l.attention;
+        config.with(|l| {
+            let c = l;
             Ask { inputs: inputs(c), variants: c.compare.iter().map(|&v| (v, spec(v, c))).collect(), causal: c.causal }
         })
     });
@@ -173,7 +172,7 @@ pub fn ComparePanels() -> impl IntoView {
         latest.request(a, move |id| Request::AttentionMaps { id, inputs, variants, causal });
     });
 
-    let compare = Memo::new(move |_| labs.with(|l| l.attention.compare.clone()));
+    let compare = Memo::new(move |_| config.with(|l| l.compare.clone()));
     let status = move || {
         if let Some(e) = error.get() {
             return format!("Could not compute the weights: {e}");
@@ -202,16 +201,16 @@ pub fn ComparePanels() -> impl IntoView {
 
 #[component]
 fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl IntoView {
-    let labs = expect_context::<AppState>().labs;
+    let config = expect_context::<Lab>().config;
     let info = about(variant);
     let shown = Memo::new(move |_| result.with(|r| r.shown.iter().find(|s| s.variant == variant).cloned()));
     let data = Signal::derive(move || shown.get().map(|s| s.data));
     // Memos, so that a change elsewhere in the settings does not redraw the heatmap.
-    let log = Memo::new(move |_| labs.with(|l| l.attention.colour == ColourScale::Log));
-    let heading = move || labs.with(|l| title(variant, &l.attention));
+    let log = Memo::new(move |_| config.with(|l| l.colour == ColourScale::Log));
+    let heading = move || config.with(|l| title(variant, l));
     let file_stem = Memo::new(move |_| {
-        labs.with(|l| {
-            let c = &l.attention;
+        config.with(|l| {
+            let c = l;
             let source = match c.source {
                 Source::Synthetic => format!("n{}-d{}-seed{}", c.n, c.d, c.seed),
                 Source::Table => format!("example-{}x{}", c.table_n, c.table_d),
@@ -279,7 +278,7 @@ fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl Int
                 {stat("mean support", "support", |s| Some(s.support))}
             </dl>
             <Formula markup=info.formula/>
-            {move || labs.with(|l| as_set(variant, &l.attention)).map(|text| view! { <p class="as-set">{text}</p> })}
+            {move || config.with(|l| as_set(variant, l)).map(|text| view! { <p class="as-set">{text}</p> })}
             <p>{info.text}</p>
             <p class="paper">
                 "From: " <a href=info.link rel="noopener" target="_blank">{info.paper}</a>

@@ -3,17 +3,16 @@
 
 use leptos::prelude::*;
 
-use crate::{
-    app::AppState,
-    components::{
-        chart::readout_number,
-        controls::ChoiceControl,
-        export::{csv_number, download_text},
-    },
-    worker::{
-        protocol::{Algorithm, Race, Request, Response},
-        LongCompute,
-    },
+use super::Lab;
+use softplay_worker::{
+    attention::{Algorithm, Done, Race, Request},
+    protocol::Reply,
+};
+
+use crate::components::{
+    chart::readout_number,
+    controls::ChoiceControl,
+    export::{csv_number, download_text},
 };
 
 const REPEATS: u32 = 9;
@@ -49,24 +48,24 @@ fn race_csv(race: &Race) -> String {
 
 #[component]
 pub fn SoftmaxRace() -> impl IntoView {
-    let labs = expect_context::<AppState>().labs;
+    let config = expect_context::<Lab>().config;
     // The long-run worker: a race holds the interactive one for a second and leaves memory behind.
-    let compute = expect_context::<LongCompute>().0;
+    let compute = expect_context::<Lab>().long;
     let result = RwSignal::new(None::<Result<Race, String>>);
     let progress = RwSignal::new(None::<(u32, u32)>);
     let run = move |_| {
-        let len = labs.with_untracked(|l| l.attention.race_len.values());
-        let seed = labs.with_untracked(|l| l.attention.seed);
+        let len = config.with_untracked(|l| l.race_len.values());
+        let seed = config.with_untracked(|l| l.seed);
         progress.set(Some((0, REPEATS)));
         compute.send(
             move |id| Request::SoftmaxRace { id, len, seed, repeats: REPEATS },
             move |response| match response {
-                Response::Progress { done, total, .. } => progress.set(Some((done, total))),
-                Response::SoftmaxRaceDone(race) => {
+                Reply::Progress { done, total, .. } => progress.set(Some((done, total))),
+                Reply::Done(Done::Race(race)) => {
                     progress.set(None);
                     result.set(Some(Ok(race)));
                 }
-                Response::Failed { message, .. } => {
+                Reply::Failed { message, .. } => {
                     progress.set(None);
                     result.set(Some(Err(message)));
                 }
@@ -96,7 +95,7 @@ pub fn SoftmaxRace() -> impl IntoView {
                     })
                     .collect::<Vec<_>>();
                 let csv = race_csv(&race);
-                let file = format!("softmax-algorithms-len{}-seed{}.csv", race.len, labs.with_untracked(|l| l.attention.seed));
+                let file = format!("softmax-algorithms-len{}-seed{}.csv", race.len, config.with_untracked(|l| l.seed));
                 view! {
                     <table class="race-table" data-testid="race-table">
                         <caption>{format!("{} values, best of {} runs each, taken in turns", race.len, race.repeats)}</caption>
@@ -132,8 +131,8 @@ pub fn SoftmaxRace() -> impl IntoView {
         </p>
         <div class="controls">
             <ChoiceControl
-                value=Signal::derive(move || labs.with(|l| l.attention.race_len))
-                on_change=Callback::new(move |v| labs.update(|l| l.attention.race_len = v))
+                value=Signal::derive(move || config.with(|l| l.race_len))
+                on_change=Callback::new(move |v| config.update(|l| l.race_len = v))
             />
         </div>
         <p>

@@ -4,18 +4,19 @@
 
 use leptos::prelude::*;
 
+use super::Lab;
 use super::{
     maps::synthetic,
     variants::{spec, title},
 };
+use softplay_worker::{
+    attention::{Algorithm, Done as Answered, Request, StabilitySeries, SyntheticSpec, VariantSpec},
+    protocol::Reply,
+};
+
 use crate::{
-    app::AppState,
     components::chart::{readout_number, short_number, Axis, LineChart, Marker, Series},
-    worker::{
-        latest::Latest,
-        protocol::{Algorithm, Request, Response, StabilitySeries, SyntheticSpec, VariantSpec},
-        LongCompute,
-    },
+    worker::latest::Latest,
 };
 
 /// The naive softmax's colour in the chart (after the compared variants').
@@ -42,21 +43,21 @@ struct Done {
 
 #[component]
 pub fn Stability() -> impl IntoView {
-    let labs = expect_context::<AppState>().labs;
-    let compute = expect_context::<LongCompute>().0;
+    let config = expect_context::<Lab>().config;
+    let compute = expect_context::<Lab>().long;
     let done = RwSignal::new(None::<Done>);
     let error = RwSignal::new(None::<String>);
     let latest = Latest::new(compute, move |names: &Vec<(String, usize)>, response| match response {
-        Response::StabilityDone(s) => {
+        Reply::Done(Answered::Stability(s)) => {
             error.set(None);
             done.set(Some(Done { names: names.clone(), series: s.series, n: s.n }));
         }
-        Response::Failed { message, .. } => error.set(Some(message)),
+        Reply::Failed { message, .. } => error.set(Some(message)),
         _ => {}
     });
     let ask = Memo::new(move |_| {
-        labs.with(|l| {
-            let c = &l.attention;
+        config.with(|l| {
+            let c = l;
             let naive = VariantSpec::Softmax { algorithm: Algorithm::Naive };
             // (name, variant, colour): the compared variants keep their panels' colours.
             let mut variants: Vec<(String, VariantSpec, usize)> = vec![("Softmax (naive)".into(), naive, NAIVE_COLOUR)];
@@ -123,9 +124,8 @@ pub fn Stability() -> impl IntoView {
             })
             .unwrap_or_default()
     });
-    let file_tag = Signal::derive(move || {
-        labs.with(|l| format!("n{}-d{}-seed{}", l.attention.n.min(STABILITY_N), l.attention.d, l.attention.seed))
-    });
+    let file_tag =
+        Signal::derive(move || config.with(|l| format!("n{}-d{}-seed{}", l.n.min(STABILITY_N), l.d, l.seed)));
     let verdict = move || {
         if let Some(e) = error.get() {
             return format!("The stability scan failed: {e}");

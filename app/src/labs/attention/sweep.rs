@@ -3,15 +3,16 @@
 
 use leptos::prelude::*;
 
+use super::Lab;
 use super::{maps::synthetic, variants::title};
+use softplay_worker::{
+    attention::{Done as Answered, Request, SweepPoint},
+    protocol::Reply,
+};
+
 use crate::{
-    app::AppState,
     components::chart::{readout_number, Axis, LineChart, Series},
-    worker::{
-        latest::Latest,
-        protocol::{Request, Response, SweepPoint},
-        LongCompute,
-    },
+    worker::latest::Latest,
 };
 
 pub const FACTORS: [u32; 5] = [1, 2, 4, 8, 16];
@@ -29,14 +30,14 @@ struct Done {
 
 #[component]
 pub fn LengthSweep() -> impl IntoView {
-    let labs = expect_context::<AppState>().labs;
-    let compute = expect_context::<LongCompute>().0;
+    let config = expect_context::<Lab>().config;
+    let compute = expect_context::<Lab>().long;
     let done = RwSignal::new(None::<Done>);
     let progress = RwSignal::new(None::<(String, u32, u32)>);
     let error = RwSignal::new(None::<String>);
     let latest = Latest::new(compute, move |(names, base): &(Vec<String>, u32), response| match response {
-        Response::Progress { stage, done, total, .. } => progress.set(Some((stage, done, total))),
-        Response::LengthSweepDone(sweep) => {
+        Reply::Progress { stage, done, total, .. } => progress.set(Some((stage, done, total))),
+        Reply::Done(Answered::Sweep(sweep)) => {
             progress.set(None);
             error.set(None);
             done.set(Some(Done {
@@ -46,15 +47,15 @@ pub fn LengthSweep() -> impl IntoView {
                 base: *base,
             }));
         }
-        Response::Failed { message, .. } => {
+        Reply::Failed { message, .. } => {
             progress.set(None);
             error.set(Some(message));
         }
         _ => {}
     });
     let ask = Memo::new(move |_| {
-        labs.with(|l| {
-            let c = &l.attention;
+        config.with(|l| {
+            let c = l;
             let variants: Vec<(String, _)> =
                 c.compare.iter().map(|&v| (title(v, c), super::variants::spec(v, c))).collect();
             (synthetic(c, c.base), variants, c.causal)
@@ -92,12 +93,12 @@ pub fn LengthSweep() -> impl IntoView {
         })
     };
     let file_tag = Signal::derive(move || {
-        labs.with(|l| {
-            let c = &l.attention;
+        config.with(|l| {
+            let c = l;
             format!("base{}-d{}-seed{}", c.base, c.d, c.seed)
         })
     });
-    let has_needle = Signal::derive(move || labs.with(|l| l.attention.needle > 0.0));
+    let has_needle = Signal::derive(move || config.with(|l| l.needle > 0.0));
     let x = Axis { label: "sequence length n", log: true };
     let status = move || {
         if let Some(e) = error.get() {

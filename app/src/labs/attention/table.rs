@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 
+use super::Lab;
 use crate::{
-    app::AppState,
     components::controls::IntControl,
-    state::labs::{ATTN_TABLE_LIMIT, ATTN_TD, ATTN_TN},
+    labs::attention::settings::{ATTN_TABLE_LIMIT, ATTN_TD, ATTN_TN},
 };
 
 /// Checks a typed cell: the value to use and, when it was not used as typed, why.
@@ -27,12 +27,12 @@ pub fn check_cell(name: &str, text: &str, current: f64) -> (f64, Option<String>)
 
 #[component]
 fn Grid(which: &'static str) -> impl IntoView {
-    let labs = expect_context::<AppState>().labs;
+    let config = expect_context::<Lab>().config;
     let message = RwSignal::new(None::<String>);
-    let size = Memo::new(move |_| labs.with(|l| (l.attention.table_n, l.attention.table_d)));
+    let size = Memo::new(move |_| config.with(|l| (l.table_n, l.table_d)));
     let value = move |r: u32, c: u32| {
-        labs.with(|l| {
-            let a = &l.attention;
+        config.with(|l| {
+            let a = l;
             let values = if which == "q" { &a.table_q } else { &a.table_k };
             values.get((r * a.table_d + c) as usize).copied().unwrap_or(0.0)
         })
@@ -41,8 +41,8 @@ fn Grid(which: &'static str) -> impl IntoView {
         let name = format!("{which}[{r}][{c}]");
         let (v, note) = check_cell(&name, &text, value(r, c));
         message.set(note);
-        labs.update(|l| {
-            let a = &mut l.attention;
+        config.update(|l| {
+            let a = l;
             let i = (r * a.table_d + c) as usize;
             let values = if which == "q" { &mut a.table_q } else { &mut a.table_k };
             if let Some(slot) = values.get_mut(i) {
@@ -104,24 +104,24 @@ fn Grid(which: &'static str) -> impl IntoView {
 
 #[component]
 pub fn TableEditor() -> impl IntoView {
-    let labs = expect_context::<AppState>().labs;
+    let config = expect_context::<Lab>().config;
     view! {
         <div class="table-editor">
             <div class="controls">
                 <IntControl
                     param=ATTN_TN
-                    value=Signal::derive(move || labs.with(|l| l.attention.table_n))
-                    on_change=Callback::new(move |n| labs.update(|l| {
-                        let d = l.attention.table_d;
-                        l.attention.resize_table(n, d);
+                    value=Signal::derive(move || config.with(|l| l.table_n))
+                    on_change=Callback::new(move |n| config.update(|l| {
+                        let d = l.table_d;
+                        l.resize_table(n, d);
                     }))
                 />
                 <IntControl
                     param=ATTN_TD
-                    value=Signal::derive(move || labs.with(|l| l.attention.table_d))
-                    on_change=Callback::new(move |d| labs.update(|l| {
-                        let n = l.attention.table_n;
-                        l.attention.resize_table(n, d);
+                    value=Signal::derive(move || config.with(|l| l.table_d))
+                    on_change=Callback::new(move |d| config.update(|l| {
+                        let n = l.table_n;
+                        l.resize_table(n, d);
                     }))
                 />
             </div>

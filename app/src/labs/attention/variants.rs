@@ -1,11 +1,10 @@
-//! What each compared variant is: its kernel parameters (from the lab's settings), its title,
-//! formula, one paragraph of plain explanation and the paper it comes from.
+//! What each compared variant is: its kernel parameters (from the lab's settings) and its title;
+//! its formula, explanation and paper are data (`content/attention.toml`, [`about`]).
 
-use crate::{
-    components::formula,
-    state::labs::{AttentionConfig, AttentionVariant, LssaScaleChoice, SoftmaxAlg},
-    worker::protocol::{Algorithm, ScaleSpec, VariantSpec},
-};
+use softplay_worker::attention::{Algorithm, ScaleSpec, VariantSpec};
+
+pub use super::content::{about, About};
+use crate::labs::attention::settings::{AttentionConfig, AttentionVariant, LssaScaleChoice, SoftmaxAlg};
 
 pub fn algorithm(a: SoftmaxAlg) -> Algorithm {
     match a {
@@ -66,87 +65,12 @@ pub fn title(v: AttentionVariant, c: &AttentionConfig) -> String {
     }
 }
 
-pub struct About {
-    pub formula: &'static str,
-    pub text: &'static str,
-    pub paper: &'static str,
-    pub link: &'static str,
-}
-
-pub fn about(v: AttentionVariant) -> About {
-    match v {
-        AttentionVariant::Softmax => About {
-            formula: formula::SOFTMAX,
-            text: "Each query spreads one unit of attention over the keys it sees, in proportion to \
-                   e to the power of each score. Exponentials exaggerate differences, so one key can \
-                   take nearly everything — but as a row gets longer, more keys share the unit and the \
-                   row flattens. The three stable algorithms give the same weights; the naive one skips \
-                   the max and overflows once a score passes about 88.7.",
-            paper: "Vaswani et al., Attention Is All You Need (2017); online softmax: Milakov & \
-                    Gimelshein (2018); two-pass: Dukhan & Ablavatski (2020)",
-            link: "https://arxiv.org/abs/1706.03762",
-        },
-        AttentionVariant::Lssa => About {
-            formula: formula::LSSA,
-            text: "Length-scaled softplus attention replaces the exponential with softplus, which grows \
-                   only linearly, and normalises queries and keys so every score is a cosine between \
-                   −1 and 1. The ln N factor is meant to sharpen longer rows so that their entropy does \
-                   not grow with length. Because softplus is nearly linear above 0, a sharper score \
-                   does not concentrate the weights the way an exponential would: on random keys \
-                   LSSA's rows are about as flat as softmax's (see the length sweep); the \
-                   concentration comes from LSSAR's re-weighting.",
-            paper: "Gao & Spratling, Softplus Attention with Re-weighting Boosts Length Extrapolation \
-                    in Large Language Models (2025)",
-            link: "https://arxiv.org/abs/2501.13428",
-        },
-        AttentionVariant::Lssar => About {
-            formula: formula::LSSAR,
-            text: "LSSAR re-weights each LSSA row: Nᵢ·Aᵢⱼ is 1 for a key with an average share, so \
-                   subtracting 1 and keeping the positive part drops every below-average key, and the \
-                   power p sharpens what is left. With p = 15 a row keeps a handful of keys; as p grows \
-                   it tends to the single best key. The first three rows use Oᵢ = 0 (their weights are \
-                   LSSA's raised to the power p), so that no row is left empty.",
-            paper: "Gao & Spratling, Softplus Attention with Re-weighting Boosts Length Extrapolation \
-                    in Large Language Models (2025)",
-            link: "https://arxiv.org/abs/2501.13428",
-        },
-        AttentionVariant::Sigmoid => About {
-            formula: formula::SIGMOID,
-            text: "Sigmoid attention scores each key on its own, between 0 and 1, with no competition \
-                   between keys: a row's weights need not sum to 1 (see Σ in the strip). The bias \
-                   b = −ln n keeps the row's total near 1 at the start of training; without it the \
-                   output grows with the length and training is unstable.",
-            paper: "Ramapuram et al., Theory, Analysis, and Best Practices for Sigmoid Self-Attention \
-                    (ICLR 2025)",
-            link: "https://arxiv.org/abs/2409.04431",
-        },
-        AttentionVariant::Relu => About {
-            formula: formula::RELU,
-            text: "ReLU attention keeps positive scores as they are and drops the rest, divided by the \
-                   length so that the row's total stays bounded. No exponentials, no normalisation: \
-                   many keys get exactly zero weight.",
-            paper: "Wortsman et al., Replacing softmax with ReLU in Vision Transformers (2023)",
-            link: "https://arxiv.org/abs/2309.08586",
-        },
-        AttentionVariant::Linear => About {
-            formula: formula::LINEAR,
-            text: "Linear attention maps queries and keys through a positive feature map and \
-                   normalises the dot products. Because the weights factor as φ(q)·φ(k), the output \
-                   can be computed without ever forming the n×n matrix — at the price of much flatter \
-                   rows than softmax gives.",
-            paper: "Katharopoulos et al., Transformers are RNNs: Fast Autoregressive Transformers \
-                    with Linear Attention (2020)",
-            link: "https://arxiv.org/abs/2006.16236",
-        },
-    }
-}
-
 /// What the formula shows differently under the current settings, if anything: the formulas
 /// are written for the defaults.
 pub fn as_set(v: AttentionVariant, c: &AttentionConfig) -> Option<String> {
     let d = match c.source {
-        crate::state::labs::Source::Synthetic => c.d,
-        crate::state::labs::Source::Table => c.table_d,
+        crate::labs::attention::settings::Source::Synthetic => c.d,
+        crate::labs::attention::settings::Source::Table => c.table_d,
     };
     let mut notes = Vec::new();
     if !c.causal && matches!(v, AttentionVariant::Softmax) {

@@ -7,9 +7,6 @@ use softplay_worker::model::{ModelRequest, ModelResponse};
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
-/// The worker's loader, next to `index.html` (it imports `softplay-model-worker.js`).
-const URL: &str = "worker-loader.js?bin=model";
-
 type Listener = Rc<RefCell<Option<Box<dyn FnMut(ModelResponse)>>>>;
 
 struct Inner {
@@ -47,7 +44,7 @@ impl Trainer {
                 }
             }
         };
-        match Worker::new(URL) {
+        match Worker::new(&crate::worker::client::worker_url("bin=model")) {
             Ok(worker) => {
                 let weak = Rc::downgrade(&inner);
                 let tell_message = tell.clone();

@@ -6,8 +6,10 @@
 //! (`softplay-model-worker`, [`client`]), in slices of about 80 ms, so the page stays free.
 
 mod client;
+pub mod content;
 mod inspect;
 mod runs;
+pub mod settings;
 mod store;
 mod sweep;
 
@@ -16,28 +18,30 @@ use softplay_kernels::{
     activation::{Activation, Gate},
     mlp::Hidden,
     model::{
-        tasks::{Part, Task as KernelTask},
+        tasks::{self, Part, Task as KernelTask},
         train::Optimiser,
         transformer::{Norm, Positions},
     },
     Rng,
 };
 use softplay_worker::{
+    attention::{Algorithm, ScaleSpec, VariantSpec},
     model::{Inspection, RunSpec},
-    protocol::{Algorithm, ScaleSpec, VariantSpec},
 };
 
 use super::{
+    frame::LabFrame,
     mounted::{self, Slot},
-    shell::LabFrame,
 };
 use crate::{
     components::controls::{choice_field, flag_field, float_field, int_field},
-    state::labs::{
-        AttentionVariant, ModelConfig, ModelNorm, ModelPositions, ModelUnit, Page, Task, MODEL_BATCH, MODEL_BETA1,
-        MODEL_BETA2, MODEL_CLIP, MODEL_DMODEL, MODEL_FFN, MODEL_HEADS, MODEL_LAYERS, MODEL_LEN, MODEL_LR,
-        MODEL_LSSAR_P, MODEL_STEPS, MODEL_TIED, MODEL_WARMUP, MODEL_WD, SEED,
+    labs::attention::settings::AttentionVariant,
+    labs::model::settings::{
+        ModelConfig, ModelNorm, ModelPositions, ModelUnit, Task, MODEL_BATCH, MODEL_BETA1, MODEL_BETA2, MODEL_CLIP,
+        MODEL_FFN_RATIO, MODEL_HEADS, MODEL_LAYERS, MODEL_LEN, MODEL_LR, MODEL_LSSAR_P, MODEL_STEPS, MODEL_TIED,
+        MODEL_WARMUP, MODEL_WD, MODEL_WIDTH,
     },
+    state::lab::SEED,
 };
 
 pub use runs::Run;
@@ -54,7 +58,44 @@ pub struct Lab {
     pub inspection: RwSignal<Option<(u32, std::sync::Arc<Inspection>)>>,
 }
 
-static SLOT: Slot<ModelConfig> = Slot::new(Page::Model);
+impl Lab {
+    /// Adds a run of `config` (from `params` when given: a checkpoint); it trains when its turn
+    /// comes. An error says why the settings cannot train.
+    pub fn add_run(
+        self,
+        config: ModelConfig,
+        params: Option<Vec<f32>>,
+        loaded_from: Option<String>,
+    ) -> Result<u32, String> {
+        spec_of(&config)?;
+        let id = self.runs.with_untracked(|r| r.iter().map(|r| r.id).max().unwrap_or(0)) + 1;
+        let colour = self.runs.with_untracked(|r| r.len());
+        let run = runs::Run {
+            id,
+            name: runs::run_name(&config),
+            total: config.steps,
+            config,
+            colour,
+            status: runs::Status::Waiting,
+            points: Vec::new(),
+            step: 0,
+            params: 0,
+            tokens_per_step: 0,
+            compute_ms: 0.0,
+            wall_ms: 0.0,
+            since: None,
+            sweep: None,
+            sweep_note: None,
+            params_in: params,
+            loaded_from,
+        };
+        self.runs.update(|r| r.push(run));
+        runs::next(self);
+        Ok(id)
+    }
+}
+
+static SLOT: Slot<ModelConfig> = Slot::new("model");
 
 /// Largest model the lab trains (parameters).
 pub const MAX_PARAMS: usize = 4_000_000;
@@ -128,18 +169,18 @@ fn variant(c: &ModelConfig, trained_tokens: usize) -> VariantSpec {
 /// The worker's description of a run of these settings, or why they do not make a model.
 pub fn spec_of(c: &ModelConfig) -> Result<RunSpec, String> {
     let task = kernel_task(c.task);
-    if !c.d_model.is_multiple_of(c.heads) {
+    if !c.width.is_multiple_of(c.heads) {
         return Err(format!(
             "model width {} does not split into {} heads: choose a width that is a multiple of the heads",
-            c.d_model, c.heads
+            c.width, c.heads
         ));
     }
-    let hd = c.d_model / c.heads;
+    let hd = c.width / c.heads;
     if c.positions == ModelPositions::Rope && hd % 2 == 1 {
         return Err(format!(
             "RoPE turns pairs of a head's values, and width {} over {} heads gives {hd} per head (odd): \
              choose another width or heads, or other positions",
-            c.d_model, c.heads
+            c.width, c.heads
         ));
     }
     let spec = RunSpec {
@@ -147,9 +188,9 @@ pub fn spec_of(c: &ModelConfig) -> Result<RunSpec, String> {
         len: c.len,
         batch: c.batch,
         layers: c.layers,
-        width: c.d_model,
+        width: c.width,
         heads: c.heads,
-        ffn: c.ffn * c.d_model,
+        ffn: c.ffn_ratio * c.width,
         attention: variant(c, task.seq_len(c.len as usize)),
         hidden: hidden(c.unit),
         norm: match c.norm {
@@ -204,25 +245,55 @@ pub fn group(x: f64) -> String {
     }
 }
 
-/// What a task asks, and what a perfect model would do.
-fn task_text(t: Task) -> (&'static str, &'static str) {
-    match t {
-        Task::Copy => ("L symbols, a separator |, then the same L symbols again.", "A perfect model repeats the input exactly: loss 0 and accuracy 100% on the answer."),
-        Task::Reverse => ("L symbols, |, then the L symbols backwards.", "A perfect model writes the input in reverse: loss 0, accuracy 100%."),
-        Task::Sort => ("L symbols, |, then the same symbols in increasing order.", "A perfect model sorts: loss 0, accuracy 100%."),
-        Task::Recall => ("Key–value pairs (keys 0–7, values 8–f), |, a key, then its value. At most 8 pairs, so lengths above 8 run as 8.", "A perfect model looks the key up and answers its value: accuracy 100%. Guessing among the values scores 1/8."),
-        Task::Passkey => ("L filler symbols (0–3) with * d hidden among them, then |, and the passkey d.", "A perfect model finds the * and copies the digit after it, however long the filler: accuracy 100%. Guessing scores 1/16."),
-        Task::ModAdd => ("a b | (a + b) mod 16. The length setting does not apply.", "A perfect model adds modulo 16: accuracy 100%; guessing scores 1/16."),
-        Task::Parity => ("L bits, |, then whether their count of ones is odd.", "A perfect model counts ones modulo 2: accuracy 100%; guessing scores 50%."),
-        Task::Dyck => ("L brackets (0 opens, 1 closes), |, then 1 if they balance.", "A perfect model tracks the depth: accuracy 100%; half the examples balance, so guessing scores 50%."),
-        Task::Count => ("L symbols (0–3), |, a symbol q, then how many times q occurs (mod 16).", "A perfect model counts: accuracy 100%."),
-        Task::Chars => ("L characters of Shakespeare (Tiny Shakespeare, public domain); every position predicts the next character. 90% of the text trains, the last 10% validates.", "No model is perfect on text: a good small one reaches about 1.5 nats per character; a uniform guess is ln 62 ≈ 4.13."),
-    }
+/// Where the text task's corpus stands in this page: the training worker has it built in; the
+/// page loads `data/shakespeare.txt` the first time the task is chosen, for its sample.
+#[derive(Clone, Debug, PartialEq)]
+enum TextStatus {
+    NotAsked,
+    Loading,
+    Ready,
+    Failed(String),
+}
+
+/// Loads the text task's corpus (with this build's id, like every file the page loads) and hands
+/// it to the kernels.
+fn load_text(status: RwSignal<TextStatus>) {
+    status.set(TextStatus::Loading);
+    leptos::task::spawn_local(async move {
+        let result = async {
+            let window = web_sys::window().ok_or("no window")?;
+            let id = crate::worker::client::build_id();
+            let url =
+                if id.is_empty() { "data/shakespeare.txt".to_string() } else { format!("data/shakespeare.txt?v={id}") };
+            let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url))
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            let response: web_sys::Response = wasm_bindgen::JsCast::dyn_into(response).map_err(|_| "not a response")?;
+            if !response.ok() {
+                return Err(format!("HTTP {} for {url}", response.status()));
+            }
+            let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(|e| format!("{e:?}"))?)
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            tasks::provide_text(&text.as_string().unwrap_or_default())
+        }
+        .await;
+        status.set(match result {
+            Ok(()) => TextStatus::Ready,
+            Err(why) => TextStatus::Failed(why.to_string()),
+        });
+    });
 }
 
 /// A sample of the task at the current settings (from the seed), the answer marked.
-fn sample(c: &ModelConfig) -> (String, String) {
+fn sample(c: &ModelConfig, text: &TextStatus) -> (String, String) {
     let task = kernel_task(c.task);
+    if task == KernelTask::Text && !tasks::text_ready() {
+        return match text {
+            TextStatus::Failed(why) => (format!("the text could not be loaded ({why})"), "–".into()),
+            _ => ("loading the text…".into(), "–".into()),
+        };
+    }
     let mut rng = Rng::new(c.seed as u64);
     let len = (c.len as usize).min(48);
     let (tokens, targets) = task.batch_from(len, 1, &mut rng, Part::Train);
@@ -244,14 +315,19 @@ fn sample(c: &ModelConfig) -> (String, String) {
 pub fn ModelLab() -> impl IntoView {
     let lab = expect_context::<Lab>();
     let config = lab.config;
-    let task_about = move || config.with(|c| task_text(c.task));
-    let shown = Memo::new(move |_| config.with(sample));
+    let task_about = move || config.with(|c| content::task(c.task));
+    let text = RwSignal::new(TextStatus::NotAsked);
+    Effect::new(move |_| {
+        if config.with(|c| c.task == Task::Chars) && text.get_untracked() == TextStatus::NotAsked {
+            load_text(text);
+        }
+    });
+    let shown = Memo::new(move |_| text.with(|t| config.with(|c| sample(c, t))));
     let check = Memo::new(move |_| config.with(|c| spec_of(c).map(|s| s.config().layout().total)));
     view! {
         <LabFrame
-            title="Model"
-            intro="Train a small transformer in this page, with any attention normaliser and feed-forward unit on \
-                   the same seed, and see how each one copes with inputs up to 16 times longer than it was trained on."
+            title=content::TITLE
+            intro=content::INTRO
             results=Box::new(move || view! {
                 <runs::Training/>
                 <runs::RunsTable/>
@@ -264,8 +340,8 @@ pub fn ModelLab() -> impl IntoView {
                 <legend>"Task"</legend>
                 {choice_field(config, |c| c.task, |c, v| c.task = v)}
                 {int_field(config, MODEL_LEN, |c| c.len, |c, v| c.len = v)}
-                <p class="hint" data-testid="task-about">{move || task_about().0}</p>
-                <p class="hint">{move || task_about().1}</p>
+                <p class="hint" data-testid="task-about">{move || task_about().asks}</p>
+                <p class="hint">{move || task_about().perfect}</p>
                 <p class="task-sample" data-testid="task-sample">
                     "Sample: " <code>{move || shown.get().0}</code> " → " <code class="answer">{move || shown.get().1}</code>
                 </p>
@@ -280,9 +356,9 @@ pub fn ModelLab() -> impl IntoView {
                 {choice_field(config, |c| c.norm, |c, v| c.norm = v)}
                 {choice_field(config, |c| c.positions, |c, v| c.positions = v)}
                 {int_field(config, MODEL_LAYERS, |c| c.layers, |c, v| c.layers = v)}
-                {int_field(config, MODEL_DMODEL, |c| c.d_model, |c, v| c.d_model = v)}
+                {int_field(config, MODEL_WIDTH, |c| c.width, |c, v| c.width = v)}
                 {int_field(config, MODEL_HEADS, |c| c.heads, |c, v| c.heads = v)}
-                {int_field(config, MODEL_FFN, |c| c.ffn, |c, v| c.ffn = v)}
+                {int_field(config, MODEL_FFN_RATIO, |c| c.ffn_ratio, |c, v| c.ffn_ratio = v)}
                 {flag_field(config, MODEL_TIED, |c| c.tied, |c, v| c.tied = v)}
                 <p class="hint" data-testid="model-size">
                     {move || match check.get() {

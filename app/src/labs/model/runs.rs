@@ -7,13 +7,12 @@
 use leptos::prelude::*;
 use softplay_worker::model::{LengthScore, ModelRequest, ModelResponse, Point};
 
-use super::{client::Trainer, now_ms, spec_of, Lab};
+use super::{client::Trainer, content::presets::COMPARE, now_ms, spec_of, Lab};
 use crate::{
     components::chart::{colour, Axis, LineChart, Series},
-    state::{
-        codec::Choice,
-        labs::{encode_lab, AttentionVariant, ModelConfig, Page},
-    },
+    content,
+    labs::{attention::settings::AttentionVariant, model::settings::ModelConfig},
+    state::{codec::Choice, lab::encode_lab},
 };
 
 /// Milliseconds of training per slice: long enough to amortise a message, short enough that
@@ -91,7 +90,7 @@ impl Run {
 
     /// The link of the run's settings.
     pub fn query(&self) -> String {
-        encode_lab(Page::Model, &self.config)
+        encode_lab("model", &self.config)
     }
 }
 
@@ -110,43 +109,8 @@ fn send(lab: Lab, request: ModelRequest) {
     }
 }
 
-/// Adds a run of `config` (from `params` when given: a checkpoint); it trains when its turn
-/// comes. An error says why the settings cannot train.
-pub fn add_run(
-    lab: Lab,
-    config: ModelConfig,
-    params: Option<Vec<f32>>,
-    loaded_from: Option<String>,
-) -> Result<u32, String> {
-    spec_of(&config)?;
-    let id = lab.runs.with_untracked(|r| r.iter().map(|r| r.id).max().unwrap_or(0)) + 1;
-    let colour = lab.runs.with_untracked(|r| r.len());
-    let run = Run {
-        id,
-        name: run_name(&config),
-        total: config.steps,
-        config,
-        colour,
-        status: Status::Waiting,
-        points: Vec::new(),
-        step: 0,
-        params: 0,
-        tokens_per_step: 0,
-        compute_ms: 0.0,
-        wall_ms: 0.0,
-        since: None,
-        sweep: None,
-        sweep_note: None,
-        params_in: params,
-        loaded_from,
-    };
-    lab.runs.update(|r| r.push(run));
-    next(lab);
-    Ok(id)
-}
-
 /// Starts the first waiting run if none is starting, training or paused.
-fn next(lab: Lab) {
+pub(super) fn next(lab: Lab) {
     let busy = lab
         .runs
         .with_untracked(|r| r.iter().any(|r| matches!(r.status, Status::Starting | Status::Training | Status::Paused)));
@@ -376,15 +340,15 @@ pub fn Training() -> impl IntoView {
     let cannot = Memo::new(move |_| config.with(|c| spec_of(c).err()));
     let train = move |_| {
         lab.error.set(None);
-        if let Err(e) = add_run(lab, config.get_untracked(), None, None) {
+        if let Err(e) = lab.add_run(config.get_untracked(), None, None) {
             lab.error.set(Some(e));
         }
     };
     let compare = move |_| {
         lab.error.set(None);
-        for a in [AttentionVariant::Softmax, AttentionVariant::Lssar, AttentionVariant::Sigmoid] {
-            let c = ModelConfig { attention: a, ..config.get_untracked() };
-            if let Err(e) = add_run(lab, c, None, None) {
+        let current = config.get_untracked();
+        for link in COMPARE.links {
+            if let Err(e) = lab.add_run(content::apply(&current, link), None, None) {
                 lab.error.set(Some(e));
                 return;
             }
@@ -433,8 +397,8 @@ pub fn Training() -> impl IntoView {
                     "Train"
                 </button>
                 <button type="button" data-testid="compare" on:click=compare disabled=move || cannot.get().is_some()
-                    title="Three runs of these settings with softmax, LSSAR and sigmoid attention">
-                    "Train softmax, LSSAR and sigmoid"
+                    title=COMPARE.about>
+                    {COMPARE.label}
                 </button>
                 <button type="button" data-testid="pause"
                     disabled=move || !live.with(|r| r.as_ref().is_some_and(|r| r.status == Status::Training))

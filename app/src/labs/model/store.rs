@@ -12,10 +12,11 @@ use wasm_bindgen::{prelude::*, JsCast};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode};
 
-use super::{client::Trainer, runs::add_run, spec_of, Lab};
+use super::{client::Trainer, spec_of, Lab};
 use crate::{
     components::export::{download_bytes, slug},
-    state::labs::{decode_lab, ModelConfig},
+    labs::model::settings::ModelConfig,
+    state::lab::decode_lab,
 };
 
 /// The metadata key of the run's settings (the lab's URL query).
@@ -75,7 +76,7 @@ pub fn exported(lab: Lab, id: u32, params: Vec<f32>, step: u32) {
         Err(e) => return lab.error.set(Some(e)),
     };
     let meta = BTreeMap::from([
-        (CONFIG_KEY.to_string(), crate::state::labs::encode_lab(crate::state::labs::Page::Model, &config)),
+        (CONFIG_KEY.to_string(), crate::state::lab::encode_lab("model", &config)),
         (STEP_KEY.to_string(), step.to_string()),
     ]);
     let bytes = checkpoint::write(&spec.config(), &params, &meta);
@@ -102,7 +103,7 @@ pub fn exported(lab: Lab, id: u32, params: Vec<f32>, step: u32) {
 pub fn load_bytes(lab: Lab, bytes: &[u8], name: &str) {
     lab.error.set(None);
     match read(bytes, lab.config.get_untracked()) {
-        Ok((config, params, step, note)) => match add_run(lab, config, Some(params), Some(name.to_string())) {
+        Ok((config, params, step, note)) => match lab.add_run(config, Some(params), Some(name.to_string())) {
             Ok(id) => {
                 lab.runs.update(|r| {
                     if let Some(r) = r.iter_mut().find(|r| r.id == id) {

@@ -8,6 +8,8 @@
 //! between two slices the worker reads the next message, and the lab's Pause takes effect at
 //! the next slice. Every answer names its run.
 
+pub mod runs;
+
 use serde::{Deserialize, Serialize};
 use softplay_kernels::{
     mlp::Hidden,
@@ -18,7 +20,7 @@ use softplay_kernels::{
     },
 };
 
-use crate::protocol::{F32s, VariantSpec};
+use crate::{attention::VariantSpec, protocol::F32s};
 
 /// How long sequences of a length sweep may be, in multiples of the trained length.
 pub const SWEEP_MULTIPLES: [u32; 5] = [1, 2, 4, 8, 16];

@@ -218,7 +218,7 @@ impl Run {
 
 #[cfg(test)]
 mod tests {
-    use crate::protocol::{Algorithm, VariantSpec};
+    use crate::attention::{Algorithm, VariantSpec};
     use softplay_kernels::{
         activation::Activation,
         mlp::Hidden,
