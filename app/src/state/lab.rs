@@ -64,3 +64,113 @@ pub fn encode_lab<C: LabConfig>(page: &str, config: &C) -> String {
     config.write(&mut w);
     w.finish()
 }
+
+/// Declares a lab's settings once: one row per setting gives the field, its type, its default,
+/// and how the link carries it — a parameter declared in the row (`int`, `float`, `flag`: the
+/// constant with its URL key, label, range and unit, which the codec, its notices and the
+/// controls all read), a [`Choice`] (`choice`), a list of choices (`choices`), a list of
+/// coefficients (`coefficients`), or the lab's own reader and writer (`custom`; `with_previous`
+/// for a field the custom row before it reads and writes). The macro writes the struct, its
+/// `Default`, and its [`LabConfig`]: the link is read and written in the rows' order, each value
+/// starting from its default, so a custom reader sees the values of the rows above it.
+///
+/// Adding a setting is one row here plus the code that uses it (its control, its effect).
+macro_rules! lab_settings_impl {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident (version $version:literal, $place:literal) {
+            $(
+                $(#[$field_meta:meta])*
+                $field:ident : $ty:ty = $default:expr => $kind:ident ( $($arg:tt)* );
+            )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $ty, )+
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name { $( $field: $default, )+ }
+            }
+        }
+
+        $( $crate::state::lab::lab_settings!(@const $kind ( $($arg)* )); )+
+
+        impl $crate::state::lab::LabConfig for $name {
+            const VERSION: u32 = $version;
+            const PLACE: &'static str = $place;
+            #[allow(unused_variables)]
+            fn read(q: &mut $crate::state::codec::QueryReader, version: u32) -> Self {
+                let mut c = Self::default();
+                $( $crate::state::lab::lab_settings!(@read q, version, c, $field, $kind ( $($arg)* )); )+
+                c
+            }
+            fn write(&self, w: &mut $crate::state::codec::QueryWriter) {
+                $( $crate::state::lab::lab_settings!(@write w, self, $field, $kind ( $($arg)* )); )+
+            }
+        }
+    };
+
+    // The parameter a row declares (a row naming an existing constant declares none).
+    (@const int ( $(#[$m:meta])* $p:ident { $($def:tt)* } )) => {
+        $(#[$m])* pub const $p: $crate::state::codec::IntParam = $crate::state::codec::IntParam { $($def)* };
+    };
+    (@const float ( $(#[$m:meta])* $p:ident { $($def:tt)* } )) => {
+        $(#[$m])* pub const $p: $crate::state::codec::FloatParam = $crate::state::codec::FloatParam { $($def)* };
+    };
+    (@const flag ( $(#[$m:meta])* $p:ident { $($def:tt)* } )) => {
+        $(#[$m])* pub const $p: $crate::state::codec::FlagParam = $crate::state::codec::FlagParam { $($def)* };
+    };
+    (@const $kind:ident ( $($arg:tt)* )) => {};
+
+    (@read $q:ident, $v:ident, $c:ident, $f:ident, int ( $(#[$m:meta])* $p:ident $($def:tt)* )) => {
+        $c.$f = $q.int(&$p, $c.$f);
+    };
+    (@read $q:ident, $v:ident, $c:ident, $f:ident, float ( $(#[$m:meta])* $p:ident $($def:tt)* )) => {
+        $c.$f = $q.float(&$p, $c.$f);
+    };
+    (@read $q:ident, $v:ident, $c:ident, $f:ident, flag ( $(#[$m:meta])* $p:ident $($def:tt)* )) => {
+        $c.$f = $q.flag(&$p, $c.$f);
+    };
+    (@read $q:ident, $v:ident, $c:ident, $f:ident, choice ()) => {
+        $c.$f = $q.choice($c.$f);
+    };
+    (@read $q:ident, $v:ident, $c:ident, $f:ident, choices ( $key:expr, $min:expr, $max:expr )) => {
+        $c.$f = $q.choice_list($key, $min, $max, &$c.$f);
+    };
+    (@read $q:ident, $v:ident, $c:ident, $f:ident, coefficients ( $list:expr )) => {
+        $c.$f = $q.float_list($list.key, $list.params.len(), $list.limit, &$c.$f);
+    };
+    (@read $q:ident, $v:ident, $c:ident, $f:ident, custom ( $read:path, $write:path )) => {
+        $read($q, $v, &mut $c);
+    };
+    (@read $q:ident, $v:ident, $c:ident, $f:ident, with_previous ()) => {};
+
+    (@write $w:ident, $s:ident, $f:ident, int ( $(#[$m:meta])* $p:ident $($def:tt)* )) => {
+        $w.int(&$p, $s.$f);
+    };
+    (@write $w:ident, $s:ident, $f:ident, float ( $(#[$m:meta])* $p:ident $($def:tt)* )) => {
+        $w.float(&$p, $s.$f);
+    };
+    (@write $w:ident, $s:ident, $f:ident, flag ( $(#[$m:meta])* $p:ident $($def:tt)* )) => {
+        $w.flag(&$p, $s.$f);
+    };
+    (@write $w:ident, $s:ident, $f:ident, choice ()) => {
+        $w.choice($s.$f);
+    };
+    (@write $w:ident, $s:ident, $f:ident, choices ( $key:expr, $min:expr, $max:expr )) => {
+        $w.choice_list($key, &$s.$f);
+    };
+    (@write $w:ident, $s:ident, $f:ident, coefficients ( $list:expr )) => {
+        $w.float_list($list.key, &$s.$f);
+    };
+    (@write $w:ident, $s:ident, $f:ident, custom ( $read:path, $write:path )) => {
+        $write($s, $w);
+    };
+    (@write $w:ident, $s:ident, $f:ident, with_previous ()) => {};
+}
+
+pub(crate) use lab_settings_impl as lab_settings;

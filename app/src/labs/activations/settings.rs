@@ -2,8 +2,8 @@
 //! written by the codec and shown by the controls from the same constant.
 
 use crate::state::{
-    codec::{Choice, FlagParam, FloatParam, IntParam, QueryReader, QueryWriter},
-    lab::{choice_enum, LabConfig, SEED},
+    codec::{Choice, FloatParam, QueryReader, QueryWriter},
+    lab::{choice_enum, lab_settings, SEED},
 };
 
 choice_enum!(
@@ -77,31 +77,6 @@ pub const ACT_FNS_KEY: &str = "fns";
 pub const ACT_FNS_MAX: usize = 8;
 pub const ACT_RACE_KEY: &str = "race";
 pub const ACT_RACE_MAX: usize = 8;
-pub const ACT_XMAX: FloatParam =
-    FloatParam { key: "xmax", label: "Plot range ±x", min: 0.5, max: 100.0, unit: "", log: true };
-pub const ACT_SECOND: FlagParam = FlagParam { key: "d2", label: "Show f″ (second derivative)" };
-pub const ACT_LEAKY: FloatParam =
-    FloatParam { key: "lalpha", label: "Leaky ReLU α", min: 0.0, max: 1.0, unit: "", log: false };
-pub const ACT_ELU: FloatParam =
-    FloatParam { key: "ealpha", label: "ELU α", min: 0.01, max: 10.0, unit: "", log: true };
-pub const ACT_BETA: FloatParam =
-    FloatParam { key: "beta", label: "SiLU / SwiGLU β", min: 0.05, max: 20.0, unit: "", log: true };
-pub const ACT_SP_BETA: FloatParam =
-    FloatParam { key: "spbeta", label: "Softplus β", min: 0.05, max: 20.0, unit: "", log: true };
-pub const ACT_EPS: FloatParam =
-    FloatParam { key: "eps", label: "CRReLU ε", min: -1.0, max: 1.0, unit: "", log: false };
-pub const ACT_KAN_WB: FloatParam =
-    FloatParam { key: "kwb", label: "KAN base weight w_b", min: -3.0, max: 3.0, unit: "", log: false };
-pub const ACT_KAN_WS: FloatParam =
-    FloatParam { key: "kws", label: "KAN spline weight w_s", min: -3.0, max: 3.0, unit: "", log: false };
-pub const ACT_GRANGE: FloatParam =
-    FloatParam { key: "grange", label: "Heatmap range ±", min: 0.5, max: 20.0, unit: "", log: true };
-pub const ACT_WIDTH: IntParam = IntParam { key: "width", label: "Hidden width", min: 4, max: 64, unit: "units" };
-pub const ACT_LAYERS: IntParam = IntParam { key: "layers", label: "Hidden layers", min: 1, max: 2, unit: "" };
-pub const ACT_STEPS: IntParam = IntParam { key: "steps", label: "Steps", min: 10, max: 20_000, unit: "" };
-pub const ACT_LR: FloatParam =
-    FloatParam { key: "lr", label: "Learning rate (Adam)", min: 1e-4, max: 0.3, unit: "", log: true };
-
 /// A group of coefficients written as one list in the URL (`pr=0,0.33,0.33,0.33`), one
 /// slider each; every value within ±`limit`.
 pub struct Coefficients {
@@ -184,149 +159,64 @@ pub const RATIONAL_INIT_Q: [f64; 4] = [0.1215, 0.1173, 0.0056, 0.0];
 /// A wave over [−1, 1]: the spline part visibly bends the SiLU base.
 pub const KAN_INIT_C: [f64; 8] = [0.0, 0.6, -0.8, 0.9, -0.9, 0.8, -0.6, 0.0];
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct ActivationsConfig {
-    /// The functions overlaid, 1 to 8, distinct.
-    pub shown: Vec<Activation>,
-    pub xmax: f64,
-    pub second: bool,
-    pub leaky_alpha: f64,
-    pub elu_alpha: f64,
-    pub silu_beta: f64,
-    pub softplus_beta: f64,
-    pub crrelu_eps: f64,
-    pub poly_relu: Vec<f64>,
-    pub poly_norm: Vec<f64>,
-    pub rational_p: Vec<f64>,
-    pub rational_q: Vec<f64>,
-    pub kan_wb: f64,
-    pub kan_ws: f64,
-    pub kan_c: Vec<f64>,
-    pub gate: GateChoice,
-    pub gate_range: f64,
-    /// The race's entrants, 1 to 8, distinct.
-    pub race: Vec<RaceUnit>,
-    pub target: FitTarget,
-    pub width: u32,
-    pub layers: u32,
-    pub steps: u32,
-    pub lr: f64,
-    pub seed: u32,
-}
-
-impl Default for ActivationsConfig {
-    fn default() -> Self {
-        ActivationsConfig {
-            shown: vec![
-                Activation::Relu,
-                Activation::Gelu,
-                Activation::Silu,
-                Activation::PolyRelu,
-                Activation::CrRelu,
-                Activation::Kan,
-            ],
-            xmax: 4.0,
-            second: false,
-            leaky_alpha: 0.01,
-            elu_alpha: 1.0,
-            silu_beta: 1.0,
-            softplus_beta: 1.0,
-            crrelu_eps: 0.01,
-            poly_relu: POLYCOM_INIT.to_vec(),
-            poly_norm: POLYCOM_INIT.to_vec(),
-            rational_p: RATIONAL_INIT_P.to_vec(),
-            rational_q: RATIONAL_INIT_Q.to_vec(),
-            kan_wb: 1.0,
-            kan_ws: 1.0,
-            kan_c: KAN_INIT_C.to_vec(),
-            gate: GateChoice::SwiGlu,
-            gate_range: 4.0,
-            race: vec![
-                RaceUnit::Relu,
-                RaceUnit::Gelu,
-                RaceUnit::Silu,
-                RaceUnit::PolyRelu,
-                RaceUnit::PolyNorm,
-                RaceUnit::SwiGlu,
-            ],
-            target: FitTarget::Sawtooth,
-            width: 16,
-            layers: 1,
-            steps: 2000,
-            lr: 0.01,
-            seed: 7,
-        }
+lab_settings! {
+    /// The Activations lab's settings.
+    pub struct ActivationsConfig (version 2, "the Activations lab") {
+        /// The functions overlaid, 1 to 8, distinct.
+        shown: Vec<Activation> = vec![
+            Activation::Relu,
+            Activation::Gelu,
+            Activation::Silu,
+            Activation::PolyRelu,
+            Activation::CrRelu,
+            Activation::Kan,
+        ] => custom(read_shown, write_shown);
+        xmax: f64 = 4.0 => float(ACT_XMAX { key: "xmax", label: "Plot range ±x", min: 0.5, max: 100.0, unit: "", log: true });
+        second: bool = false => flag(ACT_SECOND { key: "d2", label: "Show f″ (second derivative)" });
+        leaky_alpha: f64 = 0.01 => float(ACT_LEAKY { key: "lalpha", label: "Leaky ReLU α", min: 0.0, max: 1.0, unit: "", log: false });
+        elu_alpha: f64 = 1.0 => float(ACT_ELU { key: "ealpha", label: "ELU α", min: 0.01, max: 10.0, unit: "", log: true });
+        silu_beta: f64 = 1.0 => float(ACT_BETA { key: "beta", label: "SiLU / SwiGLU β", min: 0.05, max: 20.0, unit: "", log: true });
+        softplus_beta: f64 = 1.0 => float(ACT_SP_BETA { key: "spbeta", label: "Softplus β", min: 0.05, max: 20.0, unit: "", log: true });
+        crrelu_eps: f64 = 0.01 => float(ACT_EPS { key: "eps", label: "CRReLU ε", min: -1.0, max: 1.0, unit: "", log: false });
+        poly_relu: Vec<f64> = POLYCOM_INIT.to_vec() => coefficients(ACT_POLYRELU);
+        poly_norm: Vec<f64> = POLYCOM_INIT.to_vec() => coefficients(ACT_POLYNORM);
+        rational_p: Vec<f64> = RATIONAL_INIT_P.to_vec() => coefficients(ACT_RATIONAL_P);
+        rational_q: Vec<f64> = RATIONAL_INIT_Q.to_vec() => coefficients(ACT_RATIONAL_Q);
+        kan_wb: f64 = 1.0 => float(ACT_KAN_WB { key: "kwb", label: "KAN base weight w_b", min: -3.0, max: 3.0, unit: "", log: false });
+        kan_ws: f64 = 1.0 => float(ACT_KAN_WS { key: "kws", label: "KAN spline weight w_s", min: -3.0, max: 3.0, unit: "", log: false });
+        kan_c: Vec<f64> = KAN_INIT_C.to_vec() => coefficients(ACT_KAN_C);
+        gate: GateChoice = GateChoice::SwiGlu => choice();
+        gate_range: f64 = 4.0 => float(ACT_GRANGE { key: "grange", label: "Heatmap range ±", min: 0.5, max: 20.0, unit: "", log: true });
+        /// The race's entrants, 1 to 8, distinct.
+        race: Vec<RaceUnit> = vec![
+            RaceUnit::Relu,
+            RaceUnit::Gelu,
+            RaceUnit::Silu,
+            RaceUnit::PolyRelu,
+            RaceUnit::PolyNorm,
+            RaceUnit::SwiGlu,
+        ] => choices(ACT_RACE_KEY, 1, ACT_RACE_MAX);
+        target: FitTarget = FitTarget::Sawtooth => choice();
+        width: u32 = 16 => int(ACT_WIDTH { key: "width", label: "Hidden width", min: 4, max: 64, unit: "units" });
+        layers: u32 = 1 => int(ACT_LAYERS { key: "layers", label: "Hidden layers", min: 1, max: 2, unit: "" });
+        steps: u32 = 2000 => int(ACT_STEPS { key: "steps", label: "Steps", min: 10, max: 20_000, unit: "" });
+        lr: f64 = 0.01 => float(ACT_LR { key: "lr", label: "Learning rate (Adam)", min: 1e-4, max: 0.3, unit: "", log: true });
+        seed: u32 = 7 => int(SEED);
     }
 }
 
-impl LabConfig for ActivationsConfig {
-    const VERSION: u32 = 2;
-    const PLACE: &'static str = "the Activations lab";
-    fn read(q: &mut QueryReader, version: u32) -> Self {
-        let d = Self::default();
-        let list = |q: &mut QueryReader, c: &Coefficients, default: &[f64]| {
-            q.float_list(c.key, c.params.len(), c.limit, default)
-        };
-        let shown = if version == 1 {
-            // Version 1 links named one function (`act`): show it with the default ones.
-            let first: Activation = q.choice(d.shown[0]);
-            let mut list = vec![first];
-            list.extend(d.shown.iter().copied().filter(|v| *v != first).take(ACT_FNS_MAX - 1));
-            list
-        } else {
-            q.choice_list(ACT_FNS_KEY, 1, ACT_FNS_MAX, &d.shown)
-        };
-        ActivationsConfig {
-            shown,
-            xmax: q.float(&ACT_XMAX, d.xmax),
-            second: q.flag(&ACT_SECOND, d.second),
-            leaky_alpha: q.float(&ACT_LEAKY, d.leaky_alpha),
-            elu_alpha: q.float(&ACT_ELU, d.elu_alpha),
-            silu_beta: q.float(&ACT_BETA, d.silu_beta),
-            softplus_beta: q.float(&ACT_SP_BETA, d.softplus_beta),
-            crrelu_eps: q.float(&ACT_EPS, d.crrelu_eps),
-            poly_relu: list(q, &ACT_POLYRELU, &d.poly_relu),
-            poly_norm: list(q, &ACT_POLYNORM, &d.poly_norm),
-            rational_p: list(q, &ACT_RATIONAL_P, &d.rational_p),
-            rational_q: list(q, &ACT_RATIONAL_Q, &d.rational_q),
-            kan_wb: q.float(&ACT_KAN_WB, d.kan_wb),
-            kan_ws: q.float(&ACT_KAN_WS, d.kan_ws),
-            kan_c: list(q, &ACT_KAN_C, &d.kan_c),
-            gate: q.choice(d.gate),
-            gate_range: q.float(&ACT_GRANGE, d.gate_range),
-            race: q.choice_list(ACT_RACE_KEY, 1, ACT_RACE_MAX, &d.race),
-            target: q.choice(d.target),
-            width: q.int(&ACT_WIDTH, d.width),
-            layers: q.int(&ACT_LAYERS, d.layers),
-            steps: q.int(&ACT_STEPS, d.steps),
-            lr: q.float(&ACT_LR, d.lr),
-            seed: q.int(&SEED, d.seed),
-        }
-    }
-    fn write(&self, w: &mut QueryWriter) {
-        w.choice_list(ACT_FNS_KEY, &self.shown);
-        w.float(&ACT_XMAX, self.xmax);
-        w.flag(&ACT_SECOND, self.second);
-        w.float(&ACT_LEAKY, self.leaky_alpha);
-        w.float(&ACT_ELU, self.elu_alpha);
-        w.float(&ACT_BETA, self.silu_beta);
-        w.float(&ACT_SP_BETA, self.softplus_beta);
-        w.float(&ACT_EPS, self.crrelu_eps);
-        w.float_list(ACT_POLYRELU.key, &self.poly_relu);
-        w.float_list(ACT_POLYNORM.key, &self.poly_norm);
-        w.float_list(ACT_RATIONAL_P.key, &self.rational_p);
-        w.float_list(ACT_RATIONAL_Q.key, &self.rational_q);
-        w.float(&ACT_KAN_WB, self.kan_wb);
-        w.float(&ACT_KAN_WS, self.kan_ws);
-        w.float_list(ACT_KAN_C.key, &self.kan_c);
-        w.choice(self.gate);
-        w.float(&ACT_GRANGE, self.gate_range);
-        w.choice_list(ACT_RACE_KEY, &self.race);
-        w.choice(self.target);
-        w.int(&ACT_WIDTH, self.width);
-        w.int(&ACT_LAYERS, self.layers);
-        w.int(&ACT_STEPS, self.steps);
-        w.float(&ACT_LR, self.lr);
-        w.int(&SEED, self.seed);
-    }
+/// Version 1 links named one function (`act`): it is shown with the default ones.
+fn read_shown(q: &mut QueryReader, version: u32, c: &mut ActivationsConfig) {
+    c.shown = if version == 1 {
+        let first: Activation = q.choice(c.shown[0]);
+        let mut list = vec![first];
+        list.extend(c.shown.iter().copied().filter(|v| *v != first).take(ACT_FNS_MAX - 1));
+        list
+    } else {
+        q.choice_list(ACT_FNS_KEY, 1, ACT_FNS_MAX, &c.shown)
+    };
+}
+
+fn write_shown(c: &ActivationsConfig, w: &mut QueryWriter) {
+    w.choice_list(ACT_FNS_KEY, &c.shown);
 }

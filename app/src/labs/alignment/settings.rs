@@ -4,8 +4,8 @@
 use softplay_worker::alignment::TOY_MAX_STEPS;
 
 use crate::state::{
-    codec::{Choice, FlagParam, FloatParam, IntParam, QueryReader, QueryWriter},
-    lab::{choice_enum, LabConfig, SEED},
+    codec::{Choice, QueryReader, QueryWriter},
+    lab::{choice_enum, lab_settings, SEED},
 };
 
 choice_enum!(
@@ -54,141 +54,105 @@ choice_enum!(
 
 pub const ALIGN_CURVES_KEY: &str = "curves";
 pub const ALIGN_CURVES_MAX: usize = 8;
-pub const ALIGN_HMAX: FloatParam =
-    FloatParam { key: "hmax", label: "Margin range ±", min: 1.0, max: 1000.0, unit: "", log: true };
-pub const ALIGN_BETA: FloatParam = FloatParam { key: "beta", label: "β", min: 0.001, max: 10.0, unit: "", log: true };
-pub const ALIGN_EPS: FloatParam =
-    FloatParam { key: "eps", label: "ε (label noise)", min: 0.001, max: 0.49, unit: "", log: false };
-pub const ALIGN_TAU: FloatParam =
-    FloatParam { key: "tau", label: "τ (IPO)", min: 0.01, max: 10.0, unit: "", log: true };
-pub const ALIGN_SBETA: FloatParam =
-    FloatParam { key: "sbeta", label: "β (SimPO)", min: 0.01, max: 20.0, unit: "", log: true };
-pub const ALIGN_GAMMA: FloatParam =
-    FloatParam { key: "gamma", label: "γ (SimPO)", min: 0.0, max: 10.0, unit: "", log: false };
-pub const ALIGN_LEN_W: FloatParam =
-    FloatParam { key: "lw", label: "|y_w| (tokens)", min: 1.0, max: 1000.0, unit: "", log: true };
-pub const ALIGN_LEN_L: FloatParam =
-    FloatParam { key: "ll", label: "|y_l| (tokens)", min: 1.0, max: 1000.0, unit: "", log: true };
-pub const ALIGN_LAMBDA: FloatParam =
-    FloatParam { key: "lambda", label: "λ (ORPO)", min: 0.0, max: 10.0, unit: "", log: false };
-pub const ALIGN_Z0: FloatParam =
-    FloatParam { key: "z0", label: "z₀ (KTO)", min: 0.0, max: 20.0, unit: "", log: false };
-
-pub const TOY_V: IntParam = IntParam { key: "resp", label: "Responses V", min: 8, max: 256, unit: "" };
-pub const TOY_FEATURES: IntParam = IntParam { key: "feat", label: "Features", min: 2, max: 64, unit: "" };
 pub const TOY_CHOSEN: &str = "chosen";
 pub const TOY_REJECTED: &str = "rejected";
 pub const TOY_PROMPTS_MAX: usize = 4;
-pub const TOY_FLEX: FlagParam = FlagParam { key: "flex", label: "Flex-DPO (β⁻ for the rejected side)" };
-pub const TOY_BETA_MINUS: FloatParam =
-    FloatParam { key: "bminus", label: "β⁻", min: 0.001, max: 10.0, unit: "", log: true };
-pub const TOY_SFT: FloatParam =
-    FloatParam { key: "sft", label: "SFT weight α", min: 0.0, max: 10.0, unit: "", log: false };
-pub const TOY_ON_POLICY: FlagParam = FlagParam { key: "onpolicy", label: "On-policy pairs (drawn from π)" };
-pub const TOY_SAMPLES: IntParam = IntParam { key: "samples", label: "Pairs drawn per step", min: 1, max: 64, unit: "" };
-pub const TOY_LR: FloatParam =
-    FloatParam { key: "tlr", label: "Learning rate", min: 0.001, max: 100.0, unit: "", log: true };
-pub const TOY_STEPS: IntParam = IntParam { key: "tsteps", label: "Steps", min: 1, max: TOY_MAX_STEPS, unit: "" };
-pub const TOY_FOCUS: FloatParam =
-    FloatParam { key: "focus", label: "Reference focus on the pairs", min: 0.0, max: 10.0, unit: "", log: false };
 
 pub const BON_P: &str = "bp";
 pub const BON_R: &str = "br";
 pub const BON_MAX_OUTCOMES: usize = 64;
 
-pub const NASH_K: IntParam = IntParam { key: "k", label: "Responses K", min: 2, max: 8, unit: "" };
 pub const NASH_CUSTOM: &str = "pm";
-pub const NASH_ETA: FloatParam = FloatParam { key: "eta", label: "Step η", min: 0.001, max: 1.0, unit: "", log: true };
-pub const NASH_TAU: FloatParam =
-    FloatParam { key: "ntau", label: "Regularisation τ", min: 0.0, max: 1.0, unit: "", log: false };
-pub const NASH_ITERS: IntParam = IntParam { key: "iters", label: "Iterations", min: 10, max: 10_000, unit: "" };
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct AlignmentConfig {
-    pub curves: Vec<AlignmentLoss>,
-    pub hmax: f64,
-    pub beta: f64,
-    pub eps: f64,
-    pub tau: f64,
-    pub simpo_beta: f64,
-    pub gamma: f64,
-    pub len_w: f64,
-    pub len_l: f64,
-    pub lambda: f64,
-    pub z0: f64,
-    /// The DPO toy: its loss, policy and pairs (per prompt, the chosen and rejected responses).
-    pub loss: AlignmentLoss,
-    pub responses: u32,
-    pub policy: ToyPolicy,
-    pub features: u32,
-    pub chosen: Vec<Vec<u32>>,
-    pub rejected: Vec<Vec<u32>>,
-    pub flex: bool,
-    pub beta_minus: f64,
-    pub sft: f64,
-    pub on_policy: bool,
-    pub samples: u32,
-    pub lr: f64,
-    pub steps: u32,
-    pub focus: f64,
-    /// Best-of-N: the base distribution (custom: probabilities and rewards).
-    pub base: BaseDist,
-    pub base_p: Vec<f64>,
-    pub base_r: Vec<f64>,
-    /// Nash: the matrix (custom: `P(i ≻ j)` above the diagonal, row by row).
-    pub pref: PrefMatrix,
-    pub k: u32,
-    pub custom: Vec<f64>,
-    pub eta: f64,
-    pub nash_tau: f64,
-    pub iterations: u32,
-    pub seed: u32,
-}
-
-impl Default for AlignmentConfig {
-    fn default() -> Self {
-        AlignmentConfig {
-            curves: vec![AlignmentLoss::Dpo, AlignmentLoss::Cdpo, AlignmentLoss::RobustDpo, AlignmentLoss::Hinge],
-            hmax: 10.0,
-            beta: 0.1,
-            eps: 0.1,
-            tau: 0.1,
-            simpo_beta: 2.0,
-            gamma: 0.5,
-            len_w: 10.0,
-            len_l: 10.0,
-            lambda: 0.1,
-            z0: 0.0,
-            loss: AlignmentLoss::Dpo,
-            responses: 32,
-            policy: ToyPolicy::Linear,
-            features: 8,
-            chosen: vec![vec![12]],
-            rejected: vec![vec![10]],
-            flex: false,
-            beta_minus: 0.09,
-            sft: 0.0,
-            on_policy: false,
-            samples: 8,
-            lr: 1.0,
-            steps: 1000,
-            focus: 2.0,
-            base: BaseDist::Normal,
-            base_p: vec![0.25, 0.5, 0.25],
-            base_r: vec![0.0, 0.5, 1.0],
-            pref: PrefMatrix::Rps,
-            k: 3,
-            custom: vec![0.9, 0.2, 0.7],
-            eta: 0.1,
-            nash_tau: 0.1,
-            iterations: 2000,
-            seed: 7,
-        }
+lab_settings! {
+    /// The Alignment lab's settings.
+    pub struct AlignmentConfig (version 2, "the Alignment lab") {
+        curves: Vec<AlignmentLoss> = vec![AlignmentLoss::Dpo, AlignmentLoss::Cdpo, AlignmentLoss::RobustDpo, AlignmentLoss::Hinge]
+            => choices(ALIGN_CURVES_KEY, 1, ALIGN_CURVES_MAX);
+        hmax: f64 = 10.0 => float(ALIGN_HMAX { key: "hmax", label: "Margin range ±", min: 1.0, max: 1000.0, unit: "", log: true });
+        beta: f64 = 0.1 => float(ALIGN_BETA { key: "beta", label: "β", min: 0.001, max: 10.0, unit: "", log: true });
+        eps: f64 = 0.1 => float(ALIGN_EPS { key: "eps", label: "ε (label noise)", min: 0.001, max: 0.49, unit: "", log: false });
+        tau: f64 = 0.1 => float(ALIGN_TAU { key: "tau", label: "τ (IPO)", min: 0.01, max: 10.0, unit: "", log: true });
+        simpo_beta: f64 = 2.0 => float(ALIGN_SBETA { key: "sbeta", label: "β (SimPO)", min: 0.01, max: 20.0, unit: "", log: true });
+        gamma: f64 = 0.5 => float(ALIGN_GAMMA { key: "gamma", label: "γ (SimPO)", min: 0.0, max: 10.0, unit: "", log: false });
+        len_w: f64 = 10.0 => float(ALIGN_LEN_W { key: "lw", label: "|y_w| (tokens)", min: 1.0, max: 1000.0, unit: "", log: true });
+        len_l: f64 = 10.0 => float(ALIGN_LEN_L { key: "ll", label: "|y_l| (tokens)", min: 1.0, max: 1000.0, unit: "", log: true });
+        lambda: f64 = 0.1 => float(ALIGN_LAMBDA { key: "lambda", label: "λ (ORPO)", min: 0.0, max: 10.0, unit: "", log: false });
+        z0: f64 = 0.0 => float(ALIGN_Z0 { key: "z0", label: "z₀ (KTO)", min: 0.0, max: 20.0, unit: "", log: false });
+        /// The DPO toy: its loss, policy and pairs (per prompt, the chosen and rejected responses).
+        loss: AlignmentLoss = AlignmentLoss::Dpo => choice();
+        responses: u32 = 32 => int(TOY_V { key: "resp", label: "Responses V", min: 8, max: 256, unit: "" });
+        policy: ToyPolicy = ToyPolicy::Linear => choice();
+        features: u32 = 8 => int(TOY_FEATURES { key: "feat", label: "Features", min: 2, max: 64, unit: "" });
+        chosen: Vec<Vec<u32>> = vec![vec![12]] => custom(read_chosen_rejected, write_chosen_rejected);
+        rejected: Vec<Vec<u32>> = vec![vec![10]] => with_previous();
+        flex: bool = false => flag(TOY_FLEX { key: "flex", label: "Flex-DPO (β⁻ for the rejected side)" });
+        beta_minus: f64 = 0.09 => float(TOY_BETA_MINUS { key: "bminus", label: "β⁻", min: 0.001, max: 10.0, unit: "", log: true });
+        sft: f64 = 0.0 => float(TOY_SFT { key: "sft", label: "SFT weight α", min: 0.0, max: 10.0, unit: "", log: false });
+        on_policy: bool = false => flag(TOY_ON_POLICY { key: "onpolicy", label: "On-policy pairs (drawn from π)" });
+        samples: u32 = 8 => int(TOY_SAMPLES { key: "samples", label: "Pairs drawn per step", min: 1, max: 64, unit: "" });
+        lr: f64 = 1.0 => float(TOY_LR { key: "tlr", label: "Learning rate", min: 0.001, max: 100.0, unit: "", log: true });
+        steps: u32 = 1000 => int(TOY_STEPS { key: "tsteps", label: "Steps", min: 1, max: TOY_MAX_STEPS, unit: "" });
+        focus: f64 = 2.0 => float(TOY_FOCUS { key: "focus", label: "Reference focus on the pairs", min: 0.0, max: 10.0, unit: "", log: false });
+        /// Best-of-N: the base distribution (custom: probabilities and rewards).
+        base: BaseDist = BaseDist::Normal => choice();
+        base_p: Vec<f64> = vec![0.25, 0.5, 0.25] => custom(read_outcomes, write_outcomes);
+        base_r: Vec<f64> = vec![0.0, 0.5, 1.0] => with_previous();
+        /// Nash: the matrix (custom: `P(i ≻ j)` above the diagonal, row by row).
+        pref: PrefMatrix = PrefMatrix::Rps => choice();
+        k: u32 = 3 => int(NASH_K { key: "k", label: "Responses K", min: 2, max: 8, unit: "" });
+        custom: Vec<f64> = vec![0.9, 0.2, 0.7] => custom(read_matrix, write_matrix);
+        eta: f64 = 0.1 => float(NASH_ETA { key: "eta", label: "Step η", min: 0.001, max: 1.0, unit: "", log: true });
+        nash_tau: f64 = 0.1 => float(NASH_TAU { key: "ntau", label: "Regularisation τ", min: 0.0, max: 1.0, unit: "", log: false });
+        iterations: u32 = 2000 => int(NASH_ITERS { key: "iters", label: "Iterations", min: 10, max: 10_000, unit: "" });
+        seed: u32 = 7 => int(SEED);
     }
 }
 
-/// The chosen and rejected sets of the DPO toy, checked together: every index below `V`, as
-/// many prompts on both sides, a response never both chosen and rejected for one prompt.
+fn read_chosen_rejected(q: &mut QueryReader, _version: u32, c: &mut AlignmentConfig) {
+    (c.chosen, c.rejected) = read_pairs(q, c.responses, &AlignmentConfig::default());
+}
+
+fn write_chosen_rejected(c: &AlignmentConfig, w: &mut QueryWriter) {
+    w.index_sets(TOY_CHOSEN, &c.chosen);
+    w.index_sets(TOY_REJECTED, &c.rejected);
+}
+
+/// Best-of-N's custom outcomes: probabilities (not all 0) and as many rewards, read together.
+fn read_outcomes(q: &mut QueryReader, _version: u32, c: &mut AlignmentConfig) {
+    let d = AlignmentConfig::default();
+    let base_p = q.float_vec(BON_P, 2, BON_MAX_OUTCOMES, 0.0, 1e6, &d.base_p);
+    let mut base_r = q.float_vec(BON_R, 2, BON_MAX_OUTCOMES, -1e6, 1e6, &d.base_r);
+    let base_p = if base_p.iter().sum::<f64>() > 0.0 {
+        base_p
+    } else {
+        q.note("ignored bp: the probabilities add up to 0; using the defaults".into());
+        d.base_p.clone()
+    };
+    if base_r.len() != base_p.len() {
+        q.note(format!("ignored br: {} rewards for {} outcomes; using rewards 0, 1, 2, …", base_r.len(), base_p.len()));
+        base_r = (0..base_p.len()).map(|i| i as f64).collect();
+    }
+    (c.base_p, c.base_r) = (base_p, base_r);
+}
+
+fn write_outcomes(c: &AlignmentConfig, w: &mut QueryWriter) {
+    w.float_list(BON_P, &c.base_p);
+    w.float_list(BON_R, &c.base_r);
+}
+
+/// The custom preference matrix: `K(K − 1)/2` values for the `K` read above.
+fn read_matrix(q: &mut QueryReader, _version: u32, c: &mut AlignmentConfig) {
+    let d = AlignmentConfig::default();
+    let pairs = (c.k * (c.k - 1) / 2) as usize;
+    let default_custom: Vec<f64> = (0..pairs).map(|i| d.custom.get(i).copied().unwrap_or(0.5)).collect();
+    c.custom = q.float_vec(NASH_CUSTOM, pairs, pairs, 0.0, 1.0, &default_custom);
+}
+
+fn write_matrix(c: &AlignmentConfig, w: &mut QueryWriter) {
+    w.float_list(NASH_CUSTOM, &c.custom);
+}
+
 fn read_pairs(q: &mut QueryReader, responses: u32, d: &AlignmentConfig) -> (Vec<Vec<u32>>, Vec<Vec<u32>>) {
     let chosen = q.index_sets(TOY_CHOSEN, TOY_PROMPTS_MAX, responses, &d.chosen);
     let rejected = q.index_sets(TOY_REJECTED, TOY_PROMPTS_MAX, responses, &d.rejected);
@@ -217,109 +181,5 @@ fn read_pairs(q: &mut QueryReader, responses: u32, d: &AlignmentConfig) -> (Vec<
             q.note(format!("ignored chosen/rejected: {why}; using chosen={}, rejected={}", c[0][0], r[0][0]));
             (c, r)
         }
-    }
-}
-
-impl LabConfig for AlignmentConfig {
-    const VERSION: u32 = 2;
-    const PLACE: &'static str = "the Alignment lab";
-    fn read(q: &mut QueryReader, _version: u32) -> Self {
-        let d = Self::default();
-        let responses = q.int(&TOY_V, d.responses);
-        let (chosen, rejected) = read_pairs(q, responses, &d);
-        let base_p = q.float_vec(BON_P, 2, BON_MAX_OUTCOMES, 0.0, 1e6, &d.base_p);
-        let mut base_r = q.float_vec(BON_R, 2, BON_MAX_OUTCOMES, -1e6, 1e6, &d.base_r);
-        let base_p = if base_p.iter().sum::<f64>() > 0.0 {
-            base_p
-        } else {
-            q.note("ignored bp: the probabilities add up to 0; using the defaults".into());
-            d.base_p.clone()
-        };
-        if base_r.len() != base_p.len() {
-            q.note(format!(
-                "ignored br: {} rewards for {} outcomes; using rewards 0, 1, 2, …",
-                base_r.len(),
-                base_p.len()
-            ));
-            base_r = (0..base_p.len()).map(|i| i as f64).collect();
-        }
-        let k = q.int(&NASH_K, d.k);
-        let pairs = (k * (k - 1) / 2) as usize;
-        let default_custom: Vec<f64> = (0..pairs).map(|i| d.custom.get(i).copied().unwrap_or(0.5)).collect();
-        let custom = q.float_vec(NASH_CUSTOM, pairs, pairs, 0.0, 1.0, &default_custom);
-        AlignmentConfig {
-            curves: q.choice_list(ALIGN_CURVES_KEY, 1, ALIGN_CURVES_MAX, &d.curves),
-            hmax: q.float(&ALIGN_HMAX, d.hmax),
-            beta: q.float(&ALIGN_BETA, d.beta),
-            eps: q.float(&ALIGN_EPS, d.eps),
-            tau: q.float(&ALIGN_TAU, d.tau),
-            simpo_beta: q.float(&ALIGN_SBETA, d.simpo_beta),
-            gamma: q.float(&ALIGN_GAMMA, d.gamma),
-            len_w: q.float(&ALIGN_LEN_W, d.len_w),
-            len_l: q.float(&ALIGN_LEN_L, d.len_l),
-            lambda: q.float(&ALIGN_LAMBDA, d.lambda),
-            z0: q.float(&ALIGN_Z0, d.z0),
-            loss: q.choice(d.loss),
-            responses,
-            policy: q.choice(d.policy),
-            features: q.int(&TOY_FEATURES, d.features),
-            chosen,
-            rejected,
-            flex: q.flag(&TOY_FLEX, d.flex),
-            beta_minus: q.float(&TOY_BETA_MINUS, d.beta_minus),
-            sft: q.float(&TOY_SFT, d.sft),
-            on_policy: q.flag(&TOY_ON_POLICY, d.on_policy),
-            samples: q.int(&TOY_SAMPLES, d.samples),
-            lr: q.float(&TOY_LR, d.lr),
-            steps: q.int(&TOY_STEPS, d.steps),
-            focus: q.float(&TOY_FOCUS, d.focus),
-            base: q.choice(d.base),
-            base_p,
-            base_r,
-            pref: q.choice(d.pref),
-            k,
-            custom,
-            eta: q.float(&NASH_ETA, d.eta),
-            nash_tau: q.float(&NASH_TAU, d.nash_tau),
-            iterations: q.int(&NASH_ITERS, d.iterations),
-            seed: q.int(&SEED, d.seed),
-        }
-    }
-    fn write(&self, w: &mut QueryWriter) {
-        w.choice_list(ALIGN_CURVES_KEY, &self.curves);
-        w.float(&ALIGN_HMAX, self.hmax);
-        w.float(&ALIGN_BETA, self.beta);
-        w.float(&ALIGN_EPS, self.eps);
-        w.float(&ALIGN_TAU, self.tau);
-        w.float(&ALIGN_SBETA, self.simpo_beta);
-        w.float(&ALIGN_GAMMA, self.gamma);
-        w.float(&ALIGN_LEN_W, self.len_w);
-        w.float(&ALIGN_LEN_L, self.len_l);
-        w.float(&ALIGN_LAMBDA, self.lambda);
-        w.float(&ALIGN_Z0, self.z0);
-        w.choice(self.loss);
-        w.int(&TOY_V, self.responses);
-        w.choice(self.policy);
-        w.int(&TOY_FEATURES, self.features);
-        w.index_sets(TOY_CHOSEN, &self.chosen);
-        w.index_sets(TOY_REJECTED, &self.rejected);
-        w.flag(&TOY_FLEX, self.flex);
-        w.float(&TOY_BETA_MINUS, self.beta_minus);
-        w.float(&TOY_SFT, self.sft);
-        w.flag(&TOY_ON_POLICY, self.on_policy);
-        w.int(&TOY_SAMPLES, self.samples);
-        w.float(&TOY_LR, self.lr);
-        w.int(&TOY_STEPS, self.steps);
-        w.float(&TOY_FOCUS, self.focus);
-        w.choice(self.base);
-        w.float_list(BON_P, &self.base_p);
-        w.float_list(BON_R, &self.base_r);
-        w.choice(self.pref);
-        w.int(&NASH_K, self.k);
-        w.float_list(NASH_CUSTOM, &self.custom);
-        w.float(&NASH_ETA, self.eta);
-        w.float(&NASH_TAU, self.nash_tau);
-        w.int(&NASH_ITERS, self.iterations);
-        w.int(&SEED, self.seed);
     }
 }

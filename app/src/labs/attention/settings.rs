@@ -4,8 +4,8 @@
 use softplay_worker::attention::{MAPS_MAX_N, TABLE_MAX_D, TABLE_MAX_N};
 
 use crate::state::{
-    codec::{Choice, FlagParam, FloatParam, IntParam, QueryReader, QueryWriter},
-    lab::{choice_enum, LabConfig, SEED},
+    codec::{Choice, QueryReader, QueryWriter},
+    lab::{choice_enum, lab_settings, SEED},
 };
 
 choice_enum!(
@@ -79,26 +79,6 @@ pub const ATTN_CMP_KEY: &str = "cmp";
 pub const ATTN_CMP_MIN: usize = 2;
 pub const ATTN_CMP_MAX: usize = 4;
 /// As long as the worker sends whole weight matrices for (the limit is written once, there).
-pub const ATTN_N: IntParam = IntParam { key: "n", label: "Sequence length n", min: 2, max: MAPS_MAX_N, unit: "tokens" };
-pub const ATTN_D: IntParam = IntParam { key: "d", label: "Head dimension d", min: 1, max: 256, unit: "" };
-pub const ATTN_CAUSAL: FlagParam = FlagParam { key: "causal", label: "Causal mask" };
-pub const ATTN_SCALE: FloatParam =
-    FloatParam { key: "scale", label: "Logit scale", min: 0.01, max: 10000.0, unit: "×", log: true };
-pub const ATTN_NEEDLE: FloatParam =
-    FloatParam { key: "needle", label: "Needle strength", min: 0.0, max: 20.0, unit: "σ", log: false };
-pub const ATTN_PERIOD: IntParam =
-    IntParam { key: "period", label: "Repeat every", min: 0, max: 256, unit: "tokens (0: off)" };
-pub const ATTN_NOISE: FloatParam =
-    FloatParam { key: "noise", label: "Noise", min: 0.0, max: 2.0, unit: "σ", log: false };
-pub const ATTN_QKNORM: FlagParam = FlagParam { key: "qknorm", label: "LSSA: l2-normalise q and k" };
-pub const ATTN_P: FloatParam =
-    FloatParam { key: "p", label: "LSSAR power p", min: 1.0, max: 64.0, unit: "", log: false };
-pub const ATTN_SIGB_AUTO: FlagParam = FlagParam { key: "sigauto", label: "Sigmoid: b = −ln n" };
-pub const ATTN_SIGB: FloatParam =
-    FloatParam { key: "sigb", label: "Sigmoid bias b", min: -20.0, max: 20.0, unit: "", log: false };
-pub const ATTN_BASE: IntParam = IntParam { key: "base", label: "Sweep base length", min: 8, max: 256, unit: "tokens" };
-pub const ATTN_TN: IntParam = IntParam { key: "tn", label: "Example rows n", min: 1, max: TABLE_MAX_N, unit: "" };
-pub const ATTN_TD: IntParam = IntParam { key: "td", label: "Example width d", min: 1, max: TABLE_MAX_D, unit: "" };
 /// Largest magnitude of a hand-written value.
 pub const ATTN_TABLE_LIMIT: f64 = 1000.0;
 
@@ -106,68 +86,71 @@ pub const ATTN_TABLE_LIMIT: f64 = 1000.0;
 pub const TABLE_DEFAULT_Q: [f64; 8] = [1.0, 0.0, 0.0, 1.0, 2.0, 0.0, -1.0, 1.0];
 pub const TABLE_DEFAULT_K: [f64; 8] = [1.0, 0.0, 0.0, 1.0, 0.5, 0.5, -1.0, -1.0];
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct AttentionConfig {
-    /// The variants compared side by side, 2 to 4, distinct.
-    pub compare: Vec<AttentionVariant>,
-    pub algorithm: SoftmaxAlg,
-    pub qk_norm: bool,
-    pub lssa_scale: LssaScaleChoice,
-    pub p: f64,
-    pub sigmoid_auto: bool,
-    pub sigmoid_bias: f64,
-    pub source: Source,
-    pub n: u32,
-    pub d: u32,
-    pub causal: bool,
-    pub scale: f64,
-    pub needle: f64,
-    pub period: u32,
-    pub noise: f64,
-    pub seed: u32,
-    pub table_n: u32,
-    pub table_d: u32,
-    /// `[table_n, table_d]` row-major.
-    pub table_q: Vec<f64>,
-    pub table_k: Vec<f64>,
-    pub colour: ColourScale,
-    pub base: u32,
-    pub race_len: RaceLen,
+lab_settings! {
+    /// The Attention lab's settings.
+    pub struct AttentionConfig (version 2, "the Attention lab") {
+        /// The variants compared side by side, 2 to 4, distinct.
+        compare: Vec<AttentionVariant> = vec![
+            AttentionVariant::Softmax,
+            AttentionVariant::Lssa,
+            AttentionVariant::Lssar,
+            AttentionVariant::Sigmoid,
+        ] => custom(read_compare, write_compare);
+        algorithm: SoftmaxAlg = SoftmaxAlg::ThreePass => choice();
+        qk_norm: bool = true => flag(ATTN_QKNORM { key: "qknorm", label: "LSSA: l2-normalise q and k" });
+        lssa_scale: LssaScaleChoice = LssaScaleChoice::LnDLnN => choice();
+        p: f64 = 15.0 => float(ATTN_P { key: "p", label: "LSSAR power p", min: 1.0, max: 64.0, unit: "", log: false });
+        sigmoid_auto: bool = true => flag(ATTN_SIGB_AUTO { key: "sigauto", label: "Sigmoid: b = −ln n" });
+        sigmoid_bias: f64 = -4.0 => float(ATTN_SIGB { key: "sigb", label: "Sigmoid bias b", min: -20.0, max: 20.0, unit: "", log: false });
+        source: Source = Source::Synthetic => choice();
+        n: u32 = 128 => int(
+            /// As long as the worker sends whole weight matrices for (the limit is written once, there).
+            ATTN_N { key: "n", label: "Sequence length n", min: 2, max: MAPS_MAX_N, unit: "tokens" });
+        d: u32 = 32 => int(ATTN_D { key: "d", label: "Head dimension d", min: 1, max: 256, unit: "" });
+        causal: bool = true => flag(ATTN_CAUSAL { key: "causal", label: "Causal mask" });
+        scale: f64 = 1.0 => float(ATTN_SCALE { key: "scale", label: "Logit scale", min: 0.01, max: 10000.0, unit: "×", log: true });
+        needle: f64 = 4.0 => float(ATTN_NEEDLE { key: "needle", label: "Needle strength", min: 0.0, max: 20.0, unit: "σ", log: false });
+        period: u32 = 0 => int(ATTN_PERIOD { key: "period", label: "Repeat every", min: 0, max: 256, unit: "tokens (0: off)" });
+        noise: f64 = 0.0 => float(ATTN_NOISE { key: "noise", label: "Noise", min: 0.0, max: 2.0, unit: "σ", log: false });
+        seed: u32 = 7 => int(SEED);
+        table_n: u32 = 4 => int(ATTN_TN { key: "tn", label: "Example rows n", min: 1, max: TABLE_MAX_N, unit: "" });
+        table_d: u32 = 2 => int(ATTN_TD { key: "td", label: "Example width d", min: 1, max: TABLE_MAX_D, unit: "" });
+        /// `[table_n, table_d]` row-major.
+        table_q: Vec<f64> = TABLE_DEFAULT_Q.to_vec() => custom(read_table, write_table);
+        table_k: Vec<f64> = TABLE_DEFAULT_K.to_vec() => with_previous();
+        colour: ColourScale = ColourScale::Log => choice();
+        base: u32 = 256 => int(ATTN_BASE { key: "base", label: "Sweep base length", min: 8, max: 256, unit: "tokens" });
+        race_len: RaceLen = RaceLen::M4 => choice();
+    }
 }
 
-impl Default for AttentionConfig {
-    fn default() -> Self {
-        AttentionConfig {
-            compare: vec![
-                AttentionVariant::Softmax,
-                AttentionVariant::Lssa,
-                AttentionVariant::Lssar,
-                AttentionVariant::Sigmoid,
-            ],
-            algorithm: SoftmaxAlg::ThreePass,
-            qk_norm: true,
-            lssa_scale: LssaScaleChoice::LnDLnN,
-            p: 15.0,
-            sigmoid_auto: true,
-            sigmoid_bias: -4.0,
-            source: Source::Synthetic,
-            n: 128,
-            d: 32,
-            causal: true,
-            scale: 1.0,
-            needle: 4.0,
-            period: 0,
-            noise: 0.0,
-            seed: 7,
-            table_n: 4,
-            table_d: 2,
-            table_q: TABLE_DEFAULT_Q.to_vec(),
-            table_k: TABLE_DEFAULT_K.to_vec(),
-            colour: ColourScale::Log,
-            base: 256,
-            race_len: RaceLen::M4,
-        }
-    }
+/// Version 1 links named one variant (`attn`): it is shown beside the default ones.
+fn read_compare(q: &mut QueryReader, version: u32, c: &mut AttentionConfig) {
+    c.compare = if version == 1 {
+        let first: AttentionVariant = q.choice(c.compare[0]);
+        let mut list = vec![first];
+        list.extend(c.compare.iter().copied().filter(|v| *v != first).take(ATTN_CMP_MAX - 1));
+        list
+    } else {
+        q.choice_list(ATTN_CMP_KEY, ATTN_CMP_MIN, ATTN_CMP_MAX, &c.compare)
+    };
+}
+
+fn write_compare(c: &AttentionConfig, w: &mut QueryWriter) {
+    w.choice_list(ATTN_CMP_KEY, &c.compare);
+}
+
+/// The hand-written queries and keys, as many values as the example's size (read above) needs.
+fn read_table(q: &mut QueryReader, _version: u32, c: &mut AttentionConfig) {
+    let (n, d) = (c.table_n, c.table_d);
+    let cells = (n * d) as usize;
+    c.table_q = q.float_list("tq", cells, ATTN_TABLE_LIMIT, &AttentionConfig::table_default(n, d, &TABLE_DEFAULT_Q));
+    c.table_k = q.float_list("tk", cells, ATTN_TABLE_LIMIT, &AttentionConfig::table_default(n, d, &TABLE_DEFAULT_K));
+}
+
+fn write_table(c: &AttentionConfig, w: &mut QueryWriter) {
+    w.float_list("tq", &c.table_q);
+    w.float_list("tk", &c.table_k);
 }
 
 impl AttentionConfig {
@@ -199,79 +182,5 @@ impl AttentionConfig {
         self.table_k = k;
         self.table_n = n;
         self.table_d = d;
-    }
-}
-
-impl LabConfig for AttentionConfig {
-    const VERSION: u32 = 2;
-    const PLACE: &'static str = "the Attention lab";
-    fn read(q: &mut QueryReader, version: u32) -> Self {
-        let d = Self::default();
-        let compare = if version == 1 {
-            // Version 1 links named one variant (`attn`); show it beside the default ones.
-            let first: AttentionVariant = q.choice(d.compare[0]);
-            let mut list = vec![first];
-            list.extend(d.compare.iter().copied().filter(|v| *v != first).take(ATTN_CMP_MAX - 1));
-            list
-        } else {
-            q.choice_list(ATTN_CMP_KEY, ATTN_CMP_MIN, ATTN_CMP_MAX, &d.compare)
-        };
-        let table_n = q.int(&ATTN_TN, d.table_n);
-        let table_d = q.int(&ATTN_TD, d.table_d);
-        let cells = (table_n * table_d) as usize;
-        let table_q =
-            q.float_list("tq", cells, ATTN_TABLE_LIMIT, &Self::table_default(table_n, table_d, &TABLE_DEFAULT_Q));
-        let table_k =
-            q.float_list("tk", cells, ATTN_TABLE_LIMIT, &Self::table_default(table_n, table_d, &TABLE_DEFAULT_K));
-        AttentionConfig {
-            compare,
-            algorithm: q.choice(d.algorithm),
-            qk_norm: q.flag(&ATTN_QKNORM, d.qk_norm),
-            lssa_scale: q.choice(d.lssa_scale),
-            p: q.float(&ATTN_P, d.p),
-            sigmoid_auto: q.flag(&ATTN_SIGB_AUTO, d.sigmoid_auto),
-            sigmoid_bias: q.float(&ATTN_SIGB, d.sigmoid_bias),
-            source: q.choice(d.source),
-            n: q.int(&ATTN_N, d.n),
-            d: q.int(&ATTN_D, d.d),
-            causal: q.flag(&ATTN_CAUSAL, d.causal),
-            scale: q.float(&ATTN_SCALE, d.scale),
-            needle: q.float(&ATTN_NEEDLE, d.needle),
-            period: q.int(&ATTN_PERIOD, d.period),
-            noise: q.float(&ATTN_NOISE, d.noise),
-            seed: q.int(&SEED, d.seed),
-            table_n,
-            table_d,
-            table_q,
-            table_k,
-            colour: q.choice(d.colour),
-            base: q.int(&ATTN_BASE, d.base),
-            race_len: q.choice(d.race_len),
-        }
-    }
-    fn write(&self, w: &mut QueryWriter) {
-        w.choice_list(ATTN_CMP_KEY, &self.compare);
-        w.choice(self.algorithm);
-        w.flag(&ATTN_QKNORM, self.qk_norm);
-        w.choice(self.lssa_scale);
-        w.float(&ATTN_P, self.p);
-        w.flag(&ATTN_SIGB_AUTO, self.sigmoid_auto);
-        w.float(&ATTN_SIGB, self.sigmoid_bias);
-        w.choice(self.source);
-        w.int(&ATTN_N, self.n);
-        w.int(&ATTN_D, self.d);
-        w.flag(&ATTN_CAUSAL, self.causal);
-        w.float(&ATTN_SCALE, self.scale);
-        w.float(&ATTN_NEEDLE, self.needle);
-        w.int(&ATTN_PERIOD, self.period);
-        w.float(&ATTN_NOISE, self.noise);
-        w.int(&SEED, self.seed);
-        w.int(&ATTN_TN, self.table_n);
-        w.int(&ATTN_TD, self.table_d);
-        w.float_list("tq", &self.table_q);
-        w.float_list("tk", &self.table_k);
-        w.choice(self.colour);
-        w.int(&ATTN_BASE, self.base);
-        w.choice(self.race_len);
     }
 }
