@@ -20,7 +20,7 @@ fn main() {
         eprintln!("the link has values that were not used as written: {notes:?}");
         std::process::exit(2);
     }
-    let mut fit = Fit::new(spec::fit(&config).spec()).unwrap_or_else(|e| {
+    let mut fit = Fit::new(spec::fit(&config)).unwrap_or_else(|e| {
         eprintln!("the race cannot start: {e}");
         std::process::exit(2);
     });

@@ -32,6 +32,7 @@ pub const DIVERGED_GROWTH: f32 = 1e3;
 pub const DIVERGED_ABOVE: f32 = 1e6;
 
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FitSpec {
     pub entrants: Vec<Hidden>,
     /// Hidden widths, one or two layers.
@@ -73,6 +74,7 @@ impl FitSpec {
 
 /// Histogram of one hidden layer's outputs over the training batch.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Histogram {
     /// The range the bins split evenly (the smallest and largest value seen).
     pub lo: f32,
@@ -106,10 +108,13 @@ impl Histogram {
 
 /// What the lab shows of one trained network.
 #[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Snapshot {
     /// The mean squared error now (as [`Fit::losses`]).
     pub loss: f32,
-    /// The prediction at [`plot_x`].
+    /// The prediction at [`plot_x`]. As bytes in serde: a report carries one per entrant, and
+    /// a run sends reports many times a second.
+    #[cfg_attr(feature = "serde", serde(with = "crate::f32_bytes"))]
     pub fitted: Vec<f32>,
     /// Per hidden layer.
     pub histograms: Vec<Histogram>,

@@ -12,6 +12,8 @@
 pub mod activation;
 pub mod alignment;
 pub mod attention;
+#[cfg(feature = "serde")]
+pub mod f32_bytes;
 pub mod fit;
 pub mod mlp;
 pub mod model;

@@ -13,69 +13,17 @@
 //! start the worker sends [`Reply::Listening`], then [`Reply::Ready`] once, saying which
 //! backend it computes on.
 
-use std::{fmt, future::Future};
+use std::future::Future;
 
-use serde::{de, de::DeserializeOwned, Deserialize, Deserializer, Serialize, Serializer};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// f32 values as little-endian bytes, so that postMessage copies one `Uint8Array` instead of
-/// building an array of a million numbers.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct F32s(pub Vec<f32>);
-
-impl Serialize for F32s {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let bytes: Vec<u8> = self.0.iter().flat_map(|x| x.to_le_bytes()).collect();
-        serializer.serialize_bytes(&bytes)
-    }
-}
-
-/// Little-endian bytes to f32 values (`bytes.len()` a multiple of 4). One copy of memory where
-/// the machine is little-endian (wasm32 always is): the page decodes a million values per
-/// heatmap redraw, in a build optimised for size where a per-value loop is slow.
-fn f32s_from_le_bytes(bytes: &[u8]) -> Vec<f32> {
-    let mut out = vec![0.0f32; bytes.len() / 4];
-    if cfg!(target_endian = "little") {
-        // SAFETY: `out` holds exactly `bytes.len()` bytes (`bytes.len()` is a multiple of 4,
-        // checked by the caller), the two allocations do not overlap, `u8` has no alignment
-        // requirement, and every bit pattern is a valid f32; on a little-endian machine the
-        // bytes are the values' own representation.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
-    } else {
-        for (x, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-            *x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        }
-    }
-    out
-}
-
-impl<'de> Deserialize<'de> for F32s {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Bytes;
-        impl<'de> de::Visitor<'de> for Bytes {
-            type Value = F32s;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("f32 values as bytes (a multiple of 4)")
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<F32s, E> {
-                if !v.len().is_multiple_of(4) {
-                    return Err(E::custom(format!("{} bytes are not whole f32 values", v.len())));
-                }
-                Ok(F32s(f32s_from_le_bytes(v)))
-            }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<F32s, E> {
-                self.visit_bytes(&v)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<F32s, A::Error> {
-                let mut bytes = Vec::new();
-                while let Some(b) = seq.next_element::<u8>()? {
-                    bytes.push(b);
-                }
-                self.visit_bytes(&bytes)
-            }
-        }
-        deserializer.deserialize_byte_buf(Bytes)
-    }
-}
+/// building an array of a million numbers: a message's own large arrays (weights, losses,
+/// parameters). The form is the kernels' `f32_bytes`, which their types use for their own
+/// large fields (`fit::Snapshot::fitted`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct F32s(#[serde(with = "softplay_kernels::f32_bytes")] pub Vec<f32>);
 
 /// What the worker computes on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -208,15 +156,6 @@ pub mod test_host {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn f32_bytes_round_trip() {
-        let x = [0.0f32, -1.5, f32::MAX, f32::MIN_POSITIVE, f32::INFINITY, 1e-40];
-        let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
-        assert_eq!(f32s_from_le_bytes(&bytes), x.to_vec());
-        let nan = f32s_from_le_bytes(&f32::NAN.to_le_bytes());
-        assert!(nan[0].is_nan());
-    }
 
     #[test]
     fn replies_name_their_request_and_whether_it_is_the_last() {

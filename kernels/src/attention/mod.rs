@@ -38,6 +38,7 @@ use scores::{row_scale, Scores};
 
 /// How scores become weights.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum Variant {
     /// `softmax(q·k/√d)`, by the chosen algorithm.
     Softmax(SoftmaxAlgorithm),

@@ -16,6 +16,7 @@ use super::Mask;
 use crate::vector::{axpy, axpy4, dot, dot4, exp_nonpositive, exp_shifted_sum, max, scale};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum SoftmaxAlgorithm {
     ThreePass,
     Online,

@@ -17,6 +17,7 @@ use crate::vector::dot;
 
 /// The row scale of the LSSA scores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "snake_case"))]
 pub enum LssaScale {
     /// `c = 1`.
     None,
@@ -38,6 +39,7 @@ impl LssaScale {
 
 /// LSSA's switches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Lssa {
     /// l2-normalise q and k (so `q̂·k̂ ∈ [−1, 1]`).
     pub qk_norm: bool,

@@ -42,6 +42,7 @@ impl RowStats {
 
 /// Mean row statistics at one sequence length.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SweepPoint {
     pub n: usize,
     pub entropy: f64,
@@ -120,8 +121,10 @@ pub fn sweep_point(
 
 /// One variant at one logit scale: mean row statistics and how many rows were not finite.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct StabilityPoint {
     pub scale: f32,
+    /// Means over the rows that stayed finite (NaN when none did).
     pub max_weight: f64,
     pub row_sum: f64,
     pub entropy: f64,

@@ -15,6 +15,7 @@ pub const MAX_NOISE: f32 = 10.0;
 
 /// How to draw the inputs.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Synthetic {
     pub n: usize,
     pub d: usize,
@@ -33,6 +34,7 @@ pub struct Synthetic {
 /// Where the needle is: the last query row matches one key a quarter of the way in (key 1 at
 /// least).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Needle {
     pub query: usize,
     pub key: usize,

@@ -336,12 +336,13 @@ mod tests {
         let (tok, tar) = Task::Dyck.batch(6, 1, &mut rng);
         assert_eq!(tar[6] == 1, is_balanced(&tok[..6]));
         // Text: every position predicts the next character; validation windows come from
-        // the held-out tail.
+        // the held-out tail. The corpus is given first: without the `text` feature it is not
+        // embedded.
+        let text = include_str!("../../../www/data/shakespeare.txt");
+        provide_text(text).unwrap();
         let (tok, tar) = Task::Text.batch_from(12, 1, &mut rng, Part::Validation);
         assert_eq!(&tar[..11], &tok[1..]);
         let shown: String = tok.iter().map(|&t| Task::Text.token_text(t)).collect::<String>().replace('⏎', "\n");
-        let text = include_str!("../../../www/data/shakespeare.txt");
-        provide_text(text).unwrap();
         let tail = &text[(text.len() as f64 * TEXT_TRAIN) as usize - 1..];
         assert!(tail.contains(&shown), "{shown:?} is not from the held-out part");
         assert_eq!(Task::Text.vocab(), 62);

@@ -2,11 +2,11 @@
 //! the worker) and the sparsity of the trained networks' hidden layers.
 
 use leptos::prelude::*;
-use softplay_kernels::fit::{plot_x, ACTIVE_ABOVE, DIVERGED_GROWTH};
+use softplay_kernels::fit::{plot_x, FitSpec, Snapshot, ACTIVE_ABOVE, DIVERGED_GROWTH};
 
 use super::{plots::styled, spec, Lab};
 use softplay_worker::{
-    activations::{Done, FitReport, FitWire, Request, SnapshotWire},
+    activations::{Done, FitReport, Request},
     protocol::Reply,
 };
 
@@ -37,7 +37,7 @@ struct RaceData {
     losses: Vec<Vec<f32>>,
     current: Vec<f32>,
     diverged: Vec<Option<u32>>,
-    snapshots: Vec<SnapshotWire>,
+    snapshots: Vec<Snapshot>,
     /// `(step, per entrant: share of first-layer outputs not 0, share above ACTIVE_ABOVE)`.
     ratios: Vec<(u32, Vec<(f32, f32)>)>,
     step: u32,
@@ -130,11 +130,11 @@ pub fn Race() -> impl IntoView {
             running.set(false);
             return;
         }
-        let wire: FitWire = spec.get_untracked();
+        let spec: FitSpec = spec.get_untracked();
         let steps = if first { 0 } else { target - step };
         in_flight.set(true);
         compute.send(
-            move |id| Request::Fit { id, race, spec: wire, steps, budget_ms: BUDGET_MS },
+            move |id| Request::Fit { id, race, spec, steps, budget_ms: BUDGET_MS },
             move |response| match response {
                 Reply::Done(Done::Fit(report)) => {
                     if data.with_untracked(|d| d.race == report.race) {
@@ -202,7 +202,7 @@ pub fn Race() -> impl IntoView {
                     // within ±1.5, and one wild network would flatten every other curve.
                     let points = x
                         .iter()
-                        .zip(&s.fitted.0)
+                        .zip(&s.fitted)
                         .map(|(&x, &y)| (x as f64, if (y as f64).abs() <= FIT_CLIP { y as f64 } else { f64::NAN }))
                         .collect();
                     styled(i, names[i].clone(), points)
@@ -462,7 +462,7 @@ fn SparsityTable(data: RwSignal<RaceData>) -> impl IntoView {
 
 /// One entrant's hidden-output histograms (one per layer), exact zeros marked.
 #[component]
-fn Histograms(name: String, colour: usize, snapshot: SnapshotWire) -> impl IntoView {
+fn Histograms(name: String, colour: usize, snapshot: Snapshot) -> impl IntoView {
     const W: f64 = 240.0;
     const H: f64 = 90.0;
     let fill = crate::components::chart::colour(colour);

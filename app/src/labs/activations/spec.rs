@@ -4,10 +4,9 @@
 
 use softplay_kernels::{
     activation::{polynorm_curve, Activation as Kernel, Gate},
+    fit::FitSpec,
     mlp::{Hidden, Target},
 };
-
-use softplay_worker::activations::FitWire;
 
 use crate::labs::activations::settings::{Activation, ActivationsConfig, FitTarget, GateChoice, RaceUnit};
 
@@ -94,13 +93,13 @@ pub fn target(t: FitTarget) -> Target {
     }
 }
 
-/// The race the lab's settings describe.
-pub fn fit(c: &ActivationsConfig) -> FitWire {
-    FitWire {
+/// The race the lab's settings describe (what the worker is sent, as it is).
+pub fn fit(c: &ActivationsConfig) -> FitSpec {
+    FitSpec {
         entrants: c.race.iter().map(|&u| hidden(u, c)).collect(),
-        hidden: vec![c.width; c.layers as usize],
+        hidden: vec![c.width as usize; c.layers as usize],
         target: target(c.target),
         lr: c.lr as f32,
-        seed: c.seed,
+        seed: c.seed as u64,
     }
 }

@@ -4,12 +4,15 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use softplay_kernels::attention::{attention_probe, attention_score, Attention, Mask, Probe, Shape, Variant};
+use softplay_kernels::attention::{
+    attention_probe, attention_score, stats::SweepPoint, synthetic::Needle, synthetic::Synthetic, Attention, Mask,
+    Probe, Shape, Variant,
+};
 
-use super::variants::{about, as_set, spec, title};
+use super::variants::{about, as_set, kernel, title};
 use super::Lab;
 use softplay_worker::{
-    attention::{Done, Inputs, Map, Request, SyntheticSpec, VariantSpec},
+    attention::{Done, Inputs, Map, Request},
     protocol::Reply,
 };
 
@@ -39,14 +42,14 @@ pub fn inputs(c: &AttentionConfig) -> Inputs {
 }
 
 /// The synthetic generator's settings at length `n`.
-pub fn synthetic(c: &AttentionConfig, n: u32) -> SyntheticSpec {
-    SyntheticSpec {
-        n,
-        d: c.d,
-        seed: c.seed,
+pub fn synthetic(c: &AttentionConfig, n: u32) -> Synthetic {
+    Synthetic {
+        n: n as usize,
+        d: c.d as usize,
+        seed: c.seed as u64,
         logit_scale: c.scale as f32,
         needle: c.needle as f32,
-        period: c.period,
+        period: c.period as usize,
         noise: c.noise as f32,
     }
 }
@@ -55,19 +58,8 @@ pub fn synthetic(c: &AttentionConfig, n: u32) -> SyntheticSpec {
 #[derive(Clone, Debug, PartialEq)]
 struct Ask {
     inputs: Inputs,
-    variants: Vec<(AttentionVariant, VariantSpec)>,
+    variants: Vec<(AttentionVariant, Variant)>,
     causal: bool,
-}
-
-/// Row means of one variant's weights, shown under its heatmap.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Summary {
-    pub entropy: f64,
-    pub max_weight: f64,
-    pub sink: f64,
-    pub row_sum: f64,
-    pub support: f64,
-    pub needle: Option<f64>,
 }
 
 /// The queries and keys behind a result, `[n, d]` each, as the kernels saw them.
@@ -87,7 +79,8 @@ pub struct Shown {
     pub kernel: Variant,
     pub mask: Mask,
     pub data: Arc<HeatmapData>,
-    pub summary: Summary,
+    /// Row means of the weights (and the needle's weight), shown under the heatmap.
+    pub summary: SweepPoint,
     pub inputs: Arc<QueriesKeys>,
 }
 
@@ -107,35 +100,26 @@ impl PartialEq for Shown {
 }
 
 fn shown(
-    (variant, spec): (AttentionVariant, VariantSpec),
+    (variant, kernel): (AttentionVariant, Variant),
     n: usize,
     causal: bool,
-    needle: Option<(u32, u32)>,
+    needle: Option<Needle>,
     map: Map,
     inputs: Arc<QueriesKeys>,
 ) -> Shown {
     let row_stats = (0..n)
         .map(|i| [map.entropy.0[i], map.max_weight.0[i], map.sink.0[i], map.row_sum.0[i], map.support.0[i]])
         .collect();
-    let m = map.mean;
-    let summary = Summary {
-        entropy: m.entropy,
-        max_weight: m.max_weight,
-        sink: m.sink,
-        row_sum: m.row_sum,
-        support: m.support,
-        needle: m.needle,
-    };
     let data = HeatmapData {
         rows: n,
         cols: n,
         visible: (0..n).map(|i| if causal { i + 1 } else { n }).collect(),
         values: map.weights.0,
         row_stats,
-        mark: needle.map(|(i, j)| (i as usize, j as usize)),
+        mark: needle.map(|p| (p.query, p.key)),
     };
     let mask = if causal { Mask::Causal } else { Mask::Full };
-    Shown { variant, kernel: spec.kernel(), mask, data: Arc::new(data), summary, inputs }
+    Shown { variant, kernel, mask, data: Arc::new(data), summary: map.mean, inputs }
 }
 
 #[component]
@@ -163,7 +147,11 @@ pub fn ComparePanels() -> impl IntoView {
     let ask = Memo::new(move |_| {
         config.with(|l| {
             let c = l;
-            Ask { inputs: inputs(c), variants: c.compare.iter().map(|&v| (v, spec(v, c))).collect(), causal: c.causal }
+            Ask {
+                inputs: inputs(c),
+                variants: c.compare.iter().map(|&v| (v, kernel(v, c))).collect(),
+                causal: c.causal,
+            }
         })
     });
     Effect::new(move |_| {
@@ -240,7 +228,7 @@ fn VariantPanel(variant: AttentionVariant, result: RwSignal<Result>) -> impl Int
             });
         scores_message.set(done.err().map(|e| format!("The export failed: {e}")));
     };
-    let stat = move |label: &'static str, key: &'static str, pick: fn(&Summary) -> Option<f64>| {
+    let stat = move |label: &'static str, key: &'static str, pick: fn(&SweepPoint) -> Option<f64>| {
         view! {
             <div>
                 <dt>{label}</dt>

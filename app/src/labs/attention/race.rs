@@ -2,10 +2,11 @@
 //! seeded vector, timed in turns in the worker.
 
 use leptos::prelude::*;
+use softplay_kernels::attention::SoftmaxAlgorithm;
 
 use super::Lab;
 use softplay_worker::{
-    attention::{Algorithm, Done, Race, Request},
+    attention::{Done, Race, Request},
     protocol::Reply,
 };
 
@@ -17,12 +18,12 @@ use crate::components::{
 
 const REPEATS: u32 = 9;
 
-fn name(a: Algorithm) -> &'static str {
+fn name(a: SoftmaxAlgorithm) -> &'static str {
     match a {
-        Algorithm::ThreePass => "three-pass",
-        Algorithm::Online => "online",
-        Algorithm::TwoPass => "two-pass",
-        Algorithm::Naive => "naive",
+        SoftmaxAlgorithm::ThreePass => "three-pass",
+        SoftmaxAlgorithm::Online => "online",
+        SoftmaxAlgorithm::TwoPass => "two-pass",
+        SoftmaxAlgorithm::Naive => "naive",
     }
 }
 

@@ -3,14 +3,15 @@
 //! infinity once a score passes ~88.7 — and every weight of that row becomes NaN.
 
 use leptos::prelude::*;
+use softplay_kernels::attention::{synthetic::Synthetic, SoftmaxAlgorithm, Variant};
 
 use super::Lab;
 use super::{
     maps::synthetic,
-    variants::{spec, title},
+    variants::{kernel, title},
 };
 use softplay_worker::{
-    attention::{Algorithm, Done as Answered, Request, StabilitySeries, SyntheticSpec, VariantSpec},
+    attention::{Done as Answered, Request, StabilitySeries},
     protocol::Reply,
 };
 
@@ -58,18 +59,18 @@ pub fn Stability() -> impl IntoView {
     let ask = Memo::new(move |_| {
         config.with(|l| {
             let c = l;
-            let naive = VariantSpec::Softmax { algorithm: Algorithm::Naive };
+            let naive = Variant::Softmax(SoftmaxAlgorithm::Naive);
             // (name, variant, colour): the compared variants keep their panels' colours.
-            let mut variants: Vec<(String, VariantSpec, usize)> = vec![("Softmax (naive)".into(), naive, NAIVE_COLOUR)];
+            let mut variants: Vec<(String, Variant, usize)> = vec![("Softmax (naive)".into(), naive, NAIVE_COLOUR)];
             variants.extend(
                 c.compare
                     .iter()
                     .enumerate()
-                    .map(|(i, &v)| (title(v, c), spec(v, c), i))
+                    .map(|(i, &v)| (title(v, c), kernel(v, c), i))
                     .filter(|(_, s, _)| *s != naive),
             );
             // The scan applies the scales itself: the lab's logit scale does not enter it.
-            let inputs = SyntheticSpec { logit_scale: 1.0, ..synthetic(c, c.n.min(STABILITY_N)) };
+            let inputs = Synthetic { logit_scale: 1.0, ..synthetic(c, c.n.min(STABILITY_N)) };
             (inputs, variants, c.causal)
         })
     });

@@ -2,11 +2,12 @@
 //! 1×, 2×, 4×, 8× and 16× a base length, in the long-run worker, with progress.
 
 use leptos::prelude::*;
+use softplay_kernels::attention::stats::SweepPoint;
 
 use super::Lab;
 use super::{maps::synthetic, variants::title};
 use softplay_worker::{
-    attention::{Done as Answered, Request, SweepPoint},
+    attention::{Done as Answered, Request},
     protocol::Reply,
 };
 
@@ -57,14 +58,14 @@ pub fn LengthSweep() -> impl IntoView {
         config.with(|l| {
             let c = l;
             let variants: Vec<(String, _)> =
-                c.compare.iter().map(|&v| (title(v, c), super::variants::spec(v, c))).collect();
+                c.compare.iter().map(|&v| (title(v, c), super::variants::kernel(v, c))).collect();
             (synthetic(c, c.base), variants, c.causal)
         })
     });
     Effect::new(move |_| {
         let (base, variants, causal) = ask.get();
         let names = variants.iter().map(|v| v.0.clone()).collect();
-        latest.request_when_still(QUIET_MS, (names, base.n), move |id| Request::LengthSweep {
+        latest.request_when_still(QUIET_MS, (names, base.n as u32), move |id| Request::LengthSweep {
             id,
             base,
             variants: variants.iter().map(|v| v.1).collect(),

@@ -1,37 +1,39 @@
 //! What each compared variant is: its kernel parameters (from the lab's settings) and its title;
 //! its formula, explanation and paper are data (`content/attention.toml`, [`about`]).
 
-use softplay_worker::attention::{Algorithm, ScaleSpec, VariantSpec};
+use softplay_kernels::attention::{Lssa, LssaScale, SoftmaxAlgorithm, Variant};
 
 pub use super::content::{about, About};
 use crate::labs::attention::settings::{AttentionConfig, AttentionVariant, LssaScaleChoice, SoftmaxAlg};
 
-pub fn algorithm(a: SoftmaxAlg) -> Algorithm {
+pub fn algorithm(a: SoftmaxAlg) -> SoftmaxAlgorithm {
     match a {
-        SoftmaxAlg::ThreePass => Algorithm::ThreePass,
-        SoftmaxAlg::Online => Algorithm::Online,
-        SoftmaxAlg::TwoPass => Algorithm::TwoPass,
-        SoftmaxAlg::Naive => Algorithm::Naive,
+        SoftmaxAlg::ThreePass => SoftmaxAlgorithm::ThreePass,
+        SoftmaxAlg::Online => SoftmaxAlgorithm::Online,
+        SoftmaxAlg::TwoPass => SoftmaxAlgorithm::TwoPass,
+        SoftmaxAlg::Naive => SoftmaxAlgorithm::Naive,
     }
 }
 
-fn scale(s: LssaScaleChoice) -> ScaleSpec {
-    match s {
-        LssaScaleChoice::LnDLnN => ScaleSpec::LnDLnN,
-        LssaScaleChoice::InvSqrtD => ScaleSpec::InvSqrtD,
-        LssaScaleChoice::Unscaled => ScaleSpec::None,
-    }
+fn lssa(c: &AttentionConfig) -> Lssa {
+    let scale = match c.lssa_scale {
+        LssaScaleChoice::LnDLnN => LssaScale::LnDLnN,
+        LssaScaleChoice::InvSqrtD => LssaScale::InvSqrtD,
+        LssaScaleChoice::Unscaled => LssaScale::None,
+    };
+    Lssa { qk_norm: c.qk_norm, scale }
 }
 
-/// The kernel parameters of `v` under the lab's settings.
-pub fn spec(v: AttentionVariant, c: &AttentionConfig) -> VariantSpec {
+/// The kernels' variant `v` with its parameters under the lab's settings (what the worker is
+/// sent, as it is).
+pub fn kernel(v: AttentionVariant, c: &AttentionConfig) -> Variant {
     match v {
-        AttentionVariant::Softmax => VariantSpec::Softmax { algorithm: algorithm(c.algorithm) },
-        AttentionVariant::Lssa => VariantSpec::Lssa { qk_norm: c.qk_norm, scale: scale(c.lssa_scale) },
-        AttentionVariant::Lssar => VariantSpec::Lssar { qk_norm: c.qk_norm, scale: scale(c.lssa_scale), p: c.p as f32 },
-        AttentionVariant::Sigmoid => VariantSpec::Sigmoid { bias: (!c.sigmoid_auto).then_some(c.sigmoid_bias as f32) },
-        AttentionVariant::Relu => VariantSpec::Relu,
-        AttentionVariant::Linear => VariantSpec::Linear,
+        AttentionVariant::Softmax => Variant::Softmax(algorithm(c.algorithm)),
+        AttentionVariant::Lssa => Variant::Lssa(lssa(c)),
+        AttentionVariant::Lssar => Variant::Lssar { lssa: lssa(c), p: c.p as f32 },
+        AttentionVariant::Sigmoid => Variant::Sigmoid { bias: (!c.sigmoid_auto).then_some(c.sigmoid_bias as f32) },
+        AttentionVariant::Relu => Variant::Relu,
+        AttentionVariant::Linear => Variant::Linear,
     }
 }
 

@@ -16,6 +16,7 @@ mod sweep;
 use leptos::prelude::*;
 use softplay_kernels::{
     activation::{Activation, Gate},
+    attention::{Lssa, SoftmaxAlgorithm, Variant},
     mlp::Hidden,
     model::{
         tasks::{self, Part, Task as KernelTask},
@@ -24,10 +25,7 @@ use softplay_kernels::{
     },
     Rng,
 };
-use softplay_worker::{
-    attention::{Algorithm, ScaleSpec, VariantSpec},
-    model::{Inspection, RunSpec},
-};
+use softplay_worker::model::{Inspection, RunSpec};
 
 use super::{
     frame::LabFrame,
@@ -155,14 +153,14 @@ fn hidden(u: ModelUnit) -> Hidden {
 /// The attention normaliser of a run: each with its paper's defaults; sigmoid with the bias
 /// `b = −ln T` of the trained length `T`, fixed, so that a token's weights do not depend on
 /// how long the sequence is.
-fn variant(c: &ModelConfig, trained_tokens: usize) -> VariantSpec {
+fn variant(c: &ModelConfig, trained_tokens: usize) -> Variant {
     match c.attention {
-        AttentionVariant::Softmax => VariantSpec::Softmax { algorithm: Algorithm::ThreePass },
-        AttentionVariant::Lssa => VariantSpec::Lssa { qk_norm: true, scale: ScaleSpec::LnDLnN },
-        AttentionVariant::Lssar => VariantSpec::Lssar { qk_norm: true, scale: ScaleSpec::LnDLnN, p: c.lssar_p as f32 },
-        AttentionVariant::Sigmoid => VariantSpec::Sigmoid { bias: Some(-(trained_tokens.max(1) as f32).ln()) },
-        AttentionVariant::Relu => VariantSpec::Relu,
-        AttentionVariant::Linear => VariantSpec::Linear,
+        AttentionVariant::Softmax => Variant::Softmax(SoftmaxAlgorithm::ThreePass),
+        AttentionVariant::Lssa => Variant::Lssa(Lssa::DEFAULT),
+        AttentionVariant::Lssar => Variant::Lssar { lssa: Lssa::DEFAULT, p: c.lssar_p as f32 },
+        AttentionVariant::Sigmoid => Variant::Sigmoid { bias: Some(-(trained_tokens.max(1) as f32).ln()) },
+        AttentionVariant::Relu => Variant::Relu,
+        AttentionVariant::Linear => Variant::Linear,
     }
 }
 

@@ -2,9 +2,9 @@
 //! Rust, generic over the worker it runs in ([`Host`]); a race's numbers do not depend on how
 //! it is sliced (tested below).
 
-use softplay_kernels::fit::Fit;
+use softplay_kernels::fit::{Fit, FitSpec};
 
-use super::{Done, FitReport, FitWire, Request, SnapshotWire};
+use super::{Done, FitReport, Request};
 use crate::protocol::{F32s, Host, Reply};
 
 /// The race the worker holds, with the page's number for it.
@@ -32,13 +32,13 @@ fn fit<H: Host>(
     host: &H,
     id: u32,
     race: u32,
-    wire: &FitWire,
+    spec: &FitSpec,
     steps: u32,
     budget_ms: f64,
 ) -> Result<FitReport, String> {
     {
         if slot.as_ref().is_none_or(|(held, _)| *held != race) {
-            *slot = Some((race, Fit::new(wire.spec())?));
+            *slot = Some((race, Fit::new(spec.clone())?));
         }
         let fit = &mut slot.as_mut().unwrap().1;
         let start = host.now_ms();
@@ -63,7 +63,7 @@ fn fit<H: Host>(
             losses: losses.into_iter().map(F32s).collect(),
             current: snapshots.iter().map(|s| s.loss).collect(),
             diverged: fit.diverged(),
-            snapshots: snapshots.into_iter().map(SnapshotWire::of).collect(),
+            snapshots,
             ms,
         })
     }
@@ -79,8 +79,8 @@ mod tests {
     use super::*;
     use crate::protocol::test_host::TestHost;
 
-    fn wire() -> FitWire {
-        FitWire {
+    fn spec() -> FitSpec {
+        FitSpec {
             entrants: vec![Hidden::Each(Activation::Relu), Hidden::Each(Activation::Silu { beta: 1.0 })],
             hidden: vec![8],
             target: Target::Sine,
@@ -90,7 +90,7 @@ mod tests {
     }
 
     fn run(races: &mut Races, race: u32, steps: u32) -> FitReport {
-        let request = Request::Fit { id: 1, race, spec: wire(), steps, budget_ms: 10_000.0 };
+        let request = Request::Fit { id: 1, race, spec: spec(), steps, budget_ms: 10_000.0 };
         match handle(races, request, &TestHost::default()) {
             Reply::Done(Done::Fit(r)) => r,
             other => panic!("{other:?}"),
@@ -113,6 +113,18 @@ mod tests {
         assert_eq!(losses, one.losses.iter().map(|l| l.0.clone()).collect::<Vec<_>>());
         assert_eq!(last.current, one.current);
         assert!(one.current[0] < one.losses[0].0[0], "the race learns");
+    }
+
+    #[test]
+    fn a_report_travels_whole_with_its_curves_as_bytes() {
+        // A whole number of milliseconds: JSON's float parsing may move a fraction by one ulp,
+        // which postMessage never does.
+        let report = FitReport { ms: 12.0, ..run(&mut Races::default(), 1, 3) };
+        assert_eq!(report.snapshots.len(), 2);
+        assert_eq!(report.snapshots[0].fitted.len(), softplay_kernels::fit::PLOT_POINTS);
+        let json = serde_json::to_string(&Reply::Done(Done::Fit(report.clone()))).unwrap();
+        let back: Reply<Done> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, Reply::Done(Done::Fit(report)));
     }
 
     #[test]

@@ -6,17 +6,14 @@ use std::rc::Rc;
 use softplay_kernels::{
     attention::{
         attention_probe,
-        stats::{self, breaking_scale, stability_sweep, sweep_point},
-        synthetic::Synthetic,
-        Attention, Mask, Probe, RowStats, Shape,
+        stats::{breaking_scale, stability_sweep, sweep_point, SweepPoint},
+        synthetic::{Needle, Synthetic},
+        Attention, Mask, Probe, RowStats, Shape, SoftmaxAlgorithm, Variant,
     },
     Rng,
 };
 
-use super::{
-    Algorithm, Done, Inputs, Map, Maps, Race, RaceResult, Request, Stability, StabilityPoint, StabilitySeries, Sweep,
-    SweepPoint, SyntheticSpec, VariantSpec,
-};
+use super::{Done, Inputs, Map, Maps, Race, RaceResult, Request, Stability, StabilitySeries, Sweep};
 use crate::protocol::{F32s, Host, Reply};
 
 /// The step of a worker's clock without cross-origin isolation.
@@ -49,18 +46,6 @@ fn request_id(request: &Request) -> u32 {
     crate::protocol::Ask::id(request)
 }
 
-fn wire_point(p: &stats::SweepPoint) -> SweepPoint {
-    SweepPoint {
-        n: p.n as u32,
-        entropy: p.entropy,
-        max_weight: p.max_weight,
-        sink: p.sink,
-        row_sum: p.row_sum,
-        support: p.support,
-        needle: p.needle,
-    }
-}
-
 fn mask_of(causal: bool) -> Mask {
     if causal {
         Mask::Causal
@@ -69,23 +54,23 @@ fn mask_of(causal: bool) -> Mask {
     }
 }
 
-/// Queries, keys and the needle's place (query row, key).
-type Drawn = (Vec<f32>, Vec<f32>, Option<(u32, u32)>);
+/// Queries, keys and the needle's place.
+type Drawn = (Vec<f32>, Vec<f32>, Option<Needle>);
 
 thread_local! {
     /// The last synthetic inputs drawn at logit scale 1: dragging the logit scale only
     /// rescales the queries, so they are not drawn again.
-    static LAST_INPUTS: std::cell::RefCell<Option<(SyntheticSpec, Rc<Drawn>)>> =
+    static LAST_INPUTS: std::cell::RefCell<Option<(Synthetic, Rc<Drawn>)>> =
         const { std::cell::RefCell::new(None) };
 }
 
 /// The synthetic inputs of `spec`: q, k and the needle's place.
-fn synthetic_inputs(spec: SyntheticSpec) -> Drawn {
-    let unscaled = SyntheticSpec { logit_scale: 1.0, ..spec };
+fn synthetic_inputs(spec: Synthetic) -> Drawn {
+    let unscaled = Synthetic { logit_scale: 1.0, ..spec };
     let cached = LAST_INPUTS.with(|c| c.borrow().as_ref().filter(|(s, _)| *s == unscaled).map(|(_, x)| x.clone()));
     let base = cached.unwrap_or_else(|| {
-        let x = unscaled.kernel().generate();
-        let drawn = Rc::new((x.q, x.k, x.needle.map(|p| (p.query as u32, p.key as u32))));
+        let x = unscaled.generate();
+        let drawn = Rc::new((x.q, x.k, x.needle));
         LAST_INPUTS.with(|c| *c.borrow_mut() = Some((unscaled, drawn.clone())));
         drawn
     });
@@ -99,20 +84,20 @@ fn attention_maps<H: Host>(
     host: &H,
     id: u32,
     inputs: &Inputs,
-    variants: &[VariantSpec],
+    variants: &[Variant],
     causal: bool,
 ) -> Result<Maps, String> {
     let start = host.now_ms();
     let (n, d, q, k, needle) = match inputs {
         Inputs::Synthetic(spec) => {
             let (q, k, needle) = synthetic_inputs(*spec);
-            (spec.n as usize, spec.d as usize, q, k, needle)
+            (spec.n, spec.d, q, k, needle)
         }
         Inputs::Table { n, d, q, k } => (*n as usize, *d as usize, q.clone(), k.clone(), None),
     };
     let mut maps = Vec::with_capacity(variants.len());
-    for spec in variants {
-        let attention = Attention { shape: Shape::single(n, d), variant: spec.kernel(), mask: mask_of(causal) };
+    for &variant in variants {
+        let attention = Attention { shape: Shape::single(n, d), variant, mask: mask_of(causal) };
         let mut weights = vec![0.0f32; n * n];
         let mut stats = vec![RowStats::default(); n];
         attention_probe(
@@ -123,14 +108,14 @@ fn attention_maps<H: Host>(
         )
         .map_err(|e| e.to_string())?;
         let column = |f: fn(&RowStats) -> f32| F32s(stats.iter().map(f).collect());
-        let mean = stats::SweepPoint::of(n, &stats, needle.map(|(i, j)| weights[i as usize * n + j as usize] as f64));
+        let mean = SweepPoint::of(n, &stats, needle.map(|p| weights[p.query * n + p.key] as f64));
         maps.push(Map {
             entropy: column(|s| s.entropy),
             max_weight: column(|s| s.max_weight),
             sink: column(|s| s.sink),
             row_sum: column(|s| s.row_sum),
             support: column(|s| s.support as f32),
-            mean: wire_point(&mean),
+            mean,
             weights: F32s(weights),
         });
     }
@@ -142,13 +127,12 @@ fn attention_maps<H: Host>(
 async fn sweep<H: Host>(
     host: &H,
     id: u32,
-    base: SyntheticSpec,
-    variants: &[VariantSpec],
+    spec: Synthetic,
+    variants: &[Variant],
     causal: bool,
     factors: &[u32],
 ) -> Result<Sweep, String> {
     let start = host.now_ms();
-    let spec: Synthetic = base.kernel();
     let total: u32 = factors.iter().map(|f| f * f).sum::<u32>() * variants.len() as u32;
     let mut done = 0;
     let mut series = vec![Vec::with_capacity(factors.len()); variants.len()];
@@ -156,10 +140,9 @@ async fn sweep<H: Host>(
         let n = spec.n * factor as usize;
         let x = Synthetic { n, ..spec }.generate();
         let needle = x.needle.map(|p| (p.query, p.key));
-        for (vi, variant) in variants.iter().enumerate() {
-            let p = sweep_point(variant.kernel(), mask_of(causal), spec.d, &x.q, &x.k, needle)
-                .map_err(|e| e.to_string())?;
-            series[vi].push(wire_point(&p));
+        for (vi, &variant) in variants.iter().enumerate() {
+            let p = sweep_point(variant, mask_of(causal), spec.d, &x.q, &x.k, needle).map_err(|e| e.to_string())?;
+            series[vi].push(p);
             done += factor * factor;
             host.progress(id, &format!("n = {n}, variant {} of {}", vi + 1, variants.len()), done, total);
             host.yield_now().await;
@@ -172,45 +155,32 @@ async fn sweep<H: Host>(
 async fn stability<H: Host>(
     host: &H,
     id: u32,
-    inputs: SyntheticSpec,
-    variants: &[VariantSpec],
+    inputs: Synthetic,
+    variants: &[Variant],
     causal: bool,
     scales: &[f32],
 ) -> Result<Stability, String> {
     let start = host.now_ms();
     // The scale is applied here, point by point: the inputs are drawn at scale 1.
-    let x = Synthetic { logit_scale: 1.0, ..inputs.kernel() }.generate();
-    let (d, mask) = (inputs.d as usize, mask_of(causal));
+    let x = Synthetic { logit_scale: 1.0, ..inputs }.generate();
+    let (d, mask) = (inputs.d, mask_of(causal));
     let lo = scales.iter().copied().fold(f32::INFINITY, f32::min);
     let hi = scales.iter().copied().fold(0.0, f32::max);
     let mut series = Vec::with_capacity(variants.len());
-    for (vi, variant) in variants.iter().enumerate() {
-        let v = variant.kernel();
+    for (vi, &v) in variants.iter().enumerate() {
         let points = stability_sweep(v, mask, d, &x.q, &x.k, scales).map_err(|e| e.to_string())?;
         let breaks_at = breaking_scale(v, mask, d, &x.q, &x.k, lo, hi).map_err(|e| e.to_string())?;
-        series.push(StabilitySeries {
-            points: points
-                .iter()
-                .map(|p| StabilityPoint {
-                    scale: p.scale,
-                    max_weight: p.max_weight,
-                    row_sum: p.row_sum,
-                    entropy: p.entropy,
-                    broken_rows: p.broken_rows as u32,
-                })
-                .collect(),
-            breaks_at,
-        });
+        series.push(StabilitySeries { points, breaks_at });
         host.progress(id, &format!("variant {} of {}", vi + 1, variants.len()), vi as u32 + 1, variants.len() as u32);
         host.yield_now().await;
     }
-    Ok(Stability { id, n: inputs.n, series, elapsed_ms: host.now_ms() - start })
+    Ok(Stability { id, n: inputs.n as u32, series, elapsed_ms: host.now_ms() - start })
 }
 
 /// Three-pass, online and two-pass softmax on the same vector, repeated in turns so that
 /// none of them gets a warmer or quieter moment; the best and median times are kept.
 async fn softmax_race<H: Host>(host: &H, id: u32, len: u32, seed: u32, repeats: u32) -> Race {
-    let algorithms = [Algorithm::ThreePass, Algorithm::Online, Algorithm::TwoPass];
+    let algorithms = [SoftmaxAlgorithm::ThreePass, SoftmaxAlgorithm::Online, SoftmaxAlgorithm::TwoPass];
     let mut x = vec![0.0f32; len as usize];
     Rng::new(seed as u64).fill_normal(&mut x, 3.0);
     // The float64 softmax the results are compared with.
@@ -225,7 +195,7 @@ async fn softmax_race<H: Host>(host: &H, id: u32, len: u32, seed: u32, repeats: 
         for (a, algorithm) in algorithms.iter().enumerate() {
             out.copy_from_slice(&x);
             let t0 = host.now_ms();
-            softplay_kernels::attention::softmax::row_forward(algorithm.kernel(), &mut out);
+            softplay_kernels::attention::softmax::row_forward(*algorithm, &mut out);
             times[a].push(host.now_ms() - t0);
             if r == 0 {
                 errors[a] =
@@ -247,7 +217,7 @@ async fn softmax_race<H: Host>(host: &H, id: u32, len: u32, seed: u32, repeats: 
             let mut t = times[a].clone();
             t.sort_by(f64::total_cmp);
             let (best_ms, median_ms) = (t[0], t[t.len() / 2]);
-            let (reads, writes) = algorithm.kernel().memory_passes();
+            let (reads, writes) = algorithm.memory_passes();
             let bytes = (reads + writes) as f64 * 4.0 * len as f64;
             RaceResult {
                 algorithm,
@@ -273,12 +243,12 @@ mod tests {
         Ask,
     };
 
-    fn spec(n: u32) -> SyntheticSpec {
-        SyntheticSpec { n, d: 8, seed: 3, logit_scale: 1.0, needle: 4.0, period: 0, noise: 0.0 }
+    fn spec(n: usize) -> Synthetic {
+        Synthetic { n, d: 8, seed: 3, logit_scale: 1.0, needle: 4.0, period: 0, noise: 0.0 }
     }
 
-    const SOFTMAX: VariantSpec = VariantSpec::Softmax { algorithm: Algorithm::ThreePass };
-    const SIGMOID: VariantSpec = VariantSpec::Sigmoid { bias: None };
+    const SOFTMAX: Variant = Variant::Softmax(SoftmaxAlgorithm::ThreePass);
+    const SIGMOID: Variant = Variant::Sigmoid { bias: None };
 
     #[test]
     fn maps_give_rows_that_sum_to_one_and_the_inputs_they_came_from() {
@@ -326,7 +296,7 @@ mod tests {
         };
         let Reply::Done(Done::Sweep(sweep)) = block_on(handle(request, &host)) else { panic!("no sweep") };
         assert_eq!(sweep.series.len(), 2);
-        let ns: Vec<u32> = sweep.series[0].iter().map(|p| p.n).collect();
+        let ns: Vec<usize> = sweep.series[0].iter().map(|p| p.n).collect();
         assert_eq!(ns, vec![8, 16, 32]);
         // Softmax's largest weight falls as the rows grow.
         assert!(sweep.series[0][2].max_weight < sweep.series[0][0].max_weight);
@@ -348,7 +318,7 @@ mod tests {
     #[test]
     fn stability_finds_where_the_naive_softmax_breaks() {
         let host = TestHost::default();
-        let naive = VariantSpec::Softmax { algorithm: Algorithm::Naive };
+        let naive = Variant::Softmax(SoftmaxAlgorithm::Naive);
         let request = Request::Stability {
             id: 7,
             inputs: spec(16),

@@ -5,7 +5,11 @@
 pub mod handler;
 
 use serde::{Deserialize, Serialize};
-use softplay_kernels::attention::{synthetic::Synthetic, Lssa, LssaScale, SoftmaxAlgorithm, Variant};
+use softplay_kernels::attention::{
+    stats::{StabilityPoint, SweepPoint},
+    synthetic::{Needle, Synthetic},
+    SoftmaxAlgorithm, Variant,
+};
 
 use crate::protocol::{Answer, Ask, F32s};
 
@@ -29,102 +33,12 @@ pub const RACE_MIN_LEN: u32 = 1 << 10;
 pub const RACE_MAX_LEN: u32 = 1 << 23;
 pub const RACE_MAX_REPEATS: u32 = 50;
 
-/// A softmax algorithm, by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Algorithm {
-    ThreePass,
-    Online,
-    TwoPass,
-    Naive,
-}
-
-impl Algorithm {
-    pub const ALL: [Algorithm; 4] = [Algorithm::ThreePass, Algorithm::Online, Algorithm::TwoPass, Algorithm::Naive];
-    pub fn kernel(self) -> SoftmaxAlgorithm {
-        match self {
-            Algorithm::ThreePass => SoftmaxAlgorithm::ThreePass,
-            Algorithm::Online => SoftmaxAlgorithm::Online,
-            Algorithm::TwoPass => SoftmaxAlgorithm::TwoPass,
-            Algorithm::Naive => SoftmaxAlgorithm::Naive,
-        }
-    }
-}
-
-/// LSSA's row scale, by name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScaleSpec {
-    None,
-    InvSqrtD,
-    LnDLnN,
-}
-
-/// An attention normaliser with its parameters: the wire form of the kernels' [`Variant`].
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum VariantSpec {
-    Softmax { algorithm: Algorithm },
-    Lssa { qk_norm: bool, scale: ScaleSpec },
-    Lssar { qk_norm: bool, scale: ScaleSpec, p: f32 },
-    Sigmoid { bias: Option<f32> },
-    Relu,
-    Linear,
-}
-
-impl VariantSpec {
-    pub fn kernel(self) -> Variant {
-        let lssa = |qk_norm, scale| Lssa {
-            qk_norm,
-            scale: match scale {
-                ScaleSpec::None => LssaScale::None,
-                ScaleSpec::InvSqrtD => LssaScale::InvSqrtD,
-                ScaleSpec::LnDLnN => LssaScale::LnDLnN,
-            },
-        };
-        match self {
-            VariantSpec::Softmax { algorithm } => Variant::Softmax(algorithm.kernel()),
-            VariantSpec::Lssa { qk_norm, scale } => Variant::Lssa(lssa(qk_norm, scale)),
-            VariantSpec::Lssar { qk_norm, scale, p } => Variant::Lssar { lssa: lssa(qk_norm, scale), p },
-            VariantSpec::Sigmoid { bias } => Variant::Sigmoid { bias },
-            VariantSpec::Relu => Variant::Relu,
-            VariantSpec::Linear => Variant::Linear,
-        }
-    }
-}
-
-/// The synthetic generator's settings (see the kernels' `attention::synthetic`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SyntheticSpec {
-    pub n: u32,
-    pub d: u32,
-    pub seed: u32,
-    pub logit_scale: f32,
-    pub needle: f32,
-    pub period: u32,
-    pub noise: f32,
-}
-
-impl SyntheticSpec {
-    pub fn kernel(self) -> Synthetic {
-        Synthetic {
-            n: self.n as usize,
-            d: self.d as usize,
-            seed: self.seed as u64,
-            logit_scale: self.logit_scale,
-            needle: self.needle,
-            period: self.period as usize,
-            noise: self.noise,
-        }
-    }
-}
-
 /// Where the queries and keys come from. (The Model Lab's trained model will be a third
 /// source: the q and k of a chosen layer and head.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Inputs {
-    Synthetic(SyntheticSpec),
+    Synthetic(Synthetic),
     /// A hand-written example: `q`, `k` are `[n, d]` row-major.
     Table {
         n: u32,
@@ -135,24 +49,25 @@ pub enum Inputs {
 }
 
 impl Inputs {
-    pub fn n(&self) -> u32 {
+    pub fn n(&self) -> usize {
         match self {
             Inputs::Synthetic(s) => s.n,
-            Inputs::Table { n, .. } => *n,
+            Inputs::Table { n, .. } => *n as usize,
         }
     }
 }
 
-/// Work the Attention lab asks of its workers.
+/// Work the Attention lab asks of its workers. The variants and the synthetic inputs are the
+/// kernels' own types.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Request {
     /// Each variant's weights, scores and row statistics on the same inputs.
-    AttentionMaps { id: u32, inputs: Inputs, variants: Vec<VariantSpec>, causal: bool },
+    AttentionMaps { id: u32, inputs: Inputs, variants: Vec<Variant>, causal: bool },
     /// Mean row statistics and the needle's weight at `base.n × factor` for each factor.
-    LengthSweep { id: u32, base: SyntheticSpec, variants: Vec<VariantSpec>, causal: bool, factors: Vec<u32> },
+    LengthSweep { id: u32, base: Synthetic, variants: Vec<Variant>, causal: bool, factors: Vec<u32> },
     /// Each variant's weights with the queries multiplied by each scale.
-    Stability { id: u32, inputs: SyntheticSpec, variants: Vec<VariantSpec>, causal: bool, scales: Vec<f32> },
+    Stability { id: u32, inputs: Synthetic, variants: Vec<Variant>, causal: bool, scales: Vec<f32> },
     /// Times the softmax algorithms on one seeded vector of `len` values.
     SoftmaxRace { id: u32, len: u32, seed: u32, repeats: u32 },
 }
@@ -189,23 +104,11 @@ pub struct Maps {
     /// reads a cell's score from them (`attention_score`) instead of receiving n² scores.
     pub q: F32s,
     pub k: F32s,
-    /// (query row, key) of the planted needle.
-    pub needle: Option<(u32, u32)>,
+    /// Where the needle is planted.
+    pub needle: Option<Needle>,
     /// One per requested variant, in order.
     pub maps: Vec<Map>,
     pub elapsed_ms: f64,
-}
-
-/// Mean row statistics at one length.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SweepPoint {
-    pub n: u32,
-    pub entropy: f64,
-    pub max_weight: f64,
-    pub sink: f64,
-    pub row_sum: f64,
-    pub support: f64,
-    pub needle: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -214,16 +117,6 @@ pub struct Sweep {
     /// One series per requested variant, one point per factor.
     pub series: Vec<Vec<SweepPoint>>,
     pub elapsed_ms: f64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct StabilityPoint {
-    pub scale: f32,
-    /// Means over the rows that stayed finite (NaN when none did).
-    pub max_weight: f64,
-    pub row_sum: f64,
-    pub entropy: f64,
-    pub broken_rows: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -244,7 +137,7 @@ pub struct Stability {
 /// One softmax algorithm's time on the race vector.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RaceResult {
-    pub algorithm: Algorithm,
+    pub algorithm: SoftmaxAlgorithm,
     pub reads: u32,
     pub writes: u32,
     /// The fastest of the repeats.
@@ -267,16 +160,16 @@ pub struct Race {
     pub results: Vec<RaceResult>,
 }
 
-fn check_variants(variants: &[VariantSpec]) -> Result<(), String> {
+fn check_variants(variants: &[Variant]) -> Result<(), String> {
     if variants.is_empty() || variants.len() > MAX_VARIANTS {
         return Err(format!("{} variants: must be 1..{MAX_VARIANTS}", variants.len()));
     }
     for v in variants {
         match *v {
-            VariantSpec::Lssar { p, .. } if !(p.is_finite() && (1.0..=64.0).contains(&p)) => {
+            Variant::Lssar { p, .. } if !(p.is_finite() && (1.0..=64.0).contains(&p)) => {
                 return Err(format!("p={p}: must be in 1..64"));
             }
-            VariantSpec::Sigmoid { bias: Some(b) } if !(b.is_finite() && b.abs() <= 1e4) => {
+            Variant::Sigmoid { bias: Some(b) } if !(b.is_finite() && b.abs() <= 1e4) => {
                 return Err(format!("b={b}: must be a finite number in -10000..10000"));
             }
             _ => {}
@@ -285,14 +178,14 @@ fn check_variants(variants: &[VariantSpec]) -> Result<(), String> {
     Ok(())
 }
 
-fn check_synthetic(s: &SyntheticSpec, max_n: u32) -> Result<(), String> {
-    if s.n < 1 || s.n > max_n {
+fn check_synthetic(s: &Synthetic, max_n: u32) -> Result<(), String> {
+    if s.n < 1 || s.n > max_n as usize {
         return Err(format!("n={}: must be 1..{max_n}", s.n));
     }
     if s.d < 1 || s.d > 256 {
         return Err(format!("d={}: must be 1..256", s.d));
     }
-    s.kernel().check()
+    s.check()
 }
 
 impl Ask for Request {
@@ -395,15 +288,17 @@ impl Answer for Done {
 
 #[cfg(test)]
 mod tests {
+    use softplay_kernels::attention::{Lssa, LssaScale};
+
     use super::*;
 
-    fn spec(n: u32) -> SyntheticSpec {
-        SyntheticSpec { n, d: 16, seed: 1, logit_scale: 1.0, needle: 4.0, period: 0, noise: 0.0 }
+    fn spec(n: usize) -> Synthetic {
+        Synthetic { n, d: 16, seed: 1, logit_scale: 1.0, needle: 4.0, period: 0, noise: 0.0 }
     }
 
     #[test]
     fn attention_requests_are_checked() {
-        let softmax = VariantSpec::Softmax { algorithm: Algorithm::ThreePass };
+        let softmax = Variant::Softmax(SoftmaxAlgorithm::ThreePass);
         let maps = |inputs, variants| Request::AttentionMaps { id: 1, inputs, variants, causal: true };
         assert!(maps(Inputs::Synthetic(spec(512)), vec![softmax]).validate().is_ok());
         assert_eq!(
@@ -411,7 +306,7 @@ mod tests {
             "n=2048: must be 1..1024"
         );
         assert_eq!(maps(Inputs::Synthetic(spec(8)), vec![]).validate().unwrap_err(), "0 variants: must be 1..6");
-        let lssar = VariantSpec::Lssar { qk_norm: true, scale: ScaleSpec::LnDLnN, p: 0.5 };
+        let lssar = Variant::Lssar { lssa: Lssa { qk_norm: true, scale: LssaScale::LnDLnN }, p: 0.5 };
         assert_eq!(maps(Inputs::Synthetic(spec(8)), vec![lssar]).validate().unwrap_err(), "p=0.5: must be in 1..64");
         let table = Inputs::Table { n: 2, d: 2, q: vec![1.0, 0.0, 0.0, 1.0], k: vec![1.0, f32::INFINITY, 0.0, 1.0] };
         assert_eq!(maps(table, vec![softmax]).validate().unwrap_err(), "k value inf: must be in -10000..10000");
@@ -425,14 +320,38 @@ mod tests {
             factors: vec![1, 16],
         };
         assert_eq!(sweep.validate().unwrap_err(), "length 512 × 16: must be 1..4096");
+        let noisy = Synthetic { noise: 11.0, ..spec(8) };
+        assert_eq!(maps(Inputs::Synthetic(noisy), vec![softmax]).validate().unwrap_err(), "noise 11: must be in 0..10");
         let race = Request::SoftmaxRace { id: 3, len: 10, seed: 1, repeats: 3 };
         assert_eq!(race.validate().unwrap_err(), "len=10: must be 1024..8388608");
     }
 
     #[test]
-    fn variants_map_to_the_kernels() {
-        let v = VariantSpec::Lssar { qk_norm: true, scale: ScaleSpec::LnDLnN, p: 15.0 }.kernel();
-        assert_eq!(v, Variant::LSSAR_DEFAULT);
-        assert_eq!(VariantSpec::Sigmoid { bias: None }.kernel(), Variant::Sigmoid { bias: None });
+    fn kernel_variants_travel_as_they_are() {
+        let json = serde_json::to_string(&Variant::LSSAR_DEFAULT).unwrap();
+        assert_eq!(json, r#"{"lssar":{"lssa":{"qk_norm":true,"scale":"ln_d_ln_n"},"p":15.0}}"#);
+        let request = Request::Stability {
+            id: 9,
+            inputs: spec(64),
+            variants: vec![
+                Variant::Softmax(SoftmaxAlgorithm::Naive),
+                Variant::LSSAR_DEFAULT,
+                Variant::Sigmoid { bias: Some(-2.5) },
+                Variant::Relu,
+            ],
+            causal: false,
+            scales: vec![1.0, 10.0],
+        };
+        let back: Request = serde_json::from_str(&serde_json::to_string(&request).unwrap()).unwrap();
+        assert_eq!(back, request);
+        let maps = Request::AttentionMaps {
+            id: 10,
+            inputs: Inputs::Synthetic(Synthetic { period: 3, noise: 0.5, ..spec(16) }),
+            variants: vec![Variant::Lssa(Lssa { qk_norm: false, scale: LssaScale::InvSqrtD }), Variant::Linear],
+            causal: true,
+        };
+        let json = serde_json::to_string(&maps).unwrap();
+        assert!(json.starts_with(r#"{"kind":"attention_maps","id":10,"inputs":{"kind":"synthetic","n":16,"#), "{json}");
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), maps);
     }
 }

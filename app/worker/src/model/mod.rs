@@ -12,6 +12,7 @@ pub mod runs;
 
 use serde::{Deserialize, Serialize};
 use softplay_kernels::{
+    attention::Variant,
     mlp::Hidden,
     model::{
         tasks::Task,
@@ -20,12 +21,14 @@ use softplay_kernels::{
     },
 };
 
-use crate::{attention::VariantSpec, protocol::F32s};
+use crate::protocol::F32s;
 
 /// How long sequences of a length sweep may be, in multiples of the trained length.
 pub const SWEEP_MULTIPLES: [u32; 5] = [1, 2, 4, 8, 16];
 
-/// Everything a run is made from: the model, the task, the optimiser and the seed.
+/// Everything a run is made from: the model, the task, the optimiser and the seed. Not the
+/// kernels' [`Config`] itself: its vocabulary and longest sequence follow from the task and the
+/// length sweep ([`RunSpec::config`]), and the run needs the task, batch and optimiser beside it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSpec {
     pub task: Task,
@@ -36,7 +39,7 @@ pub struct RunSpec {
     pub width: u32,
     pub heads: u32,
     pub ffn: u32,
-    pub attention: VariantSpec,
+    pub attention: Variant,
     pub hidden: Hidden,
     pub norm: Norm,
     pub positions: Positions,
@@ -60,7 +63,7 @@ impl RunSpec {
             width: self.width as usize,
             heads: self.heads as usize,
             ffn: self.ffn as usize,
-            attention: self.attention.kernel(),
+            attention: self.attention,
             hidden: self.hidden,
             norm: self.norm,
             positions: self.positions,

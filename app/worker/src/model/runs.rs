@@ -218,9 +218,9 @@ impl Run {
 
 #[cfg(test)]
 mod tests {
-    use crate::attention::{Algorithm, VariantSpec};
     use softplay_kernels::{
         activation::Activation,
+        attention::{SoftmaxAlgorithm, Variant},
         mlp::Hidden,
         model::{
             train::Optimiser,
@@ -239,7 +239,7 @@ mod tests {
             width: 16,
             heads: 2,
             ffn: 32,
-            attention: VariantSpec::Softmax { algorithm: Algorithm::ThreePass },
+            attention: Variant::Softmax(SoftmaxAlgorithm::ThreePass),
             hidden: Hidden::Each(Activation::Gelu),
             norm: Norm::Rms,
             positions: Positions::Rope,
