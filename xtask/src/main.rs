@@ -14,6 +14,7 @@
 //! the package registries: tools come from the Rust package registry (built from source), npm, PyPI and Debian.
 
 mod bench;
+mod house;
 mod serve;
 mod stamp;
 mod tools;
