@@ -8,10 +8,21 @@ use std::fmt;
 
 use serde::{de, Deserializer, Serializer};
 
-/// Writes `values` as one byte string, little-endian.
+/// Writes `values` as one byte string, little-endian: on a little-endian machine (wasm32 always
+/// is) the values' own memory, with no copy here (the serializer makes the one copy it needs);
+/// a heatmap's answer carries millions of values per redraw.
 pub fn serialize<S: Serializer>(values: &[f32], serializer: S) -> Result<S::Ok, S::Error> {
-    let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
-    serializer.serialize_bytes(&bytes)
+    if cfg!(target_endian = "little") {
+        // SAFETY: the pointer and length cover exactly the `values.len() * 4` initialised bytes
+        // of the slice, which stays borrowed (alive, unchanged) while the view is used; `u8`
+        // has no alignment requirement and every byte of an f32 is a valid `u8`; on a
+        // little-endian machine those bytes are the values' little-endian form.
+        let bytes = unsafe { std::slice::from_raw_parts(values.as_ptr().cast::<u8>(), std::mem::size_of_val(values)) };
+        serializer.serialize_bytes(bytes)
+    } else {
+        let bytes: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+        serializer.serialize_bytes(&bytes)
+    }
 }
 
 /// Reads a byte string (or a sequence of bytes, as JSON writes one) of whole f32 values.
