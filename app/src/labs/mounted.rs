@@ -1,4 +1,4 @@
-//! The lab module's side of [`super::module`]: mounting a lab with its own Leptos runtime,
+//! The lab module's side of the shell's lab loader (`shell/loader.rs`): mounting a lab with its own Leptos runtime,
 //! telling the shell the query of every change, and following the shell's Back and Forward.
 
 use std::{any::Any, cell::RefCell, rc::Rc};

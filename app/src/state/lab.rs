@@ -1,5 +1,5 @@
 //! What every lab's settings share: the [`LabConfig`] trait (a typed, versioned set of settings
-//! with a URL form), the [`choice_enum!`] macro that declares a choice once, and a lab module's
+//! with a URL form), the `choice_enum!` macro that declares a choice once, and a lab module's
 //! reading and writing of its own query.
 //!
 //! A parameter is declared once, as a constant ([`IntParam`], [`FloatParam`], …) with its key,

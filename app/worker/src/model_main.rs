@@ -1,5 +1,5 @@
-//! The Model lab's training worker: keeps the lab's runs (a [`Trainer`] each) and answers
-//! [`ModelRequest`]s with [`ModelResponse`]s. Built by trunk as its own WebAssembly module at
+//! The Model lab's training worker: keeps the lab's runs (a [`Trainer`](softplay_kernels::model::train::Trainer) each) and answers
+//! [`ModelRequest`](softplay_worker::model::ModelRequest)s with [`ModelResponse`](softplay_worker::model::ModelResponse)s. Built by trunk as its own WebAssembly module at
 //! opt-level 3; CPU only (wasm simd128).
 
 #[cfg(target_arch = "wasm32")]

@@ -3,7 +3,7 @@
 //! by side, a length-extrapolation sweep, inspection, and checkpoints.
 //!
 //! Loaded on demand (`src/bin/lab_model.rs`). Training runs in the lab's own worker
-//! (`softplay-model-worker`, [`client`]), in slices of about 80 ms, so the page stays free.
+//! (`softplay-model-worker`, `client.rs`), in slices of about 80 ms, so the page stays free.
 
 mod client;
 pub mod content;
