@@ -72,7 +72,7 @@ fn from_le_bytes(bytes: &[u8]) -> Vec<f32> {
     out
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 

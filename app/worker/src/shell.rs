@@ -126,7 +126,7 @@ async fn softmax_demo<H: Host>(host: &H, id: u32, len: usize, seed: u32, scale: 
     SoftmaxSummary { id, len: len as u32, sum: total_p, max_prob, entropy, elapsed_ms: host.now_ms() - start }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::protocol::test_host::{block_on, TestHost};

@@ -69,7 +69,7 @@ fn fit<H: Host>(
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use softplay_kernels::{
         activation::Activation,

@@ -29,7 +29,7 @@ async fn toy<H: Host>(host: &H, id: u32, spec: &ToySpec, steps: u32) -> ToyRepor
     ToyReport { id, trace: run.finish(), ms, done: true }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use softplay_kernels::alignment::{
         losses::{LossKind, LossParams},

@@ -235,7 +235,7 @@ async fn softmax_race<H: Host>(host: &H, id: u32, len: u32, seed: u32, repeats: 
     Race { id, len, repeats, results }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::protocol::{

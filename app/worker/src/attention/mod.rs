@@ -286,7 +286,7 @@ impl Answer for Done {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use softplay_kernels::attention::{Lssa, LssaScale};
 
