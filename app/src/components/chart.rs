@@ -240,6 +240,9 @@ pub fn LineChart(
     /// data table of at most [`DENSE_TABLE_ROWS`] evenly spaced rows (the CSV has every point).
     #[prop(optional)]
     dense: bool,
+    /// The y range to show instead of the data's (lines leaving it are clipped).
+    #[prop(into, optional)]
+    y_range: Signal<Option<(f64, f64)>>,
 ) -> impl IntoView {
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
     // A dense chart builds its table only while it is open (it would be rebuilt with every
@@ -251,7 +254,10 @@ pub fn LineChart(
         let s = series.get();
         let y_axis = y.get();
         let xs = Scale::new(s.iter().flat_map(|s| s.points.iter().map(|p| p.0)), x.log, LEFT, W - RIGHT)?;
-        let ys = Scale::new(s.iter().flat_map(|s| s.points.iter().map(|p| p.1)), y_axis.log, H - BOTTOM, TOP)?;
+        let ys = match y_range.get() {
+            Some((lo, hi)) => Scale::new([lo, hi].into_iter(), y_axis.log, H - BOTTOM, TOP)?,
+            None => Scale::new(s.iter().flat_map(|s| s.points.iter().map(|p| p.1)), y_axis.log, H - BOTTOM, TOP)?,
+        };
         Some((xs, ys))
     });
 
@@ -378,7 +384,10 @@ pub fn LineChart(
             {grid_x}
             <line x1=LEFT x2=W - RIGHT y1=H - BOTTOM y2=H - BOTTOM stroke="currentColor"/>
             <line x1=LEFT x2=LEFT y1=TOP y2=H - BOTTOM stroke="currentColor"/>
-            {lines}
+            <clipPath id=format!("clip-{test_id}")>
+                <rect x=LEFT y=TOP width=W - LEFT - RIGHT height=H - TOP - BOTTOM/>
+            </clipPath>
+            <g clip-path=format!("url(#clip-{test_id})")>{lines}</g>
             {marks}
             {guide}
         }

@@ -7,5 +7,6 @@ use leptos::prelude::*;
 /// A formula, as MathML markup from a lab's content file.
 #[component]
 pub fn Formula(markup: &'static str) -> impl IntoView {
-    view! { <div class="formula" inner_html=markup></div> }
+    // Focusable: a long formula scrolls sideways, by keyboard too.
+    view! { <div class="formula" tabindex="0" role="region" aria-label="Formula" inner_html=markup></div> }
 }

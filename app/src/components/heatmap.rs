@@ -482,7 +482,7 @@ pub fn Heatmap(
             </div>
             <div class="strip-head" aria-hidden="true">
                 {ROW_STATS.iter().enumerate().map(|(i, (short, long))| view! {
-                    <span title=*long style:color=colour(i)>{*short}</span>
+                    <span title=*long style:border-bottom-color=colour(i)>{*short}</span>
                 }).collect::<Vec<_>>()}
             </div>
             <div class="legend-bar">
@@ -502,6 +502,7 @@ pub fn Heatmap(
                         })
                 }}
             </p>
+            <super::heatmap_table::HeatmapTable data=data rows_are=rows_are cols_are=cols_are/>
             <div class="export">
                 <span>"Export:"</span>
                 <button type="button" on:click=export_png>"PNG"</button>

@@ -5,3 +5,4 @@ pub mod controls;
 pub mod export;
 pub mod formula;
 pub mod heatmap;
+pub mod heatmap_table;
