@@ -154,6 +154,12 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // On a narrow screen the navigation is a menu; following a link closes it.
+    let menu_open = RwSignal::new(false);
+    Effect::new(move |_| {
+        state.page.track();
+        menu_open.set(false);
+    });
     let nav_item = move |page: Page| {
         view! {
             <li>
@@ -175,7 +181,18 @@ pub fn App() -> impl IntoView {
                 <img src=versioned("icons/favicon.svg") alt="" width="28" height="28"/>
                 <span>"Softplay"</span>
             </a>
-            <nav aria-label="Labs">
+            <button
+                type="button"
+                class="menu-toggle"
+                data-testid="menu"
+                aria-controls="site-nav"
+                aria-expanded=move || if menu_open.get() { "true" } else { "false" }
+                on:click=move |_| menu_open.update(|o| *o = !*o)
+            >
+                <span aria-hidden="true">"☰"</span>
+                " Menu"
+            </button>
+            <nav id="site-nav" aria-label="Labs" class:open=move || menu_open.get()>
                 <ul>{Page::all().filter(|p| *p != Page::Home).map(nav_item).collect::<Vec<_>>()}</ul>
             </nav>
             <ThemeToggle/>

@@ -79,7 +79,7 @@ pub fn ThemeToggle() -> impl IntoView {
             on:click=toggle
         >
             <span aria-hidden="true">"☾"</span>
-            " Dark theme"
+            <span class="theme-label">" Dark theme"</span>
         </button>
     }
 }

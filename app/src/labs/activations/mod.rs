@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use softplay_worker::activations;
 
 use super::{
-    frame::LabFrame,
+    frame::{Group, LabFrame, Tab},
     mounted::{self, Slot},
 };
 use crate::{
@@ -50,14 +50,15 @@ pub fn ActivationsLab() -> impl IntoView {
     view! {
         <LabFrame
             title=content::TITLE
-            intro=content::INTRO
-            results=Box::new(move || view! {
-                <plots::Curves/>
-                <plots::PropertyTable/>
-                <gate::GateMap/>
-                <race::Race/>
-            }.into_any())
+            aim=content::INTRO
+            main=Box::new(move || view! { <plots::Curves/> }.into_any())
+            tabs=vec![
+                Tab::new("properties", "Properties", view! { <plots::PropertyTable/> }),
+                Tab::new("gate", "Gated units", view! { <gate::GateMap/> }),
+                Tab::new("race", "Fitting race", view! { <race::Race/> }),
+            ]
         >
+            <Group title="Functions">
             <ListPicker
                 legend=format!("Functions (1 to {ACT_FNS_MAX})")
                 id_prefix="fn"
@@ -72,6 +73,10 @@ pub fn ActivationsLab() -> impl IntoView {
             {float_field(config, ACT_XMAX, |c| c.xmax, |c, v| c.xmax = v)}
             {flag_field(config, ACT_SECOND, |c| c.second, |c, v| c.second = v)}
             {int_field(config, SEED, |c| c.seed, |c, v| c.seed = v)}
+            </Group>
+            <Group title="Parameters">
+                <plots::Parameters/>
+            </Group>
         </LabFrame>
     }
 }

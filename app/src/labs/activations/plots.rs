@@ -80,26 +80,74 @@ pub fn Curves() -> impl IntoView {
     };
     let tag = Signal::derive(move || config.with(|c| format!("x{}", format_float(c.xmax))));
     let second = Memo::new(move |_| config.with(|c| c.second));
-    let no_parameters = Memo::new(move |_| config.with(|c| c.shown.iter().all(|a| !HAS_PARAMETERS.contains(a))));
+    // A y range that keeps the interesting band: a curve far beyond the others (PolyReLU's cubic)
+    // would flatten them into one line; it is clipped, and named, unless the person asks for
+    // every curve whole.
+    let whole = RwSignal::new(false);
+    let band = move |order: usize| {
+        Memo::new(move |_| {
+            if whole.get() {
+                return None;
+            }
+            curves.with(|all| {
+                let values: Vec<Vec<f64>> = all.iter().map(|(_, v)| v.iter().map(|p| p[order]).collect()).collect();
+                spec::readable_band(&values)
+                    .map(|(range, out)| (range, out.into_iter().map(|i| all[i].0).collect::<Vec<_>>()))
+            })
+        })
+    };
+    let (band_f, band_df, band_d2f) = (band(0), band(1), band(2));
+    let range_of = move |b: Memo<Option<Band>>| {
+        Signal::derive(move || b.with(|b| b.as_ref().map(|b| b.0)))
+    };
+    let clipped = move || {
+        let mut names: Vec<&'static str> = Vec::new();
+        for b in [band_f, band_df, band_d2f] {
+            for a in b.get().map(|b| b.1).unwrap_or_default() {
+                if !names.contains(&a.label()) {
+                    names.push(a.label());
+                }
+            }
+        }
+        names
+    };
     let x_axis = Axis { label: "x", log: false };
     view! {
         <section class="panel" aria-labelledby="curves-title">
             <h2 id="curves-title">"Functions and derivatives"</h2>
+            <div class="chart-grid">
+                <LineChart title="f(x)" x=x_axis y=Axis { label: "f(x)", log: false } series=series(0)
+                    file_tag=tag test_id="chart-f" dense=true y_range=range_of(band_f)/>
+                <LineChart title="f′(x)" x=x_axis y=Axis { label: "f′(x)", log: false } series=series(1)
+                    file_tag=tag test_id="chart-df" dense=true y_range=range_of(band_df)/>
+                {move || second.get().then(|| view! {
+                    <LineChart title="f″(x)" x=x_axis y=Axis { label: "f″(x)", log: false } series=series(2)
+                        file_tag=tag test_id="chart-d2f" dense=true y_range=range_of(band_d2f)/>
+                })}
+            </div>
+            <div class="y-band">
+                <p class="hint" data-testid="y-band">
+                    {move || {
+                        let names = clipped();
+                        (!names.is_empty()).then(|| format!(
+                            "{} reach{} far beyond the others here: the y axes keep the others readable and clip {}.",
+                            names.join(", "),
+                            if names.len() == 1 { "es" } else { "" },
+                            if names.len() == 1 { "it" } else { "them" },
+                        ))
+                    }}
+                </p>
+                <label class="control-flag">
+                    <input type="checkbox" prop:checked=move || whole.get()
+                        on:change=move |ev| whole.set(event_target_checked(&ev))/>
+                    "Show every curve whole"
+                </label>
+            </div>
             <p class="hint">
                 "Each function as the kernels compute it (in float64), with its slope. PolyNorm works on a \
                  whole row of hidden values, not one value: it is drawn for the row of plotted x values, and \
                  its slopes are the diagonal of its Jacobian for that row."
             </p>
-            <div class="chart-grid">
-                <LineChart title="f(x)" x=x_axis y=Axis { label: "f(x)", log: false } series=series(0)
-                    file_tag=tag test_id="chart-f" dense=true/>
-                <LineChart title="f′(x)" x=x_axis y=Axis { label: "f′(x)", log: false } series=series(1)
-                    file_tag=tag test_id="chart-df" dense=true/>
-                {move || second.get().then(|| view! {
-                    <LineChart title="f″(x)" x=x_axis y=Axis { label: "f″(x)", log: false } series=series(2)
-                        file_tag=tag test_id="chart-d2f" dense=true/>
-                })}
-            </div>
             <dl class="formulas" data-testid="formulas">
                 {move || config.with(|c| c.shown.clone()).into_iter().map(|a| {
                     let Function { formula, paper, .. } = function(a);
@@ -107,16 +155,12 @@ pub fn Curves() -> impl IntoView {
                     view! { <dt>{a.label()}</dt><dd>{formula}<span class="paper">{source}</span></dd> }
                 }).collect::<Vec<_>>()}
             </dl>
-            <h3>"Parameters"</h3>
-            <div class="controls">
-                <Parameters/>
-                {move || no_parameters.get().then(|| view! {
-                    <p class="hint">"None of the functions shown has a parameter to set."</p>
-                })}
-            </div>
         </section>
     }
 }
+
+/// A y range and the functions whose curves leave it.
+type Band = ((f64, f64), Vec<Activation>);
 
 /// The functions with parameters to set (each has its `parameters` hint in the content file).
 const HAS_PARAMETERS: [Activation; 9] = [
@@ -180,7 +224,7 @@ pub fn Parameters() -> impl IntoView {
         move || {
             shown.get().then(|| {
                 view! {
-                    <div class="control-group">
+                    <div class="param-group">
                         <h3>{a.label()}</h3>
                         <p class="hint">{hint}</p>
                         {body(config)}
@@ -189,7 +233,11 @@ pub fn Parameters() -> impl IntoView {
             })
         }
     };
+    let no_parameters = Memo::new(move |_| config.with(|c| c.shown.iter().all(|a| !HAS_PARAMETERS.contains(a))));
     view! {
+        {move || no_parameters.get().then(|| view! {
+            <p class="hint">"None of the functions shown has a parameter to set."</p>
+        })}
         {group(Activation::LeakyRelu, |c| {
             float_control(c, ACT_LEAKY, |c| c.leaky_alpha, |c, v| c.leaky_alpha = v).into_any()
         })}
@@ -481,7 +529,7 @@ pub fn PropertyTable() -> impl IntoView {
                  zero-centred where |mean| < 0.1·sd under a standard normal input; saturating where f′ \
                  vanishes at ∓10⁴. The last column is the share of N(0,1) inputs mapped to exactly 0."
             </p>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Properties">
                 <table class="property-table" data-testid="property-table">
                     <thead>
                         <tr>

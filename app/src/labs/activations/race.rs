@@ -333,11 +333,13 @@ pub fn Race() -> impl IntoView {
                 value=move || data.with(|d| d.step)
                 aria-label="Race progress"
             ></progress>
-            <table class="race-table" data-testid="race-losses">
-                <caption>"Loss now (mean squared error over the 256 points)"</caption>
-                <thead><tr><th scope="col">"entrant"</th><th scope="col">"loss"</th><th scope="col">"note"</th></tr></thead>
-                <tbody>{results}</tbody>
-            </table>
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Race losses">
+                <table class="race-table" data-testid="race-losses">
+                    <caption>"Loss now (mean squared error over the 256 points)"</caption>
+                    <thead><tr><th scope="col">"entrant"</th><th scope="col">"loss"</th><th scope="col">"note"</th></tr></thead>
+                    <tbody>{results}</tbody>
+                </table>
+            </div>
             <div class="export">
                 <span>"Export:"</span>
                 <button type="button" data-testid="race-csv" on:click=export_csv>"Losses CSV (every step)"</button>
@@ -444,19 +446,21 @@ fn SparsityTable(data: RwSignal<RaceData>) -> impl IntoView {
     };
     let layers = move || data.with(|d| d.snapshots.first().map_or(1, |s| s.ratio.len()));
     view! {
-        <table class="race-table" data-testid="sparsity-table">
-            <caption>"Activation ratio per hidden layer, now"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"entrant"</th>
-                    {move || (1..=layers()).map(|l| view! {
-                        <th scope="col">{format!("layer {l}: ≠ 0")}</th>
-                        <th scope="col">{format!("layer {l}: |a| > {ACTIVE_ABOVE}")}</th>
-                    }).collect::<Vec<_>>()}
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Sparsity">
+            <table class="race-table" data-testid="sparsity-table">
+                <caption>"Activation ratio per hidden layer, now"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"entrant"</th>
+                        {move || (1..=layers()).map(|l| view! {
+                            <th scope="col">{format!("layer {l}: ≠ 0")}</th>
+                            <th scope="col">{format!("layer {l}: |a| > {ACTIVE_ABOVE}")}</th>
+                        }).collect::<Vec<_>>()}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }
 

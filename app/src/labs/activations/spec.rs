@@ -103,3 +103,63 @@ pub fn fit(c: &ActivationsConfig) -> FitSpec {
         seed: c.seed as u64,
     }
 }
+
+/// The y range that keeps most curves readable: when a few curves reach far beyond the others
+/// (PolyReLU's cubic at ±4 reaches 28 while ReLU, GELU and SiLU stay within 4), the range of
+/// the others, padded by a tenth, and the indices of the curves that leave it. `None` when every
+/// curve fits (no curve's extent is more than [`OUTLIER_FACTOR`] times the median extent).
+pub fn readable_band(curves: &[Vec<f64>]) -> Option<((f64, f64), Vec<usize>)> {
+    let ranges: Vec<Option<(f64, f64)>> = curves
+        .iter()
+        .map(|c| {
+            c.iter().filter(|v| v.is_finite()).fold(None, |r, &v| match r {
+                None => Some((v, v)),
+                Some((lo, hi)) => Some((f64::min(lo, v), f64::max(hi, v))),
+            })
+        })
+        .collect();
+    let extent = |r: &Option<(f64, f64)>| r.map(|(lo, hi)| lo.abs().max(hi.abs()));
+    let mut extents: Vec<f64> = ranges.iter().filter_map(extent).collect();
+    if extents.len() < 2 {
+        return None;
+    }
+    extents.sort_by(f64::total_cmp);
+    let median = extents[extents.len() / 2];
+    if median <= 0.0 {
+        return None;
+    }
+    let out: Vec<usize> =
+        (0..ranges.len()).filter(|&i| extent(&ranges[i]).is_some_and(|e| e > OUTLIER_FACTOR * median)).collect();
+    if out.is_empty() {
+        return None;
+    }
+    let (lo, hi) = ranges
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !out.contains(i))
+        .filter_map(|(_, r)| *r)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (lo, hi)| (a.min(lo), b.max(hi)));
+    let pad = 0.1 * (hi - lo).max(1e-9);
+    Some(((lo - pad, hi + pad), out))
+}
+
+/// How far beyond the median curve a curve may reach before the y range leaves it out.
+pub const OUTLIER_FACTOR: f64 = 3.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_curve_far_beyond_the_others_leaves_the_band() {
+        let relu = vec![0.0, 0.0, 2.0, 4.0];
+        let gelu = vec![-0.1, 0.0, 1.9, 4.0];
+        let cubic = vec![-20.0, 0.0, 4.6, 28.0];
+        let ((lo, hi), out) = readable_band(&[relu.clone(), gelu.clone(), cubic]).unwrap();
+        assert_eq!(out, vec![2]);
+        assert!((lo - (-0.1 - 0.41)).abs() < 1e-12 && (hi - 4.41).abs() < 1e-12, "{lo} {hi}");
+        // Curves of one size: the data's own range.
+        assert!(readable_band(&[relu, gelu]).is_none());
+        assert!(readable_band(&[vec![f64::NAN; 3], vec![1.0]]).is_none());
+    }
+}

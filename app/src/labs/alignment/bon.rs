@@ -165,23 +165,25 @@ pub fn BestOfN() -> impl IntoView {
                 <LineChart title="KL of best-of-N against N" x=Axis { label: "N", log: true }
                     y=Axis { label: "KL (nats)", log: false } series=kl_series file_tag=tag test_id="chart-bon-kl" dense=true/>
             </div>
-            <table class="data bon-table" data-testid="bon-table">
-                <caption>"Best-of-N and the tilt at the same KL"</caption>
-                <thead><tr>
-                    <th scope="col">"N"</th><th scope="col">"KL exact"</th><th scope="col">"ln N − (N−1)/N"</th>
-                    <th scope="col">"reward, best-of-N"</th><th scope="col">"reward, tilt at that KL"</th>
-                </tr></thead>
-                <tbody>
-                    {move || result.with(|f| TABLE_N.iter().map(|&n| {
-                        let p = f.bon[(n - 1) as usize];
-                        let tilt = tilt_reward_at(&f.tilt, p.kl).map_or("—".to_string(), |r| format!("{r:.4}"));
-                        view! { <tr>
-                            <td>{n}</td><td>{format!("{:.4}", p.kl)}</td><td>{format!("{:.4}", bon_kl_formula(n))}</td>
-                            <td>{format!("{:.4}", p.reward)}</td><td>{tilt}</td>
-                        </tr> }
-                    }).collect::<Vec<_>>())}
-                </tbody>
-            </table>
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Best-of-N results">
+                <table class="data bon-table" data-testid="bon-table">
+                    <caption>"Best-of-N and the tilt at the same KL"</caption>
+                    <thead><tr>
+                        <th scope="col">"N"</th><th scope="col">"KL exact"</th><th scope="col">"ln N − (N−1)/N"</th>
+                        <th scope="col">"reward, best-of-N"</th><th scope="col">"reward, tilt at that KL"</th>
+                    </tr></thead>
+                    <tbody>
+                        {move || result.with(|f| TABLE_N.iter().map(|&n| {
+                            let p = f.bon[(n - 1) as usize];
+                            let tilt = tilt_reward_at(&f.tilt, p.kl).map_or("—".to_string(), |r| format!("{r:.4}"));
+                            view! { <tr>
+                                <td>{n}</td><td>{format!("{:.4}", p.kl)}</td><td>{format!("{:.4}", bon_kl_formula(n))}</td>
+                                <td>{format!("{:.4}", p.reward)}</td><td>{tilt}</td>
+                            </tr> }
+                        }).collect::<Vec<_>>())}
+                    </tbody>
+                </table>
+            </div>
             <p class="hint" data-testid="bon-time">
                 {move || result.with(|f| format!("{N_MAX} best-of-N distributions and {BETAS} tilts computed in {:.1} ms.", f.ms))}
             </p>

@@ -137,7 +137,45 @@ pub fn LossCurves() -> impl IntoView {
             (!far.is_empty()).then(|| format!("At or beyond the edge of ±{}: {}.", format_float(*hmax), far.join("; ")))
         })
     });
-    // A parameter is shown when a curve or the toy's loss reads it.
+    let tag = Signal::derive(move || config.with(|c| format!("beta{}", format_float(c.beta))));
+    let x_axis = Axis { label: "margin h", log: false };
+    view! {
+        <section class="panel" aria-labelledby="losses-title">
+            <h2 id="losses-title">"Losses and their gradient weights"</h2>
+            <div class="chart-grid">
+                <LineChart title="Loss L(h)" x=x_axis y=Axis { label: "L(h)", log: false } series=pick(0)
+                    markers=markers file_tag=tag test_id="chart-loss" dense=true/>
+                <LineChart title="Gradient weight w(h) = −dL/dh" x=x_axis y=Axis { label: "w(h)", log: false }
+                    series=pick(1) markers=markers file_tag=tag test_id="chart-weight" dense=true/>
+            </div>
+            <p class="hint">
+                "Each loss as a function of the margin h — how far the policy prefers the chosen response over \
+                 the rejected one, relative to the reference — and its gradient weight w(h) = −dL/dh: how hard a \
+                 pair at that margin still pushes. DPO never stops pushing; cDPO pushes back past its \
+                 zero-gradient point; IPO pulls every pair to one target margin; the hinge stops at 1/β."
+            </p>
+            <p class="hint" data-testid="marks-outside">{move || outside.get()}</p>
+            <p class="hint" data-testid="losses-time">
+                {move || format!("{} curves of {POINTS} points computed in {:.1} ms.", computed.with(Vec::len), ms.get())}
+            </p>
+            <dl class="formulas loss-formulas" data-testid="loss-formulas">
+                {move || config.with(|c| c.curves.clone()).into_iter().map(|l| {
+                    let Loss { formula, paper } = loss(l);
+                    view! {
+                        <dt>{l.label()}</dt>
+                        <dd><div class="formula" tabindex="0" role="region" aria-label=format!("Formula of {}", l.label()) inner_html=formula></div><span class="paper">{paper}</span></dd>
+                    }
+                }).collect::<Vec<_>>()}
+            </dl>
+        </section>
+    }
+}
+
+/// The loss panel's settings (also the toy's β, ε, τ, γ and λ), for the controls column: a
+/// parameter is shown while a curve or the toy's loss reads it.
+#[component]
+pub fn LossSettings() -> impl IntoView {
+    let config = expect_context::<Lab>().config;
     let shown = move |losses: &'static [AlignmentLoss]| {
         Memo::new(move |_| config.with(|c| losses.contains(&c.loss) || c.curves.iter().any(|l| losses.contains(l))))
     };
@@ -153,62 +191,30 @@ pub fn LossCurves() -> impl IntoView {
     let simpo_shown = shown(&[AlignmentLoss::Simpo]);
     let orpo_shown = shown(&[AlignmentLoss::Orpo]);
     let kto_shown = shown(&[AlignmentLoss::Kto]);
-    let tag = Signal::derive(move || config.with(|c| format!("beta{}", format_float(c.beta))));
-    let x_axis = Axis { label: "margin h", log: false };
     view! {
-        <section class="panel" aria-labelledby="losses-title">
-            <h2 id="losses-title">"Losses and their gradient weights"</h2>
-            <p class="hint">
-                "Each loss as a function of the margin h — how far the policy prefers the chosen response over \
-                 the rejected one, relative to the reference — and its gradient weight w(h) = −dL/dh: how hard a \
-                 pair at that margin still pushes. DPO never stops pushing; cDPO pushes back past its \
-                 zero-gradient point; IPO pulls every pair to one target margin; the hinge stops at 1/β."
-            </p>
-            <div class="controls">
-                <ListPicker
-                    legend=format!("Losses (1 to {ALIGN_CURVES_MAX})")
-                    id_prefix="loss"
-                    noun_one="loss"
-                    noun="losses"
-                    min=1
-                    max=ALIGN_CURVES_MAX
-                    value=Signal::derive(move || config.with(|c| c.curves.clone()))
-                    on_change=Callback::new(move |v| config.update(|c| c.curves = v))
-                    test_id="loss-picker"
-                />
-                {float_field(config, ALIGN_HMAX, |c| c.hmax, |c, v| c.hmax = v)}
-                <Show when=move || beta_shown.get()>{float_field(config, ALIGN_BETA, |c| c.beta, |c, v| c.beta = v)}</Show>
-                <Show when=move || eps_shown.get()>{float_field(config, ALIGN_EPS, |c| c.eps, |c, v| c.eps = v)}</Show>
-                <Show when=move || tau_shown.get()>{float_field(config, ALIGN_TAU, |c| c.tau, |c, v| c.tau = v)}</Show>
-                <Show when=move || simpo_shown.get()>
-                    {float_field(config, ALIGN_SBETA, |c| c.simpo_beta, |c, v| c.simpo_beta = v)}
-                    {float_field(config, ALIGN_GAMMA, |c| c.gamma, |c, v| c.gamma = v)}
-                    {float_field(config, ALIGN_LEN_W, |c| c.len_w, |c, v| c.len_w = v)}
-                    {float_field(config, ALIGN_LEN_L, |c| c.len_l, |c, v| c.len_l = v)}
-                </Show>
-                <Show when=move || orpo_shown.get()>{float_field(config, ALIGN_LAMBDA, |c| c.lambda, |c, v| c.lambda = v)}</Show>
-                <Show when=move || kto_shown.get()>{float_field(config, ALIGN_Z0, |c| c.z0, |c, v| c.z0 = v)}</Show>
-            </div>
-            <div class="chart-grid">
-                <LineChart title="Loss L(h)" x=x_axis y=Axis { label: "L(h)", log: false } series=pick(0)
-                    markers=markers file_tag=tag test_id="chart-loss" dense=true/>
-                <LineChart title="Gradient weight w(h) = −dL/dh" x=x_axis y=Axis { label: "w(h)", log: false }
-                    series=pick(1) markers=markers file_tag=tag test_id="chart-weight" dense=true/>
-            </div>
-            <p class="hint" data-testid="marks-outside">{move || outside.get()}</p>
-            <p class="hint" data-testid="losses-time">
-                {move || format!("{} curves of {POINTS} points computed in {:.1} ms.", computed.with(Vec::len), ms.get())}
-            </p>
-            <dl class="formulas loss-formulas" data-testid="loss-formulas">
-                {move || config.with(|c| c.curves.clone()).into_iter().map(|l| {
-                    let Loss { formula, paper } = loss(l);
-                    view! {
-                        <dt>{l.label()}</dt>
-                        <dd><div class="formula" inner_html=formula></div><span class="paper">{paper}</span></dd>
-                    }
-                }).collect::<Vec<_>>()}
-            </dl>
-        </section>
+            <ListPicker
+                legend=format!("Losses (1 to {ALIGN_CURVES_MAX})")
+                id_prefix="loss"
+                noun_one="loss"
+                noun="losses"
+                min=1
+                max=ALIGN_CURVES_MAX
+                value=Signal::derive(move || config.with(|c| c.curves.clone()))
+                on_change=Callback::new(move |v| config.update(|c| c.curves = v))
+                test_id="loss-picker"
+            />
+            {float_field(config, ALIGN_HMAX, |c| c.hmax, |c, v| c.hmax = v)}
+            <Show when=move || beta_shown.get()>{float_field(config, ALIGN_BETA, |c| c.beta, |c, v| c.beta = v)}</Show>
+            <Show when=move || eps_shown.get()>{float_field(config, ALIGN_EPS, |c| c.eps, |c, v| c.eps = v)}</Show>
+            <Show when=move || tau_shown.get()>{float_field(config, ALIGN_TAU, |c| c.tau, |c, v| c.tau = v)}</Show>
+            <Show when=move || simpo_shown.get()>
+                {float_field(config, ALIGN_SBETA, |c| c.simpo_beta, |c, v| c.simpo_beta = v)}
+                {float_field(config, ALIGN_GAMMA, |c| c.gamma, |c, v| c.gamma = v)}
+                {float_field(config, ALIGN_LEN_W, |c| c.len_w, |c, v| c.len_w = v)}
+                {float_field(config, ALIGN_LEN_L, |c| c.len_l, |c, v| c.len_l = v)}
+            </Show>
+            <Show when=move || orpo_shown.get()>{float_field(config, ALIGN_LAMBDA, |c| c.lambda, |c, v| c.lambda = v)}</Show>
+            <Show when=move || kto_shown.get()>{float_field(config, ALIGN_Z0, |c| c.z0, |c, v| c.z0 = v)}</Show>
     }
 }
 

@@ -17,7 +17,7 @@ use softplay_worker::alignment;
 
 use self::settings::AlignmentConfig;
 use super::{
-    frame::LabFrame,
+    frame::{Group, LabFrame, Tab},
     mounted::{self, Slot},
 };
 use crate::{components::controls::int_field, state::lab::SEED, worker::client::Compute};
@@ -51,19 +51,25 @@ pub fn AlignmentLab() -> impl IntoView {
     view! {
         <LabFrame
             title=content::TITLE
-            intro=content::INTRO
-            results=Box::new(move || view! {
-                <losses::LossCurves/>
-                <toy::Toy/>
-                <bon::BestOfN/>
-                <nash::Nash/>
-            }.into_any())
+            aim=content::INTRO
+            main=Box::new(move || view! { <losses::LossCurves/> }.into_any())
+            tabs=vec![
+                Tab::new("toy", "DPO toy", view! { <toy::Toy/> }),
+                Tab::new("bon", "Best-of-N", view! { <bon::BestOfN/> }),
+                Tab::new("nash", "Nash", view! { <nash::Nash/> }),
+            ]
         >
-            <p class="hint">
-                "Each panel below has its own settings; β, ε, τ, γ and λ of the loss panel are also the \
-                 toy's. The seed draws the toy's reference and on-policy pairs and the random preference matrix."
-            </p>
-            {int_field(config, SEED, |c| c.seed, |c, v| c.seed = v)}
+            <Group title="Losses">
+                <losses::LossSettings/>
+            </Group>
+            <Group title="Seed">
+                <p class="hint">
+                    "The toy, best-of-N and Nash panels have their own settings beside their figures; the loss \
+                     settings above are also the toy's. The seed draws the toy's reference and on-policy pairs \
+                     and the random preference matrix."
+                </p>
+                {int_field(config, SEED, |c| c.seed, |c, v| c.seed = v)}
+            </Group>
         </LabFrame>
     }
 }

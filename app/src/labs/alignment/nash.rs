@@ -142,25 +142,27 @@ pub fn Nash() -> impl IntoView {
                     <Simplex traces=Signal::derive(move || runs.with(|r| r.traces.iter().map(|(_, t)| t.policies.clone()).collect()))/>
                 </Show>
             </div>
-            <table class="data nash-table" data-testid="nash-table">
-                <caption>"Where each method ends"</caption>
-                <thead><tr>
-                    <th scope="col">"method"</th><th scope="col">"exploitability at the start"</th>
-                    <th scope="col">"at the last iterate"</th><th scope="col">"range over the last 20%"</th>
-                </tr></thead>
-                <tbody>
-                    {move || runs.with(|r| r.traces.iter().map(|(m, t)| {
-                        let e = &t.exploitability;
-                        let tail = &e[e.len() * 4 / 5..];
-                        let (lo, hi) = tail.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
-                        view! { <tr data-method=format!("{m:?}")>
-                            <td>{method(*m)}</td><td>{format!("{:.3e}", e[0])}</td>
-                            <td class="last">{format!("{:.3e}", e[e.len() - 1])}</td>
-                            <td>{format!("{lo:.2e} … {hi:.2e}")}</td>
-                        </tr> }
-                    }).collect::<Vec<_>>())}
-                </tbody>
-            </table>
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Nash results">
+                <table class="data nash-table" data-testid="nash-table">
+                    <caption>"Where each method ends"</caption>
+                    <thead><tr>
+                        <th scope="col">"method"</th><th scope="col">"exploitability at the start"</th>
+                        <th scope="col">"at the last iterate"</th><th scope="col">"range over the last 20%"</th>
+                    </tr></thead>
+                    <tbody>
+                        {move || runs.with(|r| r.traces.iter().map(|(m, t)| {
+                            let e = &t.exploitability;
+                            let tail = &e[e.len() * 4 / 5..];
+                            let (lo, hi) = tail.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+                            view! { <tr data-method=format!("{m:?}")>
+                                <td>{method(*m)}</td><td>{format!("{:.3e}", e[0])}</td>
+                                <td class="last">{format!("{:.3e}", e[e.len() - 1])}</td>
+                                <td>{format!("{lo:.2e} … {hi:.2e}")}</td>
+                            </tr> }
+                        }).collect::<Vec<_>>())}
+                    </tbody>
+                </table>
+            </div>
             <p class="hint" data-testid="nash-time">
                 {move || runs.with(|r| format!("Three runs of {} iterations computed in {:.1} ms.", config.with_untracked(|c| c.iterations), r.ms))}
             </p>
@@ -195,27 +197,29 @@ fn MatrixEditor(custom: Memo<bool>) -> impl IntoView {
     };
     view! {
         <div class="matrix-editor">
-            <table class="data pref-matrix" data-testid="pref-matrix">
-                <caption>"P(row ≻ column)"</caption>
-                {move || {
-                    let (k, values) = m.get();
-                    let editable = custom.get();
-                    let head = (0..k).map(|j| view! { <th scope="col">{j + 1}</th> }).collect::<Vec<_>>();
-                    let rows = (0..k).map(|i| {
-                        let cells = (0..k).map(|j| {
-                            let v = values[i * k + j];
-                            if editable && j > i {
-                                view! { <td><input type="text" inputmode="decimal" aria-label=format!("P({} ≻ {})", i + 1, j + 1)
-                                    value=format_float(v) on:change=move |ev| set(i, j, event_target_value(&ev))/></td> }.into_any()
-                            } else {
-                                view! { <td>{format!("{v:.2}")}</td> }.into_any()
-                            }
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Preference matrix">
+                <table class="data pref-matrix" data-testid="pref-matrix">
+                    <caption>"P(row ≻ column)"</caption>
+                    {move || {
+                        let (k, values) = m.get();
+                        let editable = custom.get();
+                        let head = (0..k).map(|j| view! { <th scope="col">{j + 1}</th> }).collect::<Vec<_>>();
+                        let rows = (0..k).map(|i| {
+                            let cells = (0..k).map(|j| {
+                                let v = values[i * k + j];
+                                if editable && j > i {
+                                    view! { <td><input type="text" inputmode="decimal" aria-label=format!("P({} ≻ {})", i + 1, j + 1)
+                                        value=format_float(v) on:change=move |ev| set(i, j, event_target_value(&ev))/></td> }.into_any()
+                                } else {
+                                    view! { <td>{format!("{v:.2}")}</td> }.into_any()
+                                }
+                            }).collect::<Vec<_>>();
+                            view! { <tr><th scope="row">{i + 1}</th>{cells}</tr> }
                         }).collect::<Vec<_>>();
-                        view! { <tr><th scope="row">{i + 1}</th>{cells}</tr> }
-                    }).collect::<Vec<_>>();
-                    view! { <thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody> }
-                }}
-            </table>
+                        view! { <thead><tr><th></th>{head}</tr></thead><tbody>{rows}</tbody> }
+                    }}
+                </table>
+            </div>
             <Show when=move || !custom.get()>
                 <button type="button" on:click=move |_| config.update(|c| {
                     let k = c.k as usize;

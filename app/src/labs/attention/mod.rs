@@ -20,7 +20,7 @@ use softplay_worker::attention;
 
 use self::settings::AttentionConfig;
 use super::{
-    frame::LabFrame,
+    frame::{Group, LabFrame, Tab},
     mounted::{self, Slot},
 };
 use crate::{
@@ -72,28 +72,35 @@ pub fn AttentionLab() -> impl IntoView {
     view! {
         <LabFrame
             title=content::TITLE
-            intro=content::INTRO
-            results=Box::new(move || view! {
+            aim=content::INTRO
+            main=Box::new(move || view! {
                 <section class="panel" aria-labelledby="weights-title">
                     <h2 id="weights-title">"Weights side by side"</h2>
                     <maps::ComparePanels/>
                 </section>
-                <section class="panel" aria-labelledby="sweep-title">
-                    <h2 id="sweep-title">"Length sweep: 1× to 16×"</h2>
-                    <sweep::LengthSweep/>
-                </section>
-                <section class="panel" aria-labelledby="stability-title">
-                    <h2 id="stability-title">"Stability: logit scale 1 to 10⁴"</h2>
-                    <stability::Stability/>
-                </section>
-                <section class="panel" aria-labelledby="race-title">
-                    <h2 id="race-title">"Softmax algorithms on this machine"</h2>
-                    <race::SoftmaxRace/>
-                </section>
             }.into_any())
+            tabs=vec![
+                Tab::new("sweep", "Length sweep", view! {
+                    <section class="panel" aria-labelledby="sweep-title">
+                        <h2 id="sweep-title">"Length sweep: 1× to 16×"</h2>
+                        <sweep::LengthSweep/>
+                    </section>
+                }),
+                Tab::new("stability", "Stability", view! {
+                    <section class="panel" aria-labelledby="stability-title">
+                        <h2 id="stability-title">"Stability: logit scale 1 to 10⁴"</h2>
+                        <stability::Stability/>
+                    </section>
+                }),
+                Tab::new("race", "Softmax race", view! {
+                    <section class="panel" aria-labelledby="race-title">
+                        <h2 id="race-title">"Softmax algorithms on this machine"</h2>
+                        <race::SoftmaxRace/>
+                    </section>
+                }),
+            ]
         >
-            <div class="control-group">
-                <h3>"Variants"</h3>
+            <Group title="Variants">
                 <ListPicker
                     legend=format!("Compare ({ATTN_CMP_MIN} to {ATTN_CMP_MAX})")
                     id_prefix="cmp"
@@ -142,9 +149,8 @@ pub fn AttentionLab() -> impl IntoView {
                         />
                     </Show>
                 </Show>
-            </div>
-            <div class="control-group">
-                <h3>"Inputs"</h3>
+            </Group>
+            <Group title="Inputs">
                 <ChoiceControl
                     value=Signal::derive(move || config.with(|l| l.source))
                     on_change=Callback::new(move |v| config.update(|l| l.source = v))
@@ -192,9 +198,8 @@ pub fn AttentionLab() -> impl IntoView {
                         on_change=Callback::new(move |v| config.update(|l| l.seed = v))
                     />
                 </Show>
-            </div>
-            <div class="control-group">
-                <h3>"View"</h3>
+            </Group>
+            <Group title="View">
                 <ChoiceControl
                     value=Signal::derive(move || config.with(|l| l.colour))
                     on_change=Callback::new(move |v| config.update(|l| l.colour = v))
@@ -204,7 +209,7 @@ pub fn AttentionLab() -> impl IntoView {
                     value=Signal::derive(move || config.with(|l| l.base))
                     on_change=Callback::new(move |v| config.update(|l| l.base = v))
                 />
-            </div>
+            </Group>
         </LabFrame>
     }
 }

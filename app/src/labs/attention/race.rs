@@ -98,21 +98,23 @@ pub fn SoftmaxRace() -> impl IntoView {
                 let csv = race_csv(&race);
                 let file = format!("softmax-algorithms-len{}-seed{}.csv", race.len, config.with_untracked(|l| l.seed));
                 view! {
-                    <table class="race-table" data-testid="race-table">
-                        <caption>{format!("{} values, best of {} runs each, taken in turns", race.len, race.repeats)}</caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">"algorithm"</th>
-                                <th scope="col">"passes over memory"</th>
-                                <th scope="col">"best (ms)"</th>
-                                <th scope="col">"median (ms)"</th>
-                                <th scope="col">"GB/s"</th>
-                                <th scope="col">"largest error vs float64 (relative to the largest weight)"</th>
-                                <th scope="col">"largest |difference| from three-pass"</th>
-                            </tr>
-                        </thead>
-                        <tbody>{rows}</tbody>
-                    </table>
+                    <div class="table-scroll" tabindex="0" role="region" aria-label="Race results">
+                        <table class="race-table" data-testid="race-table">
+                            <caption>{format!("{} values, best of {} runs each, taken in turns", race.len, race.repeats)}</caption>
+                            <thead>
+                                <tr>
+                                    <th scope="col">"algorithm"</th>
+                                    <th scope="col">"passes over memory"</th>
+                                    <th scope="col">"best (ms)"</th>
+                                    <th scope="col">"median (ms)"</th>
+                                    <th scope="col">"GB/s"</th>
+                                    <th scope="col">"largest error vs float64 (relative to the largest weight)"</th>
+                                    <th scope="col">"largest |difference| from three-pass"</th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
                     <div class="export">
                         <span>"Export:"</span>
                         <button type="button" on:click=move |_| { let _ = download_text(&csv, "text/csv", &file); }>"CSV"</button>

@@ -186,16 +186,18 @@ pub fn Stability() -> impl IntoView {
             })
             .collect::<Vec<_>>();
         Some(view! {
-            <table class="stability-table" data-testid="stability-table">
-                <caption>"Mean row sum at each logit scale (broken: NaN weights, or a row that should sum to 1 and does not)"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"variant"</th>
-                        {TABLE_SCALES.iter().map(|s| view! { <th scope="col">{format!("×{}", s)}</th> }).collect::<Vec<_>>()}
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Stability">
+                <table class="stability-table" data-testid="stability-table">
+                    <caption>"Mean row sum at each logit scale (broken: NaN weights, or a row that should sum to 1 and does not)"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"variant"</th>
+                            {TABLE_SCALES.iter().map(|s| view! { <th scope="col">{format!("×{}", s)}</th> }).collect::<Vec<_>>()}
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
         })
     };
     view! {

@@ -124,33 +124,37 @@ pub fn Inspect() -> impl IntoView {
                                 label="Attention weights of the chosen layer and head: row i is query token i, column j key token j.".to_string()/>
                         </div>
                         <h3>"Feed-forward sparsity"</h3>
-                        <table class="data" data-testid="sparsity-table">
-                            <thead><tr><th scope="col">"Layer"</th><th scope="col">"Outputs exactly 0"</th><th scope="col">"|output| ≤ 0.01"</th></tr></thead>
-                            <tbody>
-                                {sparsity.iter().enumerate().map(|(l, (zero, small))| view! {
-                                    <tr><th scope="row">{(l + 1).to_string()}</th><td>{format!("{:.1}%", 100.0 * zero)}</td><td>{format!("{:.1}%", 100.0 * small)}</td></tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        <div class="table-scroll" tabindex="0" role="region" aria-label="Sparsity">
+                            <table class="data" data-testid="sparsity-table">
+                                <thead><tr><th scope="col">"Layer"</th><th scope="col">"Outputs exactly 0"</th><th scope="col">"|output| ≤ 0.01"</th></tr></thead>
+                                <tbody>
+                                    {sparsity.iter().enumerate().map(|(l, (zero, small))| view! {
+                                        <tr><th scope="row">{(l + 1).to_string()}</th><td>{format!("{:.1}%", 100.0 * zero)}</td><td>{format!("{:.1}%", 100.0 * small)}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
                         <p class="hint">"Shares over a held-out batch. Smooth units (GELU, SiLU, gated) are rarely exactly 0; the second column counts near-zeros."</p>
                         <h3>"Completions"</h3>
-                        <table class="data completions" data-testid="completions">
-                            <thead><tr><th scope="col">"Prompt"</th><th scope="col">"Expected"</th><th scope="col">"Model (greedy)"</th><th scope="col">"Right"</th></tr></thead>
-                            <tbody>
-                                {completions.iter().map(|c| {
-                                    let right = c.expected.chars().zip(c.got.chars()).filter(|(a, b)| a == b).count();
-                                    let n = c.expected.chars().count();
-                                    view! {
-                                        <tr>
-                                            <td><code>{c.prompt.clone()}</code></td>
-                                            <td><code>{c.expected.clone()}</code></td>
-                                            <td><code>{c.got.clone()}</code></td>
-                                            <td>{format!("{right}/{n}")}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
+                        <div class="table-scroll" tabindex="0" role="region" aria-label="Completions">
+                            <table class="data completions" data-testid="completions">
+                                <thead><tr><th scope="col">"Prompt"</th><th scope="col">"Expected"</th><th scope="col">"Model (greedy)"</th><th scope="col">"Right"</th></tr></thead>
+                                <tbody>
+                                    {completions.iter().map(|c| {
+                                        let right = c.expected.chars().zip(c.got.chars()).filter(|(a, b)| a == b).count();
+                                        let n = c.expected.chars().count();
+                                        view! {
+                                            <tr>
+                                                <td><code>{c.prompt.clone()}</code></td>
+                                                <td><code>{c.expected.clone()}</code></td>
+                                                <td><code>{c.got.clone()}</code></td>
+                                                <td>{format!("{right}/{n}")}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
                     }
                 })}
             </Show>

@@ -28,7 +28,7 @@ use softplay_kernels::{
 use softplay_worker::model::{Inspection, RunSpec};
 
 use super::{
-    frame::LabFrame,
+    frame::{Group, LabFrame, Tab},
     mounted::{self, Slot},
 };
 use crate::{
@@ -325,17 +325,18 @@ pub fn ModelLab() -> impl IntoView {
     view! {
         <LabFrame
             title=content::TITLE
-            intro=content::INTRO
-            results=Box::new(move || view! {
+            aim=content::INTRO
+            main=Box::new(move || view! {
                 <runs::Training/>
                 <runs::RunsTable/>
-                <sweep::LengthSweep/>
-                <inspect::Inspect/>
-                <store::Checkpoints/>
             }.into_any())
+            tabs=vec![
+                Tab::new("sweep", "Length extrapolation", view! { <sweep::LengthSweep/> }),
+                Tab::new("inspect", "Inspect", view! { <inspect::Inspect/> }),
+                Tab::new("checkpoints", "Checkpoints", view! { <store::Checkpoints/> }),
+            ]
         >
-            <fieldset class="control-group">
-                <legend>"Task"</legend>
+            <Group title="Task">
                 {choice_field(config, |c| c.task, |c, v| c.task = v)}
                 {int_field(config, MODEL_LEN, |c| c.len, |c, v| c.len = v)}
                 <p class="hint" data-testid="task-about">{move || task_about().asks}</p>
@@ -343,9 +344,8 @@ pub fn ModelLab() -> impl IntoView {
                 <p class="task-sample" data-testid="task-sample">
                     "Sample: " <code>{move || shown.get().0}</code> " → " <code class="answer">{move || shown.get().1}</code>
                 </p>
-            </fieldset>
-            <fieldset class="control-group">
-                <legend>"Model"</legend>
+            </Group>
+            <Group title="Model">
                 {choice_field(config, |c| c.attention, |c, v| c.attention = v)}
                 <Show when=move || config.with(|c| c.attention == AttentionVariant::Lssar)>
                     {float_field(config, MODEL_LSSAR_P, |c| c.lssar_p, |c, v| c.lssar_p = v)}
@@ -364,9 +364,8 @@ pub fn ModelLab() -> impl IntoView {
                         Err(e) => format!("Cannot train: {e}."),
                     }}
                 </p>
-            </fieldset>
-            <fieldset class="control-group">
-                <legend>"Training"</legend>
+            </Group>
+            <Group title="Training">
                 {int_field(config, MODEL_STEPS, |c| c.steps, |c, v| c.steps = v)}
                 {int_field(config, MODEL_BATCH, |c| c.batch, |c, v| c.batch = v)}
                 {float_field(config, MODEL_LR, |c| c.lr, |c, v| c.lr = v)}
@@ -381,7 +380,7 @@ pub fn ModelLab() -> impl IntoView {
                      weights and the training batches; validation, the sweep and the inspector use fixed \
                      held-out examples, the same for every run."
                 </p>
-            </fieldset>
+            </Group>
         </LabFrame>
     }
 }

@@ -263,42 +263,44 @@ pub fn Checkpoints() -> impl IntoView {
             </div>
             <h3>"Saved in this browser"</h3>
             <Show when=move || saved.with(|s| !s.is_empty()) fallback=|| view! { <p class="hint">"None yet."</p> }>
-                <table class="data" data-testid="saved-table">
-                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Size"</th><th scope="col">"Actions"</th></tr></thead>
-                    <tbody>
-                        <For each=move || saved.get() key=|s| s.name.clone() let:s>
-                            {
-                                let (load_name, del_name) = (s.name.clone(), s.name.clone());
-                                view! {
-                                    <tr>
-                                        <td>{s.name.clone()}</td>
-                                        <td>{format!("{} KB", s.bytes.div_ceil(1024))}</td>
-                                        <td class="actions">
-                                            <button type="button" class="small" on:click=move |_| {
-                                                let name = load_name.clone();
-                                                leptos::task::spawn_local(async move {
-                                                    match get(&name).await {
-                                                        Ok(bytes) => load_bytes(lab, &bytes, &name),
-                                                        Err(e) => lab.error.set(Some(format!("could not load {name}: {e}"))),
-                                                    }
-                                                });
-                                            }>"Load"</button>
-                                            <button type="button" class="small" on:click=move |_| {
-                                                let name = del_name.clone();
-                                                leptos::task::spawn_local(async move {
-                                                    if let Err(e) = remove(&name).await {
-                                                        lab.error.set(Some(format!("could not delete {name}: {e}")));
-                                                    }
-                                                    refresh(lab).await;
-                                                });
-                                            }>"Delete"</button>
-                                        </td>
-                                    </tr>
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Saved checkpoints">
+                    <table class="data" data-testid="saved-table">
+                        <thead><tr><th scope="col">"Name"</th><th scope="col">"Size"</th><th scope="col">"Actions"</th></tr></thead>
+                        <tbody>
+                            <For each=move || saved.get() key=|s| s.name.clone() let:s>
+                                {
+                                    let (load_name, del_name) = (s.name.clone(), s.name.clone());
+                                    view! {
+                                        <tr>
+                                            <td>{s.name.clone()}</td>
+                                            <td>{format!("{} KB", s.bytes.div_ceil(1024))}</td>
+                                            <td class="actions">
+                                                <button type="button" class="small" on:click=move |_| {
+                                                    let name = load_name.clone();
+                                                    leptos::task::spawn_local(async move {
+                                                        match get(&name).await {
+                                                            Ok(bytes) => load_bytes(lab, &bytes, &name),
+                                                            Err(e) => lab.error.set(Some(format!("could not load {name}: {e}"))),
+                                                        }
+                                                    });
+                                                }>"Load"</button>
+                                                <button type="button" class="small" on:click=move |_| {
+                                                    let name = del_name.clone();
+                                                    leptos::task::spawn_local(async move {
+                                                        if let Err(e) = remove(&name).await {
+                                                            lab.error.set(Some(format!("could not delete {name}: {e}")));
+                                                        }
+                                                        refresh(lab).await;
+                                                    });
+                                                }>"Delete"</button>
+                                            </td>
+                                        </tr>
+                                    }
                                 }
-                            }
-                        </For>
-                    </tbody>
-                </table>
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
             </Show>
         </section>
     }
