@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 
-import { BASE, OUT, download, eventually, open, rendered, until, waitForQuery, waitForText } from './lib.mjs';
+import { BASE, OUT, download, eventually, open, rendered, until, waitForQuery, waitForText, openTab } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
 let browser;
@@ -209,6 +209,7 @@ test('the KAN spline follows a dragged point and the arrow keys', async () => {
 test('the gated heatmap: diverging colours, and the readout is SiLU(a)·b', async () => {
   const { page, context } = await open(browser, '?page=activations&gate=swiglu&grange=4&beta=1');
   await labReady(page);
+  await openTab(page, 'gate');
   const canvas = page.locator('.gate-canvas');
   // The canvas is painted after the lab's first drawing: wait until it is.
   await eventually(page, async () => {
@@ -246,6 +247,7 @@ test('the race: bit-identical in two runs, within 1e-3 of a native run; CSV of e
   for (let i = 0; i < 2; i++) {
     const { page, context, problems } = await open(browser, RACE);
     await labReady(page);
+    await openTab(page, 'race');
     const t0 = Date.now();
     await raceFinished(page);
     if (i === 0) {
@@ -285,6 +287,7 @@ test('the race: bit-identical in two runs, within 1e-3 of a native run; CSV of e
 test('pause, resume and reset; the sparsity views fill in', async () => {
   const { page, context } = await open(browser, '?page=activations&race=relu,silu&steps=20000&width=64&layers=2');
   await labReady(page);
+  await openTab(page, 'race');
   await page.waitForFunction(() => /^Running: step [1-9]/.test(document.querySelector('[data-testid=race-status]')?.textContent ?? ''));
   await page.click('[data-testid=race-pause]');
   await page.waitForFunction(() => /^Paused/.test(document.querySelector('[data-testid=race-status]')?.textContent ?? ''));

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 
-import { BASE, OUT, download, eventually, open, rendered, until, waitForQuery, waitForText } from './lib.mjs';
+import { BASE, OUT, download, eventually, open, rendered, until, waitForQuery, waitForText, openTab } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
 let browser;
@@ -114,6 +114,7 @@ test('moving β changes the DPO curve as the formula predicts; the marks follow'
 test('the DPO toy: rejected log-probability falls below its start, unseen mass rises; remedies and roles', async () => {
   const { page, context, problems } = await open(browser, '?page=alignment');
   await labReady(page);
+  await openTab(page, 'toy');
   await toyTrained(page);
   const logp = await csvOf(page, 'chart-toy-logp');
   const mass = await csvOf(page, 'chart-toy-mass');
@@ -191,6 +192,7 @@ test('best-of-N: exact KL under the formula, the tilt at least as good; custom o
     assert.ok(Number(tilt) >= Number(bon) - 1e-3, `N=${n}: tilt ${tilt} below best-of-N ${bon}`);
   }
   figures.bon_table = rows;
+  await openTab(page, 'bon');
   // Custom outcomes: a bad entry is named and the last good list kept.
   await page.click('text=Edit this distribution');
   await waitForQuery(page, 'base=custom');
@@ -224,12 +226,15 @@ test('rock–paper–scissors: self-play keeps cycling, EGPO falls below 1e-3; e
   assert.ok(lo > 1e-2 && hi > lo, `self-play over the last 20%: ${lo} … ${hi}`);
   assert.ok(Number(table.Egpo[2]) < 1e-3, `EGPO ends at ${table.Egpo[2]}`);
   assert.ok(Number(table.NashMd[2]) < 1e-3, `Nash-MD ends at ${table.NashMd[2]}`);
+  await openTab(page, 'nash');
   const csv = await download(page, () => page.click('[data-testid=chart-nash] .export >> text=CSV'));
   assert.equal(csv.name, 'exploitability-rps-k3.csv');
   assert.equal(parseCsv(csv.text).length > 100, true);
+  await openTab(page, 'bon');
   const png = await download(page, () => page.click('[data-testid=chart-bon-frontier] .export >> text=PNG'));
   assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
   // A custom matrix: a value out of range is named and not used.
+  await openTab(page, 'nash');
   await page.click('text=Edit this matrix');
   await waitForQuery(page, 'pref=custom');
   await page.fill('[aria-label="P(1 ≻ 2)"]', '1.5');
@@ -278,7 +283,9 @@ test('a bad link is named value by value, and a shared link replays identical cu
     const { page, context, problems } = await open(browser, link);
     await labReady(page);
     await toyTrained(page);
+    await openTab(page, 'toy');
     const toy = (await download(page, () => page.click('[data-testid=chart-toy-logp] .export >> text=CSV'))).text;
+    await openTab(page, 'nash');
     const nash = (await download(page, () => page.click('[data-testid=chart-nash] .export >> text=CSV'))).text;
     runs.push({ toy, nash });
     assert.deepEqual(problems, []);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { BASE, OUT, download, eventually, open, rendered, until, waitForQuery, waitForText } from './lib.mjs';
+import { BASE, OUT, download, eventually, open, rendered, until, waitForQuery, waitForText, openTab } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
 let browser;
@@ -193,6 +193,7 @@ test('exports: the weights CSV matches softmax computed here in float64; charts 
   assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
 
   await sweepReady(page);
+  await openTab(page, 'sweep');
   const chart = '[data-testid=sweep-entropy]';
   const csv = await download(page, () => page.click(`${chart} .export button:text-is("CSV")`));
   assert.match(csv.name, /^mean-entropy-base256-d32-seed7\.csv$/);
@@ -250,6 +251,7 @@ test('stability: naive softmax gives NaN at a logit scale of 10^4, every other v
 test('the softmax algorithms run on this machine: time, GB/s and agreement', async () => {
   const { page, context } = await open(browser, '?page=attention&rlen=1m');
   await rendered(page);
+  await openTab(page, 'race');
   await page.click('[data-testid=race-run]');
   await page.waitForSelector('[data-testid=race-table]', { timeout: 30_000 });
   const rows = await page.$$eval('[data-testid=race-table] tbody tr', (rows) =>
@@ -347,6 +349,7 @@ test('screenshots of the lab in light and dark, after every panel has its result
     await mapsReady(page, 128);
     await sweepReady(page);
     await stabilityReady(page);
+    await openTab(page, 'race');
     await page.click('[data-testid=race-run]');
     await page.waitForSelector('[data-testid=race-table]', { timeout: 60_000 });
     await page.screenshot({ path: `${OUT}/attention-lab-${colorScheme}.png`, fullPage: true });

@@ -17,8 +17,8 @@ export function launch({ webgpu = true } = {}) {
  * person would not want: console errors, page errors, failed requests, HTTP errors, and
  * requests to any origin but the site's.
  */
-export async function open(browser, query = '', { colorScheme = 'light', route } = {}) {
-  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 } });
+export async function open(browser, query = '', { colorScheme = 'light', route, viewport = { width: 1280, height: 900 }, touch = false } = {}) {
+  const context = await browser.newContext({ colorScheme, viewport, hasTouch: touch, isMobile: touch });
   const page = await context.newPage();
   if (route) await route(page);
   const problems = [];
@@ -34,7 +34,7 @@ export async function open(browser, query = '', { colorScheme = 'light', route }
 
 /** Waits until the app has rendered its shell. */
 export async function rendered(page) {
-  await page.waitForSelector('.site-header nav a', { timeout: WAIT_MS });
+  await page.waitForSelector('.site-header nav a', { state: 'attached', timeout: WAIT_MS });
 }
 
 /** Waits until the footer names a backend (the worker answered or failed). */
@@ -48,6 +48,15 @@ export async function backendKnown(page) {
     { timeout: 60_000 },
   );
   return page.textContent('[data-testid=backend]');
+}
+
+/**
+ * Shows the lab's secondary panel `id` (a tab of the workbench: "sweep", "race", …) and waits
+ * until it is visible.
+ */
+export async function openTab(page, id) {
+  await page.click(`[role=tab][data-tab="${id}"]`);
+  await page.waitForSelector(`[role=tabpanel][data-panel="${id}"]:not([hidden])`, { timeout: WAIT_MS });
 }
 
 export function query(page) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
-import { OUT, download, eventually, open, query, steady, textOf, waitForQuery, waitForText } from './lib.mjs';
+import { OUT, download, eventually, open, query, steady, textOf, waitForQuery, waitForText, openTab } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
 let browser;
@@ -148,6 +148,7 @@ test('the default preset: softmax and sigmoid degrade with length where LSSAR ho
   assert.ok(figures.preset_long_tasks_ms.every((d) => d <= 50), `main-thread tasks over 50 ms while training: ${figures.preset_long_tasks_ms}`);
   await swept(page, 3);
   figures.preset_seconds = (Date.now() - t0) / 1000;
+  await openTab(page, 'sweep');
   const { head, rows } = parseCsv(await csvOf(page, 'sweep-accuracy-chart'));
   const col = (name) => head.find((h) => h.startsWith(name));
   const at = (name, m) => Number(rows.find((r) => Number(r[head[0]]) === m)[col(name)]);
@@ -170,6 +171,7 @@ test('inspect a run; checkpoints round-trip through download and upload, and thr
   await runsDone(page, 1);
   await swept(page, 1);
   // Inspection: a heatmap per layer and head, sparsity per layer, four completions.
+  await openTab(page, 'inspect');
   await page.click('[data-testid=inspect]');
   await page.waitForSelector('[data-testid=completions] tbody tr');
   await eventually(page, async () => {
@@ -191,6 +193,7 @@ test('inspect a run; checkpoints round-trip through download and upload, and thr
   await swept(page, 2);
   await waitForText(page, '[data-testid=lab-info]', /Loaded .* as run #2 \(step 60\)/);
   // The loaded weights are the saved ones: the same sweep, to the last digit.
+  await openTab(page, 'sweep');
   const sweep = parseCsv(await csvOf(page, 'sweep-loss-chart'));
   const [a, b] = sweep.head.slice(1);
   for (const r of sweep.rows) assert.equal(r[a], r[b], `run 1 and its checkpoint agree at ${r[sweep.head[0]]}×`);
@@ -235,6 +238,7 @@ test('screenshots, light and dark', async () => {
     await page.click('[data-testid=train]');
     await runsDone(page, 1);
     await swept(page, 1);
+    await openTab(page, 'inspect');
     await page.click('[data-testid=inspect]');
     await page.waitForSelector('[data-testid=completions] tbody tr');
     await page.screenshot({ path: `${OUT}/model-lab-${colorScheme}.png`, fullPage: true });
