@@ -97,9 +97,7 @@ pub fn Curves() -> impl IntoView {
         })
     };
     let (band_f, band_df, band_d2f) = (band(0), band(1), band(2));
-    let range_of = move |b: Memo<Option<Band>>| {
-        Signal::derive(move || b.with(|b| b.as_ref().map(|b| b.0)))
-    };
+    let range_of = move |b: Memo<Option<Band>>| Signal::derive(move || b.with(|b| b.as_ref().map(|b| b.0)));
     let clipped = move || {
         let mut names: Vec<&'static str> = Vec::new();
         for b in [band_f, band_df, band_d2f] {
