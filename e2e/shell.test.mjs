@@ -64,7 +64,7 @@ test('every route loads in both themes with no console error, no failed request,
       const { page, context, problems, origins } = await open(browser, route.query, { colorScheme });
       await routeReady(page, route);
       const backend = await backendKnown(page);
-      assert.match(backend, /^CPU \(wasm simd128\)( and WebGPU)? — .+$/);
+      assert.match(backend, /^CPU \(wasm simd128\) in every lab — .+$/);
       await page.screenshot({ path: `${OUT}/${route.name}-${colorScheme}.png`, fullPage: true });
       assert.deepEqual(problems, [], `${route.name} (${colorScheme})`);
       assert.deepEqual([...origins], [new URL(BASE).origin], `${route.name} asked another origin`);
@@ -242,7 +242,7 @@ test('the compute worker runs a long softmax with progress while the page stays 
   await rendered(page);
   assert.match(
     await backendKnown(page),
-    /^CPU \(wasm simd128\) and WebGPU — .+; its attention kernels agree with the CPU to \d\.\de-\d+$/,
+    /^CPU \(wasm simd128\) in every lab — WebGPU adapter .+ found and checked \(its attention kernels agree with the CPU to \d\.\de-\d+\), not used by any lab yet$/,
     'Chromium with --enable-unsafe-webgpu has a WebGPU adapter that passes the start-up check',
   );
   await page.evaluate(() => {
@@ -304,7 +304,7 @@ test('without WebGPU the page says it computes on the CPU, and why', async () =>
     const backend = await backendKnown(page);
     assert.equal(
       backend,
-      'CPU (wasm simd128) — WebGPU unavailable, using CPU (this browser or machine offers no WebGPU adapter)',
+      'CPU (wasm simd128) in every lab — WebGPU unavailable, using CPU (this browser or machine offers no WebGPU adapter)',
     );
     await page.click('text=Run the compute check');
     await page.waitForSelector('[data-testid=check-result]', { timeout: 120_000 });

@@ -13,7 +13,7 @@ pub fn Home() -> impl IntoView {
             <p class="lead">
                 "Softplay is a playground for the functions inside a transformer: attention \
                  normalisers, activations and preference-alignment losses. You train and probe small \
-                 models right here — Rust compiled to WebAssembly, WebGPU where your browser has it — \
+                 models right here — Rust compiled to WebAssembly with SIMD, in Web Workers — \
                  and every link replays its experiment exactly."
             </p>
         </section>
