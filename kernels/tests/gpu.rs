@@ -13,6 +13,9 @@ use softplay_kernels::{
 #[path = "shared/gpu_attention_cases.rs"]
 mod cases;
 
+#[path = "shared/gpu_matmul_cases.rs"]
+mod matmul_cases;
+
 fn context() -> Option<GpuContext> {
     match pollster::block_on(GpuContext::new()) {
         Ok(ctx) => Some(ctx),
@@ -29,6 +32,13 @@ fn gpu_attention_matches_cpu() {
     let Some(ctx) = context() else { return };
     let worst = pollster::block_on(cases::gpu_cpu_max_difference(&ctx));
     println!("GPU attention vs CPU on {}: largest difference {worst:e}", ctx.adapter_description());
+}
+
+#[test]
+fn gpu_linear_layer_matches_cpu() {
+    let Some(ctx) = context() else { return };
+    let worst = pollster::block_on(matmul_cases::gpu_matmul_max_difference(&ctx));
+    println!("GPU linear layer vs CPU on {}: largest relative difference {worst:e}", ctx.adapter_description());
 }
 
 #[test]

@@ -116,6 +116,18 @@ async fn webgpu_attention_matches_cpu() {
 }
 
 #[cfg(feature = "gpu")]
+#[path = "shared/gpu_matmul_cases.rs"]
+mod matmul_cases;
+
+#[cfg(feature = "gpu")]
+#[wasm_bindgen_test]
+async fn webgpu_linear_layer_matches_cpu() {
+    let ctx = softplay_kernels::gpu::GpuContext::new().await.expect("a WebGPU adapter");
+    let worst = matmul_cases::gpu_matmul_max_difference(&ctx).await;
+    web_sys_log(&format!("WebGPU linear layer vs CPU: largest relative difference {worst:e}"));
+}
+
+#[cfg(feature = "gpu")]
 fn web_sys_log(message: &str) {
     wasm_bindgen_test::console_log!("{message}");
 }

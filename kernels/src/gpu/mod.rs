@@ -6,6 +6,8 @@
 //! says so and the caller keeps using the CPU. The math is the CPU's: docs/MATH.md, “Softmax
 //! attention”, “LSSA and LSSAR (softplus attention)”, “Sigmoid attention”.
 
+mod matmul;
+
 use std::fmt;
 
 use wgpu::util::DeviceExt;
@@ -14,6 +16,8 @@ use crate::attention::{
     attention_forward, sigmoid::bias_or_default, Attention, AttentionError, Extras, LssaScale, Mask, SoftmaxAlgorithm,
     Variant,
 };
+
+pub use matmul::{MatmulGrads, MatmulShape, GEMM_K_PER_DISPATCH};
 
 /// Where a computation ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +100,7 @@ pub struct GpuContext {
     info: wgpu::AdapterInfo,
     softmax_rows: wgpu::ComputePipeline,
     attention: wgpu::ComputePipeline,
+    gemm: wgpu::ComputePipeline,
 }
 
 impl GpuContext {
@@ -123,7 +128,8 @@ impl GpuContext {
             .map_err(|e| GpuError::Unavailable(e.to_string()))?;
         let softmax_rows = compute_pipeline(&device, "softmax_rows", include_str!("softmax_rows.wgsl"));
         let attention = compute_pipeline(&device, "attention", include_str!("attention.wgsl"));
-        Ok(GpuContext { info: adapter.get_info(), device, queue, softmax_rows, attention })
+        let gemm = compute_pipeline(&device, "gemm", include_str!("gemm.wgsl"));
+        Ok(GpuContext { info: adapter.get_info(), device, queue, softmax_rows, attention, gemm })
     }
 
     /// The adapter's name, kind and backend, for the page's "computing on …" line. Browsers
