@@ -242,7 +242,7 @@ test('the compute worker runs a long softmax with progress while the page stays 
   await rendered(page);
   assert.match(
     await backendKnown(page),
-    /^CPU \(wasm simd128\) in every lab — WebGPU adapter .+ found and checked \(its attention kernels agree with the CPU to \d\.\de-\d+\), not used by any lab yet$/,
+    /^CPU \(wasm simd128\) in every lab — WebGPU available, not used by any lab yet: .+; its attention kernels agree with the CPU to \d\.\de-\d+$/,
     'Chromium with --enable-unsafe-webgpu has a WebGPU adapter that passes the start-up check',
   );
   await page.evaluate(() => {

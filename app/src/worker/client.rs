@@ -64,8 +64,8 @@ impl ComputeStatus {
             // What runs where: every lab computes on the CPU; a WebGPU adapter is opened and
             // checked, and the footer says that no lab uses it yet.
             ComputeStatus::Ready(Backend::WebGpu { adapter, max_rel_diff }) => format!(
-                "CPU (wasm simd128) in every lab — WebGPU adapter {adapter} found and checked (its attention \
-                 kernels agree with the CPU to {max_rel_diff:.1e}), not used by any lab yet"
+                "CPU (wasm simd128) in every lab — WebGPU available, not used by any lab yet: {adapter}; its \
+                 attention kernels agree with the CPU to {max_rel_diff:.1e}"
             ),
             ComputeStatus::Ready(Backend::Cpu { reason }) => format!("CPU (wasm simd128) in every lab — {reason}"),
             ComputeStatus::Stopped(why) => format!("stopped — {why}"),
