@@ -66,9 +66,7 @@ impl GpuContext {
             Gemm { m: s.n, n: s.o, k: s.i, a_row: s.i, a_col: 1, b_row: s.o, b_col: 1, accumulate: bias.is_some() };
         let mut encoder = self.device.create_command_encoder(&Default::default());
         self.encode_gemm(&mut encoder, &a, &b, &c, product)?;
-        let mut out = self.read(encoder, &c, s.n * s.o).await?;
-        out.truncate(s.n * s.o);
-        Ok(out)
+        self.read(encoder, &c, s.n * s.o).await
     }
 
     /// `dinp += dout·wᵀ`, `dw += inpᵀ·dout`, `dbias += Σ_n dout`, on the GPU: returns the
@@ -129,9 +127,7 @@ impl GpuContext {
             encoder.copy_buffer_to_buffer(db, 0, &readback, size(s.n * s.i + s.i * s.o), size(s.o));
         }
         self.queue.submit([encoder.finish()]);
-        let mut all = self.read_back(&readback).await?;
-        // The mapped range may be longer than asked (a padded buffer).
-        all.truncate(s.n * s.i + s.i * s.o + s.o);
+        let mut all = self.read_back(&readback, s.n * s.i + s.i * s.o + s.o).await?;
         let bias_values = all.split_off(s.n * s.i + s.i * s.o);
         let dbias = dbias.map(|_| bias_values);
         let dw = all.split_off(s.n * s.i);
@@ -215,7 +211,7 @@ impl GpuContext {
         });
         encoder.copy_buffer_to_buffer(c, 0, &readback, 0, size);
         self.queue.submit([encoder.finish()]);
-        self.read_back(&readback).await
+        self.read_back(&readback, floats).await
     }
 }
 

@@ -194,7 +194,7 @@ impl GpuContext {
         }
         encoder.copy_buffer_to_buffer(&data, 0, &readback, 0, size);
         self.queue.submit([encoder.finish()]);
-        self.read_back(&readback).await
+        self.read_back(&readback, x.len()).await
     }
 
     /// Attention forward on the GPU: the twin of [`crate::attention::attention_forward`] (output
@@ -325,11 +325,12 @@ impl GpuContext {
         }
         encoder.copy_buffer_to_buffer(&out, 0, &readback, 0, (len * 4) as wgpu::BufferAddress);
         self.queue.submit([encoder.finish()]);
-        self.read_back(&readback).await
+        self.read_back(&readback, len).await
     }
 
-    /// Maps a `MAP_READ` buffer and copies it out as f32.
-    async fn read_back(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
+    /// Maps a `MAP_READ` buffer and copies out its first `floats` values (a mapped range can be
+    /// longer than the buffer was asked to be).
+    async fn read_back(&self, buffer: &wgpu::Buffer, floats: usize) -> Result<Vec<f32>, GpuError> {
         let (sender, receiver) = futures_channel::oneshot::channel();
         buffer.map_async(wgpu::MapMode::Read, .., move |result| {
             let _ = sender.send(result);
@@ -342,7 +343,8 @@ impl GpuContext {
             .map_err(|_| GpuError::Failed("the map callback was dropped".into()))?
             .map_err(|e| GpuError::Failed(e.to_string()))?;
         let view = buffer.get_mapped_range(..).map_err(|e| GpuError::Failed(e.to_string()))?;
-        let values = bytemuck::cast_slice(&view).to_vec();
+        let values: &[f32] = bytemuck::cast_slice(&view);
+        let values = values[..floats.min(values.len())].to_vec();
         drop(view);
         buffer.unmap();
         Ok(values)
