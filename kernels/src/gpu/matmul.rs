@@ -1,8 +1,8 @@
 //! The GPU twins of [`crate::model::matmul::matmul_forward`] and [`crate::model::matmul::matmul_backward`]:
 //! the three products of a linear layer as one WGSL kernel (`gemm.wgsl`) read through strides,
-//! as the CPU's `gemm` is. The first piece of the GPU training path: these functions upload,
-//! compute and read back once per call (for the twin tests); the training step will keep its
-//! buffers on the GPU and encode the same dispatches.
+//! as the CPU's `gemm` is. These functions upload, compute and read back once per call (for
+//! the twin tests); the training step ([`super::train`]) keeps its tensors in one GPU buffer
+//! and encodes the same kernel.
 
 use wgpu::util::DeviceExt;
 
@@ -23,16 +23,21 @@ pub const GEMM_K_PER_DISPATCH: usize = 16_384;
 /// Rows and columns of the tile of one workgroup (`gemm.wgsl`'s `T`).
 const TILE: usize = 16;
 
-/// One product `c (+)= a·b` as gemm.wgsl reads it.
+/// One product `c (+)= a·b` as gemm.wgsl reads it: `a`, `b`, `c` are element offsets into
+/// one buffer.
 #[derive(Clone, Copy)]
 struct Gemm {
     m: usize,
     n: usize,
     k: usize,
+    a: usize,
     a_row: usize,
     a_col: usize,
+    b: usize,
     b_row: usize,
     b_col: usize,
+    c: usize,
+    bias: Option<usize>,
     accumulate: bool,
 }
 
@@ -42,6 +47,19 @@ pub struct MatmulGrads {
     pub dinp: Vec<f32>,
     pub dw: Vec<f32>,
     pub dbias: Option<Vec<f32>>,
+}
+
+/// Tensors laid end to end in one buffer, as the training step keeps them.
+struct Packed {
+    data: Vec<f32>,
+}
+
+impl Packed {
+    fn put(&mut self, values: &[f32]) -> usize {
+        let at = self.data.len();
+        self.data.extend_from_slice(values);
+        at
+    }
 }
 
 impl GpuContext {
@@ -57,16 +75,29 @@ impl GpuContext {
         if let Some(b) = bias {
             check(s, &[("bias", b, s.o)])?;
         }
-        let start: Vec<f32> = match bias {
-            Some(b) => b.iter().copied().cycle().take(s.n * s.o).collect(),
-            None => vec![0.0; s.n * s.o],
+        let mut mem = Packed { data: Vec::new() };
+        let (a, b) = (mem.put(inp), mem.put(w));
+        let bias = bias.map(|b| mem.put(b));
+        let c = mem.put(&vec![0.0; s.n * s.o]);
+        let product = Gemm {
+            m: s.n,
+            n: s.o,
+            k: s.i,
+            a,
+            a_row: s.i,
+            a_col: 1,
+            b,
+            b_row: s.o,
+            b_col: 1,
+            c,
+            bias,
+            accumulate: false,
         };
-        let (a, b, c) = (self.input("inp", inp), self.input("w", w), self.output("out", &start));
-        let product =
-            Gemm { m: s.n, n: s.o, k: s.i, a_row: s.i, a_col: 1, b_row: s.o, b_col: 1, accumulate: bias.is_some() };
+        let buffer = self.packed(&mem.data);
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        self.encode_gemm(&mut encoder, &a, &b, &c, product)?;
-        self.read(encoder, &c, s.n * s.o).await
+        self.encode_gemm(&mut encoder, &buffer, product)?;
+        let mut out = self.read(encoder, &buffer, mem.data.len()).await?;
+        Ok(out.split_off(c))
     }
 
     /// `dinp += dout·wᵀ`, `dw += inpᵀ·dout`, `dbias += Σ_n dout`, on the GPU: returns the
@@ -95,55 +126,46 @@ impl GpuContext {
         if let Some(db) = dbias {
             check(s, &[("dbias", db, s.o)])?;
         }
-        let (dout_b, inp_b, w_b) = (self.input("dout", dout), self.input("inp", inp), self.input("w", w));
-        let (dinp_b, dw_b) = (self.output("dinp", dinp), self.output("dw", dw));
+        let mut mem = Packed { data: Vec::new() };
+        let (dout_at, inp_at, w_at, one) = (mem.put(dout), mem.put(inp), mem.put(w), mem.put(&[1.0]));
+        let (dinp_at, dw_at) = (mem.put(dinp), mem.put(dw));
+        let dbias_at = dbias.map(|db| mem.put(db));
+        let buffer = self.packed(&mem.data);
         let mut encoder = self.device.create_command_encoder(&Default::default());
-        // dinp[n][i] += Σ_o dout[n][o]·w[i][o]: b(p, j) = w[j][p].
-        let to_inputs = Gemm { m: s.n, n: s.i, k: s.o, a_row: s.o, a_col: 1, b_row: 1, b_col: s.o, accumulate: true };
-        self.encode_gemm(&mut encoder, &dout_b, &w_b, &dinp_b, to_inputs)?;
-        // dw[i][o] += Σ_n inp[n][i]·dout[n][o]: a(r, p) = inp[p][r].
-        let to_weights = Gemm { m: s.i, n: s.o, k: s.n, a_row: 1, a_col: s.i, b_row: s.o, b_col: 1, accumulate: true };
-        self.encode_gemm(&mut encoder, &inp_b, &dout_b, &dw_b, to_weights)?;
-        // dbias[o] += Σ_n 1·dout[n][o]: a is a single one, read with zero strides.
-        let dbias_b = match dbias {
-            Some(db) => {
-                let (ones, out) = (self.input("one", &[1.0]), self.output("dbias", db));
-                let sum = Gemm { m: 1, n: s.o, k: s.n, a_row: 0, a_col: 0, b_row: s.o, b_col: 1, accumulate: true };
-                self.encode_gemm(&mut encoder, &ones, &dout_b, &out, sum)?;
-                Some(out)
-            }
-            None => None,
+        let product = |m, n, k, (a, a_row, a_col), (b, b_row, b_col), c| Gemm {
+            m,
+            n,
+            k,
+            a,
+            a_row,
+            a_col,
+            b,
+            b_row,
+            b_col,
+            c,
+            bias: None,
+            accumulate: true,
         };
-        let size = |floats: usize| (floats * 4) as wgpu::BufferAddress;
-        let readback = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("matmul_backward readback"),
-            size: size(s.n * s.i + s.i * s.o + s.o),
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        encoder.copy_buffer_to_buffer(&dinp_b, 0, &readback, 0, size(s.n * s.i));
-        encoder.copy_buffer_to_buffer(&dw_b, 0, &readback, size(s.n * s.i), size(s.i * s.o));
-        if let Some(db) = &dbias_b {
-            encoder.copy_buffer_to_buffer(db, 0, &readback, size(s.n * s.i + s.i * s.o), size(s.o));
+        // dinp[n][i] += Σ_o dout[n][o]·w[i][o]: b(p, j) = w[j][p].
+        self.encode_gemm(&mut encoder, &buffer, product(s.n, s.i, s.o, (dout_at, s.o, 1), (w_at, 1, s.o), dinp_at))?;
+        // dw[i][o] += Σ_n inp[n][i]·dout[n][o]: a(r, p) = inp[p][r].
+        self.encode_gemm(&mut encoder, &buffer, product(s.i, s.o, s.n, (inp_at, 1, s.i), (dout_at, s.o, 1), dw_at))?;
+        // dbias[o] += Σ_n 1·dout[n][o]: a is a single one, read with zero strides.
+        if let Some(db) = dbias_at {
+            self.encode_gemm(&mut encoder, &buffer, product(1, s.o, s.n, (one, 0, 0), (dout_at, s.o, 1), db))?;
         }
-        self.queue.submit([encoder.finish()]);
-        let mut all = self.read_back(&readback, s.n * s.i + s.i * s.o + s.o).await?;
-        let bias_values = all.split_off(s.n * s.i + s.i * s.o);
-        let dbias = dbias.map(|_| bias_values);
-        let dw = all.split_off(s.n * s.i);
-        Ok(MatmulGrads { dinp: all, dw, dbias })
+        let mut all = self.read(encoder, &buffer, mem.data.len()).await?;
+        let dbias = dbias_at.map(|at| all[at..at + s.o].to_vec());
+        Ok(MatmulGrads {
+            dinp: all[dinp_at..dinp_at + s.n * s.i].to_vec(),
+            dw: all.split_off(dw_at).into_iter().take(s.i * s.o).collect(),
+            dbias,
+        })
     }
 
     /// Encodes `c (+)= a·b`, split along the reduction into dispatches of at most
     /// [`GEMM_K_PER_DISPATCH`] steps (each after the first accumulates).
-    fn encode_gemm(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        a: &wgpu::Buffer,
-        b: &wgpu::Buffer,
-        c: &wgpu::Buffer,
-        g: Gemm,
-    ) -> Result<(), GpuError> {
+    fn encode_gemm(&self, encoder: &mut wgpu::CommandEncoder, mem: &wgpu::Buffer, g: Gemm) -> Result<(), GpuError> {
         let groups = |len: usize| u32::try_from(len.div_ceil(TILE)).ok().filter(|&x| x <= 65_535);
         let (Some(gx), Some(gy)) = (groups(g.n), groups(g.m)) else {
             return Err(GpuError::Failed(format!("a {} × {} product is too large for one dispatch", g.m, g.n)));
@@ -154,10 +176,27 @@ impl GpuContext {
         let starts: Vec<usize> = (0..g.k.max(1)).step_by(GEMM_K_PER_DISPATCH).collect();
         for (index, &k0) in starts.iter().enumerate() {
             let k1 = (k0 + GEMM_K_PER_DISPATCH).min(g.k);
-            let accumulate = g.accumulate || index > 0;
-            let params: [u32; 12] =
-                [g.m, g.n, k0, k1, g.a_row, g.a_col, g.b_row, g.b_col, usize::from(accumulate), 0, 0, 0]
-                    .map(|x| x as u32);
+            let first = index == 0;
+            let none = u32::MAX as usize;
+            let params: [u32; 16] = [
+                g.m,
+                g.n,
+                k0,
+                k1,
+                g.a_row,
+                g.a_col,
+                g.b_row,
+                g.b_col,
+                g.a,
+                g.b,
+                g.c,
+                g.bias.filter(|_| first).unwrap_or(none),
+                none,
+                usize::from(g.accumulate || !first),
+                0,
+                0,
+            ]
+            .map(|x| x as u32);
             let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("gemm params"),
                 contents: bytemuck::cast_slice(&params),
@@ -167,10 +206,8 @@ impl GpuContext {
                 label: None,
                 layout: &layout,
                 entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: a.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 1, resource: b.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 2, resource: c.as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 3, resource: uniform.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 0, resource: mem.as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: uniform.as_entire_binding() },
                 ],
             });
             pass.set_bind_group(0, &bind_group, &[]);
@@ -179,18 +216,10 @@ impl GpuContext {
         Ok(())
     }
 
-    fn input(&self, label: &str, data: &[f32]) -> wgpu::Buffer {
+    fn packed(&self, data: &[f32]) -> wgpu::Buffer {
         self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
+            label: Some("gemm memory"),
             contents: bytemuck::cast_slice(data),
-            usage: wgpu::BufferUsages::STORAGE,
-        })
-    }
-
-    fn output(&self, label: &str, start: &[f32]) -> wgpu::Buffer {
-        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents: bytemuck::cast_slice(start),
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         })
     }

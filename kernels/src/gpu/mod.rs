@@ -7,6 +7,7 @@
 //! attention”, “LSSA and LSSAR (softplus attention)”, “Sigmoid attention”.
 
 mod matmul;
+mod train;
 
 use std::fmt;
 
@@ -18,6 +19,7 @@ use crate::attention::{
 };
 
 pub use matmul::{MatmulGrads, MatmulShape, GEMM_K_PER_DISPATCH};
+pub use train::{supports as supports_training, GpuTrainer, Progress, StepCost, RING};
 
 /// Where a computation ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,8 +79,8 @@ impl fmt::Display for GpuError {
 
 impl std::error::Error for GpuError {}
 
-/// Compiles a WGSL compute shader with entry point `main`.
-fn compute_pipeline(device: &wgpu::Device, label: &str, wgsl: &str) -> wgpu::ComputePipeline {
+/// Compiles the entry point `entry` of a WGSL compute shader.
+fn compute_pipeline(device: &wgpu::Device, label: &str, wgsl: &str, entry: &str) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(label),
         source: wgpu::ShaderSource::Wgsl(wgsl.into()),
@@ -87,7 +89,7 @@ fn compute_pipeline(device: &wgpu::Device, label: &str, wgsl: &str) -> wgpu::Com
         label: Some(label),
         layout: None,
         module: &module,
-        entry_point: Some("main"),
+        entry_point: Some(entry),
         compilation_options: Default::default(),
         cache: None,
     })
@@ -126,9 +128,10 @@ impl GpuContext {
             })
             .await
             .map_err(|e| GpuError::Unavailable(e.to_string()))?;
-        let softmax_rows = compute_pipeline(&device, "softmax_rows", include_str!("softmax_rows.wgsl"));
-        let attention = compute_pipeline(&device, "attention", include_str!("attention.wgsl"));
-        let gemm = compute_pipeline(&device, "gemm", include_str!("gemm.wgsl"));
+        let softmax_rows = compute_pipeline(&device, "softmax_rows", include_str!("softmax_rows.wgsl"), "main");
+        let attention = compute_pipeline(&device, "attention", include_str!("attention.wgsl"), "main");
+        let gemm_source = concat!(include_str!("train/common.wgsl"), include_str!("gemm.wgsl"));
+        let gemm = compute_pipeline(&device, "gemm", gemm_source, "gemm");
         Ok(GpuContext { info: adapter.get_info(), device, queue, softmax_rows, attention, gemm })
     }
 

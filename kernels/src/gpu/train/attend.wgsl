@@ -1,0 +1,332 @@
+// Causal attention for training, read from and written to the projections' rows: q, k, v are
+// columns [0, C), [C, 2C), [2C, 3C) of qkv [B·T][3C] (head h at h·hd), the output and its
+// gradient rows of [B·T][C]. Normalisers: softmax, sigmoid with a fixed bias, ReLU / T and
+// linear (φ = elu + 1, weights over their sum). The CPU's attention/ (mod.rs and a file per
+// normaliser).
+//
+// No T×T buffer: the forward streams keys with a running max and sum (online softmax) and
+// keeps three numbers per query row in `stats` (max, sum, and D = dO·O for the backward);
+// the backward recomputes each weight from q, k and those numbers, once per query row (for
+// dq) and once per key row (for dk, dv). Each invocation walks a block [lo, hi) of keys or
+// queries and keeps its state in memory between blocks, so that the host bounds an
+// invocation's loop iterations (llvmpipe stops one after ~65k).
+
+struct Params {
+    rows: u32,
+    t: u32,
+    hd: u32,
+    heads: u32,
+    c: u32,
+    qkv: u32,
+    att: u32,
+    stats: u32,
+    dqkv: u32,
+    datt: u32,
+    // 0 softmax, 1 sigmoid, 2 ReLU, 3 linear.
+    kind: u32,
+    lo: u32,
+    hi: u32,
+    first: u32,
+    scale: f32,
+    bias: f32,
+}
+
+@group(0) @binding(1) var<uniform> p: Params;
+
+const MAX_HD: u32 = 256u;
+
+// Where row i of head bh (= b·heads + h) starts in a tensor of rows of `width`, plus `column`.
+fn at(bh: u32, i: u32, width: u32, column: u32) -> u32 {
+    let b = bh / p.heads;
+    let h = bh % p.heads;
+    return (b * p.t + i) * width + column + h * p.hd;
+}
+
+// The feature map of linear attention (identity for the others).
+fn phi(x: f32) -> f32 {
+    if (p.kind == 3u) {
+        if (x > 0.0) {
+            return x + 1.0;
+        }
+        return exp(x);
+    }
+    return x;
+}
+
+// dφ/dx.
+fn dphi(x: f32) -> f32 {
+    if (p.kind == 3u && x <= 0.0) {
+        return exp(x);
+    }
+    return 1.0;
+}
+
+fn sigmoid(x: f32) -> f32 {
+    if (x >= 0.0) {
+        return 1.0 / (1.0 + exp(-x));
+    }
+    let e = exp(x);
+    return e / (1.0 + e);
+}
+
+// scale · φ(q_i)·φ(k_j).
+fn score(bh: u32, i: u32, j: u32) -> f32 {
+    let qi = p.qkv + at(bh, i, 3u * p.c, 0u);
+    let kj = p.qkv + at(bh, j, 3u * p.c, p.c);
+    var s = 0.0;
+    for (var e = 0u; e < p.hd; e = e + 1u) {
+        s = s + phi(mem[qi + e]) * phi(mem[kj + e]);
+    }
+    return s * p.scale;
+}
+
+// dO_i·v_j.
+fn dscore(bh: u32, i: u32, j: u32) -> f32 {
+    let di = p.datt + at(bh, i, p.c, 0u);
+    let vj = p.qkv + at(bh, j, 3u * p.c, 2u * p.c);
+    var s = 0.0;
+    for (var e = 0u; e < p.hd; e = e + 1u) {
+        s = s + mem[di + e] * mem[vj + e];
+    }
+    return s;
+}
+
+// The weight A_ij from the score and row i's statistics.
+fn weight(s: f32, row: u32) -> f32 {
+    switch p.kind {
+        case 0u: {
+            return exp(s - mem[p.stats + 3u * row]) / mem[p.stats + 3u * row + 1u];
+        }
+        case 1u: {
+            return sigmoid(s + p.bias);
+        }
+        case 2u: {
+            return max(s, 0.0) / f32(p.t);
+        }
+        default: {
+            let sum = mem[p.stats + 3u * row + 1u];
+            if (sum > 0.0) {
+                return s / sum;
+            }
+            return 1.0 / f32(row % p.t + 1u);
+        }
+    }
+}
+
+// ∂L/∂s_ij from dA_ij = dP, the weight and row i's statistics (the scale is applied by the caller).
+fn dweight(s: f32, a: f32, dp: f32, row: u32) -> f32 {
+    switch p.kind {
+        case 0u: {
+            return a * (dp - mem[p.stats + 3u * row + 2u]);
+        }
+        case 1u: {
+            return dp * a * (1.0 - a);
+        }
+        case 2u: {
+            if (s > 0.0) {
+                return dp / f32(p.t);
+            }
+            return 0.0;
+        }
+        default: {
+            let sum = mem[p.stats + 3u * row + 1u];
+            if (sum > 0.0) {
+                return (dp - mem[p.stats + 3u * row + 2u]) / sum;
+            }
+            return 0.0;
+        }
+    }
+}
+
+// One query row over keys [lo, hi) ∩ [0, i]: the running max and sum in stats, the unnormalised
+// output in att.
+@compute @workgroup_size(64)
+fn attend_forward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let row = id.x + id.y * g.x * 64u;
+    if (row >= p.rows) {
+        return;
+    }
+    let bh = row / p.t;
+    let i = row % p.t;
+    let out = p.att + at(bh, i, p.c, 0u);
+    var acc: array<f32, MAX_HD>;
+    var m = -3.4e38;
+    var l = 0.0;
+    if (p.first == 0u) {
+        m = mem[p.stats + 3u * row];
+        l = mem[p.stats + 3u * row + 1u];
+        for (var e = 0u; e < p.hd; e = e + 1u) {
+            acc[e] = mem[out + e];
+        }
+    }
+    let hi = min(p.hi, i + 1u);
+    for (var j = p.lo; j < hi; j = j + 1u) {
+        let s = score(bh, i, j);
+        var w = 0.0;
+        switch p.kind {
+            case 0u: {
+                let m_new = max(m, s);
+                let correction = exp(m - m_new);
+                w = exp(s - m_new);
+                l = l * correction + w;
+                m = m_new;
+                for (var e = 0u; e < p.hd; e = e + 1u) {
+                    acc[e] = acc[e] * correction;
+                }
+            }
+            case 1u: {
+                w = sigmoid(s + p.bias);
+            }
+            case 2u: {
+                w = max(s, 0.0) / f32(p.t);
+            }
+            default: {
+                w = s;
+                l = l + s;
+            }
+        }
+        let vj = p.qkv + at(bh, j, 3u * p.c, 2u * p.c);
+        for (var e = 0u; e < p.hd; e = e + 1u) {
+            acc[e] = acc[e] + w * mem[vj + e];
+        }
+    }
+    mem[p.stats + 3u * row] = m;
+    mem[p.stats + 3u * row + 1u] = l;
+    for (var e = 0u; e < p.hd; e = e + 1u) {
+        mem[out + e] = acc[e];
+    }
+}
+
+// After the last key block: softmax and linear divide by the row's sum (linear with a zero sum
+// takes uniform weights, as the CPU does).
+@compute @workgroup_size(64)
+fn attend_finish(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let row = id.x + id.y * g.x * 64u;
+    if (row >= p.rows || p.kind == 1u || p.kind == 2u) {
+        return;
+    }
+    let bh = row / p.t;
+    let i = row % p.t;
+    let out = p.att + at(bh, i, p.c, 0u);
+    let l = mem[p.stats + 3u * row + 1u];
+    if (l > 0.0) {
+        for (var e = 0u; e < p.hd; e = e + 1u) {
+            mem[out + e] = mem[out + e] / l;
+        }
+        return;
+    }
+    for (var e = 0u; e < p.hd; e = e + 1u) {
+        var s = 0.0;
+        for (var j = 0u; j <= i; j = j + 1u) {
+            s = s + mem[p.qkv + at(bh, j, 3u * p.c, 2u * p.c) + e];
+        }
+        mem[out + e] = s / f32(i + 1u);
+    }
+}
+
+// One query row over keys [lo, hi): dq_i += scale · Σ_j dS_ij φ(k_j), times φ'(q_i). The first
+// block also stores D_i = dO_i·O_i.
+@compute @workgroup_size(64)
+fn attend_backward_queries(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let row = id.x + id.y * g.x * 64u;
+    if (row >= p.rows) {
+        return;
+    }
+    let bh = row / p.t;
+    let i = row % p.t;
+    let qi = p.qkv + at(bh, i, 3u * p.c, 0u);
+    let dqi = p.dqkv + at(bh, i, 3u * p.c, 0u);
+    if (p.first == 1u) {
+        let oi = p.att + at(bh, i, p.c, 0u);
+        let di = p.datt + at(bh, i, p.c, 0u);
+        var d = 0.0;
+        for (var e = 0u; e < p.hd; e = e + 1u) {
+            d = d + mem[di + e] * mem[oi + e];
+        }
+        mem[p.stats + 3u * row + 2u] = d;
+    }
+    var acc: array<f32, MAX_HD>;
+    let hi = min(p.hi, i + 1u);
+    for (var j = p.lo; j < hi; j = j + 1u) {
+        let s = score(bh, i, j);
+        let ds = dweight(s, weight(s, row), dscore(bh, i, j), row) * p.scale;
+        let kj = p.qkv + at(bh, j, 3u * p.c, p.c);
+        for (var e = 0u; e < p.hd; e = e + 1u) {
+            acc[e] = acc[e] + ds * phi(mem[kj + e]);
+        }
+    }
+    for (var e = 0u; e < p.hd; e = e + 1u) {
+        var v = acc[e] * dphi(mem[qi + e]);
+        if (p.first == 0u) {
+            v = mem[dqi + e] + v;
+        }
+        mem[dqi + e] = v;
+    }
+}
+
+// One key row j over queries [lo, hi) ∩ [j, T): dv_j += Σ_i A_ij dO_i and
+// dk_j += scale · Σ_i dS_ij φ(q_i), times φ'(k_j).
+@compute @workgroup_size(64)
+fn attend_backward_keys(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let key = id.x + id.y * g.x * 64u;
+    if (key >= p.rows) {
+        return;
+    }
+    let bh = key / p.t;
+    let j = key % p.t;
+    let kj = p.qkv + at(bh, j, 3u * p.c, p.c);
+    let dkj = p.dqkv + at(bh, j, 3u * p.c, p.c);
+    let dvj = p.dqkv + at(bh, j, 3u * p.c, 2u * p.c);
+    var dk: array<f32, MAX_HD>;
+    var dv: array<f32, MAX_HD>;
+    for (var i = max(p.lo, j); i < p.hi; i = i + 1u) {
+        let row = bh * p.t + i;
+        let s = score(bh, i, j);
+        let a = weight(s, row);
+        let ds = dweight(s, a, dscore(bh, i, j), row) * p.scale;
+        let qi = p.qkv + at(bh, i, 3u * p.c, 0u);
+        let di = p.datt + at(bh, i, p.c, 0u);
+        for (var e = 0u; e < p.hd; e = e + 1u) {
+            dv[e] = dv[e] + a * mem[di + e];
+            dk[e] = dk[e] + ds * phi(mem[qi + e]);
+        }
+    }
+    for (var e = 0u; e < p.hd; e = e + 1u) {
+        var k = dk[e] * dphi(mem[kj + e]);
+        var v = dv[e];
+        if (p.first == 0u) {
+            k = mem[dkj + e] + k;
+            v = mem[dvj + e] + v;
+        }
+        mem[dkj + e] = k;
+        mem[dvj + e] = v;
+    }
+}
+
+// RoPE on the q and k columns of rows [B·T][3C] at `qkv` (the step's qkv, or its gradient with
+// `bias` = −1 to turn back): pair (e, e + hd/2) of a head at position t turns by t·10000^(−2e/hd).
+// One invocation per (row, head, pair) and per q or k.
+@compute @workgroup_size(64)
+fn rope(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let e = id.x + id.y * g.x * 64u;
+    let half_hd = p.hd / 2u;
+    let per_row = 2u * p.heads * half_hd;
+    if (e >= p.rows * per_row) {
+        return;
+    }
+    let r = e / per_row;
+    let rest = e % per_row;
+    let which = rest / (p.heads * half_hd);
+    let h = (rest / half_hd) % p.heads;
+    let pair = rest % half_hd;
+    // The host's table of (cos, sin) at `p.att` (WGSL's own sin and cos need only be within
+    // 2^-11, and SwiftShader's are: enough to part the GPU's run from the CPU's).
+    let turn = p.att + 2u * ((r % p.t) * half_hd + pair);
+    let cs = mem[turn];
+    let sn = p.bias * mem[turn + 1u];
+    let base = p.qkv + r * 3u * p.c + which * p.c + h * p.hd + pair;
+    let a = mem[base];
+    let b = mem[base + half_hd];
+    mem[base] = a * cs - b * sn;
+    mem[base + half_hd] = b * cs + a * sn;
+}
