@@ -102,3 +102,31 @@ fn gpu_rejects_a_bad_shape_instead_of_panicking() {
     let err = pollster::block_on(ctx.softmax_rows(&[1.0, 2.0, 3.0], 2)).unwrap_err();
     assert!(err.to_string().contains("not rows of 2"), "{err}");
 }
+
+#[path = "shared/gpu_train_cases.rs"]
+mod train_cases;
+
+#[test]
+fn gpu_training_matches_the_cpu_trainer() {
+    let Some(ctx) = context() else { return };
+    let (loss, params) = pollster::block_on(train_cases::gpu_training_max_difference(&ctx));
+    println!(
+        "GPU training vs CPU on {}, {} steps of {} pairs: losses within {loss:e} relative, parameters within {params:e}",
+        ctx.adapter_description(),
+        train_cases::STEPS,
+        train_cases::pairs().len()
+    );
+}
+
+#[test]
+fn a_nan_stops_a_gpu_run_naming_the_step_and_the_layer() {
+    let Some(ctx) = context() else { return };
+    pollster::block_on(train_cases::a_nan_stops_the_gpu_run_like_the_cpu(&ctx));
+}
+
+#[test]
+fn gpu_training_carries_attention_state_across_dispatches() {
+    let Some(ctx) = context() else { return };
+    let (loss, params) = pollster::block_on(train_cases::gpu_trains_long_sequences_like_the_cpu(&ctx));
+    println!("GPU training of 180-token sequences vs CPU: losses within {loss:e}, parameters within {params:e}");
+}

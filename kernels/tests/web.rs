@@ -168,3 +168,24 @@ fn activation_fast_paths_in_the_browser_are_within_1e_6() {
         }
     }
 }
+
+#[cfg(feature = "gpu")]
+#[path = "shared/gpu_train_cases.rs"]
+mod train_cases;
+
+#[cfg(feature = "gpu")]
+#[wasm_bindgen_test]
+async fn webgpu_training_matches_the_cpu_trainer() {
+    let ctx = softplay_kernels::gpu::GpuContext::new().await.expect("a WebGPU adapter");
+    let (loss, params) = train_cases::gpu_training_max_difference(&ctx).await;
+    web_sys_log(&format!(
+        "WebGPU training vs CPU, {} steps of {} pairs: losses within {loss:e} relative, parameters within {params:e}",
+        train_cases::STEPS,
+        train_cases::pairs().len()
+    ));
+    let (loss, params) = train_cases::gpu_trains_long_sequences_like_the_cpu(&ctx).await;
+    web_sys_log(&format!(
+        "WebGPU training of 180-token sequences: losses within {loss:e}, parameters within {params:e}"
+    ));
+    train_cases::a_nan_stops_the_gpu_run_like_the_cpu(&ctx).await;
+}

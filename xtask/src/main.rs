@@ -171,7 +171,7 @@ fn test_cmd() -> Step {
             run(cargo()
                 .args(["test", "-p", "softplay-kernels", "--features", "gpu", "--target", "wasm32-unknown-unknown"])
                 .env("CHROMEDRIVER", tools::CHROMEDRIVER)
-                .env("WASM_BINDGEN_TEST_TIMEOUT", "180"))
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "480"))
         }),
     );
     let built = build_site();
