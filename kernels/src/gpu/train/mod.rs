@@ -10,19 +10,28 @@
 //! or an infinity sets a flag that skips every later update and names the place, as the CPU's
 //! `Divergence` does. docs/ARCHITECTURE.md, “The GPU training step”.
 
+mod attention;
+mod kernels;
+mod parts;
+
 use wgpu::util::DeviceExt;
 
+use self::{
+    attention::{attention_kind, Attention},
+    kernels::{compile, Grid, Kernel, Op, Push, KERNELS},
+    parts::{place_name, unit_kind},
+};
 use super::{GpuContext, GpuError, GEMM_K_PER_DISPATCH};
 use crate::{
-    activation::{Activation, Gate},
-    attention::{sigmoid::bias_or_default, SoftmaxAlgorithm, Variant},
-    mlp::Hidden,
+    attention::{sigmoid::bias_or_default, Variant},
     model::{
         rope,
         train::{Divergence, Optimiser},
         transformer::{Config, Norm, Positions, IGNORE},
     },
 };
+
+pub use parts::supports;
 
 /// Steps the loss ring holds: [`GpuTrainer::read`] must run at least this often.
 pub const RING: usize = 256;
@@ -35,217 +44,6 @@ const LOOP_BUDGET: usize = 30_000;
 const NONE: u32 = u32::MAX;
 /// The step's scalars (common.wgsl's `S_…`).
 const SCALARS: usize = 16;
-
-/// Whether the GPU has kernels for every part of `cfg`; the error says which part it lacks
-/// (the run then trains on the CPU).
-pub fn supports(cfg: &Config) -> Result<(), String> {
-    attention_kind(cfg.attention)?;
-    unit_kind(cfg.hidden)?;
-    if cfg.head_dim() > MAX_HD {
-        return Err(format!("head width {}: the GPU attention takes at most {MAX_HD}", cfg.head_dim()));
-    }
-    Ok(())
-}
-
-/// The attention kernels' normaliser code, scale and bias.
-fn attention_kind(variant: Variant) -> Result<u32, String> {
-    match variant {
-        Variant::Softmax(SoftmaxAlgorithm::Naive) => Err("the naive softmax has no backward pass".into()),
-        Variant::Softmax(_) => Ok(0),
-        Variant::Sigmoid { .. } => Ok(1),
-        Variant::Relu => Ok(2),
-        Variant::Linear => Ok(3),
-        Variant::Lssa(_) | Variant::Lssar { .. } => {
-            Err("LSSA and LSSAR have no GPU training kernel yet; the CPU trains them".into())
-        }
-    }
-}
-
-/// The unit kernels' code, whether gated, and β.
-fn unit_kind(hidden: Hidden) -> Result<(u32, bool, f32), String> {
-    let each = |a: Activation| match a {
-        Activation::Relu => Ok((0, 1.0)),
-        Activation::Gelu => Ok((1, 1.0)),
-        Activation::Silu { beta } => Ok((2, beta as f32)),
-        Activation::SquaredRelu => Ok((3, 1.0)),
-        other => Err(format!("the {other:?} unit has no GPU training kernel; the CPU trains it")),
-    };
-    match hidden {
-        Hidden::Each(a) => each(a).map(|(k, b)| (k, false, b)),
-        Hidden::Gated(Gate::SwiGlu { beta }) => Ok((2, true, beta as f32)),
-        Hidden::Gated(Gate::GeGlu) => Ok((1, true, 1.0)),
-        Hidden::PolyNorm(_) => Err("PolyNorm has no GPU training kernel; the CPU trains it".into()),
-    }
-}
-
-/// The kernels of a step, each an entry point of one of the WGSL files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kernel {
-    Gemm,
-    EmbedForward,
-    EmbedBackwardTokens,
-    EmbedBackwardPositions,
-    NormForward,
-    NormBackwardInput,
-    NormBackwardParams,
-    AttendForward,
-    AttendFinish,
-    AttendBackwardQueries,
-    AttendBackwardKeys,
-    Rope,
-    UnitForward,
-    UnitBackward,
-    LossRows,
-    LossSum,
-    LossBackward,
-    Check,
-    NormPartial,
-    NormFinish,
-    Adamw,
-}
-
-const KERNELS: [Kernel; 21] = [
-    Kernel::Gemm,
-    Kernel::EmbedForward,
-    Kernel::EmbedBackwardTokens,
-    Kernel::EmbedBackwardPositions,
-    Kernel::NormForward,
-    Kernel::NormBackwardInput,
-    Kernel::NormBackwardParams,
-    Kernel::AttendForward,
-    Kernel::AttendFinish,
-    Kernel::AttendBackwardQueries,
-    Kernel::AttendBackwardKeys,
-    Kernel::Rope,
-    Kernel::UnitForward,
-    Kernel::UnitBackward,
-    Kernel::LossRows,
-    Kernel::LossSum,
-    Kernel::LossBackward,
-    Kernel::Check,
-    Kernel::NormPartial,
-    Kernel::NormFinish,
-    Kernel::Adamw,
-];
-
-macro_rules! shader {
-    ($file:literal) => {
-        concat!(include_str!("common.wgsl"), include_str!($file))
-    };
-}
-
-impl Kernel {
-    /// The WGSL source (common.wgsl, then the kernel's file) and the entry point.
-    fn source(self) -> (&'static str, &'static str) {
-        use Kernel::*;
-        let file = match self {
-            Gemm => shader!("../gemm.wgsl"),
-            EmbedForward | EmbedBackwardTokens | EmbedBackwardPositions => shader!("embed.wgsl"),
-            NormForward | NormBackwardInput | NormBackwardParams => shader!("norm.wgsl"),
-            AttendForward | AttendFinish | AttendBackwardQueries | AttendBackwardKeys | Rope => {
-                shader!("attend.wgsl")
-            }
-            UnitForward | UnitBackward => shader!("unit.wgsl"),
-            LossRows | LossSum | LossBackward => shader!("loss.wgsl"),
-            Check | NormPartial | NormFinish | Adamw => shader!("optim.wgsl"),
-        };
-        let entry = match self {
-            Gemm => "gemm",
-            EmbedForward => "embed_forward",
-            EmbedBackwardTokens => "embed_backward_tokens",
-            EmbedBackwardPositions => "embed_backward_positions",
-            NormForward => "norm_forward",
-            NormBackwardInput => "norm_backward_input",
-            NormBackwardParams => "norm_backward_params",
-            AttendForward => "attend_forward",
-            AttendFinish => "attend_finish",
-            AttendBackwardQueries => "attend_backward_queries",
-            AttendBackwardKeys => "attend_backward_keys",
-            Rope => "rope",
-            UnitForward => "unit_forward",
-            UnitBackward => "unit_backward",
-            LossRows => "loss_rows",
-            LossSum => "loss_sum",
-            LossBackward => "loss_backward",
-            Check => "check",
-            NormPartial => "norm_partial",
-            NormFinish => "norm_finish",
-            Adamw => "adamw",
-        };
-        (file, entry)
-    }
-
-    /// Whether the entry point binds the divergence flags (binding 2).
-    fn uses_flags(self) -> bool {
-        matches!(self, Kernel::Check | Kernel::Adamw)
-    }
-}
-
-/// Compiles the step's kernels (one pipeline per entry point, each module once).
-pub(super) fn compile(device: &wgpu::Device) -> Vec<wgpu::ComputePipeline> {
-    let mut modules: Vec<(&'static str, wgpu::ShaderModule)> = Vec::new();
-    KERNELS
-        .iter()
-        .map(|&k| {
-            let (source, entry) = k.source();
-            let module = match modules.iter().find(|(s, _)| std::ptr::eq(*s, source)) {
-                Some((_, m)) => m.clone(),
-                None => {
-                    let m = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(entry),
-                        source: wgpu::ShaderSource::Wgsl(source.into()),
-                    });
-                    modules.push((source, m.clone()));
-                    m
-                }
-            };
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: None,
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        })
-        .collect()
-}
-
-/// How many workgroups a dispatch needs.
-#[derive(Clone, Copy)]
-enum Grid {
-    /// One invocation per element, workgroups of 256 (spread over y past 65,535).
-    Elements(usize),
-    /// One invocation per row, workgroups of 64.
-    Rows(usize),
-    /// Exactly these workgroups.
-    Groups(u32, u32),
-}
-
-impl Grid {
-    fn workgroups(self) -> Result<(u32, u32), GpuError> {
-        let spread = |groups: usize| -> Result<(u32, u32), GpuError> {
-            let x = groups.clamp(1, 65_535);
-            let y = groups.div_ceil(x);
-            if y > 65_535 {
-                return Err(GpuError::Failed(format!("{groups} workgroups are more than one dispatch takes")));
-            }
-            Ok((x as u32, y as u32))
-        };
-        match self {
-            Grid::Elements(n) => spread(n.div_ceil(256)),
-            Grid::Rows(n) => spread(n.div_ceil(64)),
-            Grid::Groups(x, y) => Ok((x, y)),
-        }
-    }
-}
-
-/// One dispatch of the step: a kernel, its parameters and its grid.
-struct Op {
-    kernel: Kernel,
-    params: [u32; 16],
-    grid: (u32, u32),
-}
 
 /// Element offsets into the run's buffer.
 struct Memory {
@@ -274,33 +72,6 @@ struct LayerRegions {
     h: u32,
     a: u32,
 }
-
-/// Where a step writes a NaN or an infinity first, by place code (the same names as the CPU).
-fn place_name(cfg: &Config, code: u32) -> String {
-    let l = cfg.layers as u32;
-    let grads = 3 + 2 * l;
-    match code {
-        0 => "the embeddings".into(),
-        c if c <= 2 * l => {
-            let layer = (c - 1) / 2 + 1;
-            if c % 2 == 1 {
-                format!("layer {layer}, attention")
-            } else {
-                format!("layer {layer}, feed-forward")
-            }
-        }
-        c if c == 2 * l + 1 => "the output layer".into(),
-        c if c == 2 * l + 2 => "the loss".into(),
-        c => {
-            let index = (c - grads) as usize;
-            let tensor = cfg.tensors().into_iter().find(|t| t.span.0 <= index && index < t.span.0 + t.span.1);
-            format!("the gradient of {}", tensor.map_or("a parameter".into(), |t| t.name))
-        }
-    }
-}
-
-/// Records one dispatch of a kernel with its parameters over a grid (building a step).
-type Push<'p> = dyn FnMut(Kernel, &[u32], Grid) -> Result<(), GpuError> + 'p;
 
 /// What a step costs the CPU side, for the benchmark and the lab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -795,66 +566,5 @@ impl<'a> GpuTrainer<'a> {
         encoder.copy_buffer_to_buffer(&self.mem, 0, &self.staging, 0, (self.total * 4) as u64);
         self.ctx.queue.submit([encoder.finish()]);
         self.ctx.read_back(&self.staging, self.total).await
-    }
-}
-
-/// The attention kernels' shared parameters.
-struct Attention {
-    rows: u32,
-    t: u32,
-    hd: u32,
-    heads: u32,
-    c: u32,
-    kind: u32,
-    scale: f32,
-    bias: f32,
-    /// Keys (or queries) per dispatch.
-    block: usize,
-}
-
-impl Attention {
-    #[allow(clippy::too_many_arguments)]
-    fn params(&self, r: &LayerRegions, dqkv: u32, datt: u32, lo: usize, hi: usize, first: bool) -> [u32; 16] {
-        [
-            self.rows,
-            self.t,
-            self.hd,
-            self.heads,
-            self.c,
-            r.qkv,
-            r.att,
-            r.astats,
-            dqkv,
-            datt,
-            self.kind,
-            lo as u32,
-            hi as u32,
-            u32::from(first),
-            self.scale.to_bits(),
-            self.bias.to_bits(),
-        ]
-    }
-
-    fn blocks(&self) -> Vec<(usize, usize)> {
-        let t = self.t as usize;
-        (0..t).step_by(self.block).map(|lo| (lo, (lo + self.block).min(t))).collect()
-    }
-
-    fn forward(&self, push: &mut Push, r: &LayerRegions) -> Result<(), GpuError> {
-        let rows = Grid::Rows(self.rows as usize);
-        for (i, (lo, hi)) in self.blocks().into_iter().enumerate() {
-            push(Kernel::AttendForward, &self.params(r, NONE, NONE, lo, hi, i == 0), rows)?;
-        }
-        push(Kernel::AttendFinish, &self.params(r, NONE, NONE, 0, 0, false), rows)
-    }
-
-    fn backward(&self, push: &mut Push, r: &LayerRegions, dqkv: u32, datt: u32) -> Result<(), GpuError> {
-        let rows = Grid::Rows(self.rows as usize);
-        for kernel in [Kernel::AttendBackwardQueries, Kernel::AttendBackwardKeys] {
-            for (i, (lo, hi)) in self.blocks().into_iter().enumerate() {
-                push(kernel, &self.params(r, dqkv, datt, lo, hi, i == 0), rows)?;
-            }
-        }
-        Ok(())
     }
 }
