@@ -130,3 +130,16 @@ fn gpu_training_carries_attention_state_across_dispatches() {
     let (loss, params) = pollster::block_on(train_cases::gpu_trains_long_sequences_like_the_cpu(&ctx));
     println!("GPU training of 180-token sequences vs CPU: losses within {loss:e}, parameters within {params:e}");
 }
+
+#[test]
+fn a_run_moves_between_the_cpu_and_the_gpu_and_ends_where_a_cpu_run_does() {
+    let Some(ctx) = context() else { return };
+    let (loss, params) = pollster::block_on(train_cases::a_run_moves_between_the_backends(&ctx));
+    println!("CPU → GPU → CPU vs CPU alone, 20 steps: losses within {loss:e}, parameters within {params:e}");
+}
+
+#[test]
+fn a_destroyed_device_is_an_error_naming_it() {
+    let Some(ctx) = context() else { return };
+    pollster::block_on(train_cases::a_lost_device_is_an_error_not_a_panic(&ctx));
+}

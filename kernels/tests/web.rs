@@ -188,4 +188,13 @@ async fn webgpu_training_matches_the_cpu_trainer() {
         "WebGPU training of 180-token sequences: losses within {loss:e}, parameters within {params:e}"
     ));
     train_cases::a_nan_stops_the_gpu_run_like_the_cpu(&ctx).await;
+    let (loss, params) = train_cases::a_run_moves_between_the_backends(&ctx).await;
+    web_sys_log(&format!("CPU → WebGPU → CPU vs CPU alone: losses within {loss:e}, parameters within {params:e}"));
+}
+
+#[cfg(feature = "gpu")]
+#[wasm_bindgen_test]
+async fn a_destroyed_webgpu_device_is_an_error_naming_it() {
+    let ctx = softplay_kernels::gpu::GpuContext::new().await.expect("a WebGPU adapter");
+    train_cases::a_lost_device_is_an_error_not_a_panic(&ctx).await;
 }

@@ -9,7 +9,10 @@
 mod matmul;
 mod train;
 
-use std::fmt;
+use std::{
+    fmt,
+    sync::{Arc, Mutex},
+};
 
 use wgpu::util::DeviceExt;
 
@@ -66,6 +69,9 @@ pub enum GpuError {
     Unavailable(String),
     /// The GPU ran but something failed on the way (mapping, a bad shape).
     Failed(String),
+    /// The device is gone (lost, reset, out of memory, a failed submit): nothing more runs
+    /// on it, and a run goes on on the CPU.
+    Lost(String),
 }
 
 impl fmt::Display for GpuError {
@@ -73,6 +79,7 @@ impl fmt::Display for GpuError {
         match self {
             GpuError::Unavailable(why) => write!(f, "WebGPU unavailable, using CPU ({why})"),
             GpuError::Failed(why) => write!(f, "GPU computation failed: {why}"),
+            GpuError::Lost(why) => write!(f, "the GPU stopped: {why}"),
         }
     }
 }
@@ -103,6 +110,9 @@ pub struct GpuContext {
     softmax_rows: wgpu::ComputePipeline,
     attention: wgpu::ComputePipeline,
     gemm: wgpu::ComputePipeline,
+    /// The first error the device reported on its own (a lost device, an out-of-memory, a
+    /// failed submit): from then on every readback fails with it.
+    trouble: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -128,11 +138,46 @@ impl GpuContext {
             })
             .await
             .map_err(|e| GpuError::Unavailable(e.to_string()))?;
+        // wgpu's default for an error nobody catches is a panic; here it is kept and named.
+        let trouble = Arc::new(Mutex::new(None));
+        let keep = |trouble: &Arc<Mutex<Option<String>>>| {
+            let trouble = trouble.clone();
+            move |what: String| {
+                if let Ok(mut first) = trouble.lock() {
+                    first.get_or_insert(what);
+                }
+            }
+        };
+        let on_error = keep(&trouble);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            on_error(match e {
+                wgpu::Error::OutOfMemory { .. } => "the GPU ran out of memory".to_string(),
+                other => format!("the GPU reported an error ({other})"),
+            })
+        }));
+        let on_lost = keep(&trouble);
+        device.set_device_lost_callback(move |reason, message| {
+            on_lost(match reason {
+                wgpu::DeviceLostReason::Destroyed => "the GPU device was destroyed".to_string(),
+                _ => format!("the GPU device was lost ({message})"),
+            })
+        });
         let softmax_rows = compute_pipeline(&device, "softmax_rows", include_str!("softmax_rows.wgsl"), "main");
         let attention = compute_pipeline(&device, "attention", include_str!("attention.wgsl"), "main");
         let gemm_source = concat!(include_str!("train/common.wgsl"), include_str!("gemm.wgsl"));
         let gemm = compute_pipeline(&device, "gemm", gemm_source, "gemm");
-        Ok(GpuContext { info: adapter.get_info(), device, queue, softmax_rows, attention, gemm })
+        Ok(GpuContext { info: adapter.get_info(), device, queue, softmax_rows, attention, gemm, trouble })
+    }
+
+    /// What went wrong with the device, once something has.
+    pub fn trouble(&self) -> Option<String> {
+        self.trouble.lock().ok().and_then(|t| t.clone())
+    }
+
+    /// Destroys the device, as a driver reset or a lost GPU would: for the tests of what a
+    /// run does when its GPU goes away.
+    pub fn lose(&self) {
+        self.device.destroy();
     }
 
     /// The adapter's name, kind and backend, for the page's "computing on …" line. Browsers
@@ -334,17 +379,20 @@ impl GpuContext {
     /// Maps a `MAP_READ` buffer and copies out its first `floats` values (a mapped range can be
     /// longer than the buffer was asked to be).
     async fn read_back(&self, buffer: &wgpu::Buffer, floats: usize) -> Result<Vec<f32>, GpuError> {
+        let lost = |ctx: &GpuContext| ctx.trouble().map_or(Ok(()), |why| Err(GpuError::Lost(why)));
+        lost(self)?;
         let (sender, receiver) = futures_channel::oneshot::channel();
         buffer.map_async(wgpu::MapMode::Read, .., move |result| {
             let _ = sender.send(result);
         });
         // Natively this blocks until the work is done; in the browser it returns at once and
         // the map callback fires from the event loop.
-        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Failed(e.to_string()))?;
-        receiver
-            .await
-            .map_err(|_| GpuError::Failed("the map callback was dropped".into()))?
-            .map_err(|e| GpuError::Failed(e.to_string()))?;
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| self.trouble().map_or(GpuError::Failed(e.to_string()), GpuError::Lost))?;
+        let mapped = receiver.await.map_err(|_| GpuError::Failed("the map callback was dropped".into()))?;
+        lost(self)?;
+        mapped.map_err(|e| GpuError::Failed(e.to_string()))?;
         let view = buffer.get_mapped_range(..).map_err(|e| GpuError::Failed(e.to_string()))?;
         let values: &[f32] = bytemuck::cast_slice(&view);
         let values = values[..floats.min(values.len())].to_vec();

@@ -98,6 +98,18 @@ impl std::fmt::Display for Divergence {
     }
 }
 
+/// A run's state between two steps: what another backend needs to go on from here (the
+/// batches come from [`Trainer::data`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainState {
+    pub params: Vec<f32>,
+    /// Adam's first and second moments.
+    pub m: Vec<f32>,
+    pub v: Vec<f32>,
+    /// Steps taken.
+    pub step: u32,
+}
+
 pub struct Trainer {
     pub cfg: Config,
     pub opt: Optimiser,
@@ -164,11 +176,43 @@ impl Trainer {
         self.step
     }
 
+    /// The next step's batch (`[batch, T]` tokens and targets), drawn from the run's stream:
+    /// [`Trainer::train_step`] draws the same, so a step taken elsewhere sees the same data.
+    pub fn next_batch(&mut self) -> (Vec<u32>, Vec<u32>) {
+        self.task.batch(self.len, self.batch, &mut self.data)
+    }
+
+    /// The stream of batches where it is now.
+    pub fn data(&self) -> Rng {
+        self.data.clone()
+    }
+
+    /// The parameters, moments and step, to go on elsewhere.
+    pub fn state(&self) -> TrainState {
+        TrainState { params: self.params.clone(), m: self.m.clone(), v: self.v.clone(), step: self.step }
+    }
+
+    /// Goes on from `state` with batches from `data` (both taken elsewhere); an error when
+    /// the state is not of this model.
+    pub fn restore(&mut self, state: TrainState, data: Rng) -> Result<(), String> {
+        let n = self.params.len();
+        if state.params.len() != n || state.m.len() != n || state.v.len() != n {
+            return Err(format!(
+                "a state of {}, {} and {} values given, the model has {n} parameters",
+                state.params.len(),
+                state.m.len(),
+                state.v.len()
+            ));
+        }
+        (self.params, self.m, self.v, self.step, self.data) = (state.params, state.m, state.v, state.step, data);
+        Ok(())
+    }
+
     /// One training step; returns the batch's loss (before the update). A NaN or an
     /// infinity in the pass or the gradients stops it before the update, saying where.
     pub fn train_step(&mut self) -> Result<f32, Divergence> {
         let t = self.task.seq_len(self.len);
-        let (tokens, targets) = self.task.batch(self.len, self.batch, &mut self.data);
+        let (tokens, targets) = self.next_batch();
         let fw = forward(&self.cfg, &self.params, &tokens, &targets, self.batch, t);
         let diverged = |place: String| Divergence { step: self.step + 1, place };
         if let Some(place) = fw.nonfinite.clone() {

@@ -186,3 +186,66 @@ pub async fn a_nan_stops_the_gpu_run_like_the_cpu(ctx: &GpuContext) {
     assert!(err.contains("token 99") && err.contains("0..18"), "{err}");
     const { assert!(RING >= 32) };
 }
+
+/// A run that moves between the backends mid-way (5 steps on the CPU, 10 on the GPU, 5 on the
+/// CPU again, the batches always from the CPU Trainer's stream) ends where a CPU-only run of
+/// 20 steps does: the moments, the step count and the schedule travel with the weights.
+/// Returns (largest loss difference, largest parameter difference).
+pub async fn a_run_moves_between_the_backends(ctx: &GpuContext) -> (f32, f32) {
+    let cfg = tiny(1, Variant::Sigmoid { bias: None }, Hidden::Gated(Gate::SwiGlu { beta: 1.0 }));
+    let (task, len, batch, seed) = (Task::Copy, 4, 8, 9);
+    let opt = Optimiser { lr: 1e-2, warmup: 4, steps: 20, ..Optimiser::default() };
+    let mut alone = Trainer::new(cfg.clone(), opt, task, len, batch, seed).unwrap();
+    let alone_losses: Vec<f32> = (0..20).map(|_| alone.train_step().unwrap()).collect();
+    let mut moved = Trainer::new(cfg.clone(), opt, task, len, batch, seed).unwrap();
+    let mut losses: Vec<f32> = (0..5).map(|_| moved.train_step().unwrap()).collect();
+    let t = task.seq_len(len);
+    let mut gpu = GpuTrainer::with_state(ctx, &cfg, &opt, batch, t, &moved.state()).unwrap();
+    assert_eq!(gpu.step(), 5);
+    for _ in 0..10 {
+        let (tokens, targets) = moved.next_batch();
+        gpu.submit(&tokens, &targets).unwrap();
+    }
+    let progress = gpu.read().await.unwrap();
+    assert_eq!(progress.divergence, None);
+    assert_eq!(progress.losses.len(), 10, "the ring holds the steps since the handoff");
+    losses.extend(progress.losses);
+    let state = gpu.state().await.unwrap();
+    assert_eq!(state.step, 15);
+    let data = moved.data();
+    moved.restore(state, data).unwrap();
+    losses.extend((0..5).map(|_| moved.train_step().unwrap()));
+    assert_eq!(moved.step(), 20);
+    let loss = alone_losses.iter().zip(&losses).map(|(a, b)| (a - b).abs() / a.abs().max(1e-6)).fold(0.0f32, f32::max);
+    let (params, tensor) = worst_tensor(&cfg, &moved.params, &alone.params);
+    assert!(loss <= 1e-3, "losses differ by {loss:e}: alone {alone_losses:?}, moved {losses:?}");
+    assert!(params <= 1e-3, "{tensor} differs by {params:e} of its largest entry");
+    // The CPU side refuses a state of another model, naming the sizes.
+    let mut other = Trainer::new(tiny(0, cfg.attention, cfg.hidden), opt, task, len, batch, seed).unwrap();
+    let err = other.restore(moved.state(), moved.data()).unwrap_err();
+    assert!(err.contains("parameters"), "{err}");
+    (loss, params)
+}
+
+/// A device destroyed mid-run (as a driver reset or an unplugged GPU would) makes the next
+/// readback an error that says so, never a panic, and the state taken before it is whole.
+pub async fn a_lost_device_is_an_error_not_a_panic(ctx: &GpuContext) {
+    let cfg = tiny(0, Variant::Softmax(SoftmaxAlgorithm::Online), Hidden::Each(Activation::Relu));
+    let (task, len, batch) = (Task::Copy, 3, 4);
+    let t = task.seq_len(len);
+    let opt = Optimiser::default();
+    let mut gpu = GpuTrainer::new(ctx, &cfg, &opt, batch, t, &cfg.init(1)).unwrap();
+    let mut data = Rng::new(2);
+    let (tokens, targets) = task.batch(len, batch, &mut data);
+    gpu.submit(&tokens, &targets).unwrap();
+    let before = gpu.state().await.unwrap();
+    assert_eq!((before.step, before.params.len()), (1, cfg.init(1).len()));
+    assert_eq!(ctx.trouble(), None);
+    ctx.lose();
+    let (tokens, targets) = task.batch(len, batch, &mut data);
+    let _ = gpu.submit(&tokens, &targets);
+    let err = gpu.read().await.unwrap_err();
+    assert!(matches!(err, softplay_kernels::gpu::GpuError::Lost(_)), "{err:?}");
+    assert!(err.to_string().contains("destroyed"), "{err}");
+    assert!(gpu.state().await.is_err(), "a lost device gives no state");
+}

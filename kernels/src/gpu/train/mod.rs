@@ -19,19 +19,19 @@ use wgpu::util::DeviceExt;
 use self::{
     attention::{attention_kind, Attention},
     kernels::{compile, Grid, Kernel, Op, Push, KERNELS},
-    parts::{place_name, unit_kind},
+    parts::{place_name, unit_kind, LayerRegions, Memory},
 };
 use super::{GpuContext, GpuError, GEMM_K_PER_DISPATCH};
 use crate::{
     attention::{sigmoid::bias_or_default, Variant},
     model::{
         rope,
-        train::{Divergence, Optimiser},
+        train::{Divergence, Optimiser, TrainState},
         transformer::{Config, Norm, Positions, IGNORE},
     },
 };
 
-pub use parts::supports;
+pub use parts::{supports, Progress, StepCost};
 
 /// Steps the loss ring holds: [`GpuTrainer::read`] must run at least this often.
 pub const RING: usize = 256;
@@ -44,55 +44,6 @@ const LOOP_BUDGET: usize = 30_000;
 const NONE: u32 = u32::MAX;
 /// The step's scalars (common.wgsl's `S_…`).
 const SCALARS: usize = 16;
-
-/// Element offsets into the run's buffer.
-struct Memory {
-    len: usize,
-}
-
-impl Memory {
-    fn take(&mut self, len: usize) -> u32 {
-        let at = self.len;
-        self.len += len;
-        at as u32
-    }
-}
-
-/// One layer's activations.
-struct LayerRegions {
-    x_in: u32,
-    n1: u32,
-    stats1: u32,
-    qkv: u32,
-    astats: u32,
-    att: u32,
-    x_mid: u32,
-    n2: u32,
-    stats2: u32,
-    h: u32,
-    a: u32,
-}
-
-/// What a step costs the CPU side, for the benchmark and the lab.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StepCost {
-    /// Queue submits per step (the loss readback adds one every few steps).
-    pub submits: usize,
-    /// Compute dispatches per step.
-    pub dispatches: usize,
-    /// Bytes the host writes per step (the batch and the scalars).
-    pub bytes_written: usize,
-    /// Bytes one [`GpuTrainer::read`] maps (the loss ring and the flags).
-    pub bytes_read: usize,
-}
-
-/// What [`GpuTrainer::read`] found: the losses of the steps since the last read, and the
-/// divergence, if a step had a NaN or an infinity (the parameters are those before it).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Progress {
-    pub losses: Vec<f32>,
-    pub divergence: Option<Divergence>,
-}
 
 /// A model training on the GPU.
 pub struct GpuTrainer<'a> {
@@ -112,6 +63,8 @@ pub struct GpuTrainer<'a> {
     ring: u32,
     step: u32,
     read_through: u32,
+    /// The step a NaN or an infinity stopped, once [`GpuTrainer::read`] has seen it.
+    diverged: Option<u32>,
 }
 
 impl<'a> GpuTrainer<'a> {
@@ -418,7 +371,7 @@ impl<'a> GpuTrainer<'a> {
         });
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("training readback"),
-            size: ((RING + 4) * 4).max(total * 4) as u64,
+            size: ((RING + 4) * 4).max(3 * total * 4) as u64,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -477,7 +430,35 @@ impl<'a> GpuTrainer<'a> {
             ring,
             step: 0,
             read_through: 0,
+            diverged: None,
         })
+    }
+
+    /// A run that goes on from `state` (taken on the CPU or another GPU run): its parameters,
+    /// Adam moments and step count.
+    pub fn with_state(
+        ctx: &'a GpuContext,
+        cfg: &Config,
+        opt: &Optimiser,
+        batch: usize,
+        t: usize,
+        state: &TrainState,
+    ) -> Result<Self, GpuError> {
+        let mut run = GpuTrainer::new(ctx, cfg, opt, batch, t, &state.params)?;
+        let n = run.total;
+        if state.m.len() != n || state.v.len() != n {
+            return Err(GpuError::Failed(format!(
+                "moments of {} and {} values for {n} parameters",
+                state.m.len(),
+                state.v.len()
+            )));
+        }
+        // The moments follow the parameters and their gradients in the buffer.
+        ctx.queue.write_buffer(&run.mem, (2 * n * 4) as u64, bytemuck::cast_slice(&state.m));
+        ctx.queue.write_buffer(&run.mem, (3 * n * 4) as u64, bytemuck::cast_slice(&state.v));
+        run.step = state.step;
+        run.read_through = state.step;
+        Ok(run)
     }
 
     /// Steps submitted so far.
@@ -555,6 +536,9 @@ impl<'a> GpuTrainer<'a> {
         let values = self.ctx.read_back(&self.staging, RING + 4).await?;
         let flag = |i: usize| values[RING + i].to_bits();
         let divergence = (flag(1) != NONE).then(|| Divergence { step: flag(1), place: place_name(&self.cfg, flag(0)) });
+        if let Some(d) = &divergence {
+            self.diverged.get_or_insert(d.step);
+        }
         let losses = (self.read_through..self.step).map(|s| values[s as usize % RING]).collect();
         self.read_through = self.step;
         Ok(Progress { losses, divergence })
@@ -566,5 +550,20 @@ impl<'a> GpuTrainer<'a> {
         encoder.copy_buffer_to_buffer(&self.mem, 0, &self.staging, 0, (self.total * 4) as u64);
         self.ctx.queue.submit([encoder.finish()]);
         self.ctx.read_back(&self.staging, self.total).await
+    }
+
+    /// The parameters, moments and step after the submitted steps (waits for them), to go
+    /// on elsewhere. After a divergence [`GpuTrainer::read`] found, they are those before it.
+    pub async fn state(&self) -> Result<TrainState, GpuError> {
+        let step = self.diverged.map_or(self.step, |d| d - 1);
+        let n = self.total;
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&self.mem, 0, &self.staging, 0, (n * 4) as u64);
+        encoder.copy_buffer_to_buffer(&self.mem, (2 * n * 4) as u64, &self.staging, (n * 4) as u64, (2 * n * 4) as u64);
+        self.ctx.queue.submit([encoder.finish()]);
+        let mut values = self.ctx.read_back(&self.staging, 3 * n).await?;
+        let v = values.split_off(2 * n);
+        let m = values.split_off(n);
+        Ok(TrainState { params: values, m, v, step })
     }
 }

@@ -1,6 +1,8 @@
-//! What of a model the GPU trains, and the names of the places a NaN is found.
+//! What of a model the GPU trains, where a step keeps its values, what it reports, and the
+//! names of the places a NaN is found.
 
 use super::{attention::attention_kind, MAX_HD};
+use crate::model::train::Divergence;
 use crate::{
     activation::{Activation, Gate},
     mlp::Hidden,
@@ -57,4 +59,53 @@ pub(super) fn place_name(cfg: &Config, code: u32) -> String {
             format!("the gradient of {}", tensor.map_or("a parameter".into(), |t| t.name))
         }
     }
+}
+
+/// Element offsets into the run's buffer.
+pub(super) struct Memory {
+    pub(super) len: usize,
+}
+
+impl Memory {
+    pub(super) fn take(&mut self, len: usize) -> u32 {
+        let at = self.len;
+        self.len += len;
+        at as u32
+    }
+}
+
+/// One layer's activations.
+pub(super) struct LayerRegions {
+    pub(super) x_in: u32,
+    pub(super) n1: u32,
+    pub(super) stats1: u32,
+    pub(super) qkv: u32,
+    pub(super) astats: u32,
+    pub(super) att: u32,
+    pub(super) x_mid: u32,
+    pub(super) n2: u32,
+    pub(super) stats2: u32,
+    pub(super) h: u32,
+    pub(super) a: u32,
+}
+
+/// What a step costs the CPU side, for the benchmark and the lab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepCost {
+    /// Queue submits per step (the loss readback adds one every few steps).
+    pub submits: usize,
+    /// Compute dispatches per step.
+    pub dispatches: usize,
+    /// Bytes the host writes per step (the batch and the scalars).
+    pub bytes_written: usize,
+    /// Bytes one [`GpuTrainer::read`] maps (the loss ring and the flags).
+    pub bytes_read: usize,
+}
+
+/// What [`GpuTrainer::read`] found: the losses of the steps since the last read, and the
+/// divergence, if a step had a NaN or an infinity (the parameters are those before it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub losses: Vec<f32>,
+    pub divergence: Option<Divergence>,
 }
