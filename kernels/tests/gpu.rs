@@ -143,3 +143,72 @@ fn a_destroyed_device_is_an_error_naming_it() {
     let Some(ctx) = context() else { return };
     pollster::block_on(train_cases::a_lost_device_is_an_error_not_a_panic(&ctx));
 }
+
+#[path = "shared/activation_fixtures.rs"]
+mod shared;
+
+#[path = "shared/model_fixtures.rs"]
+mod model_fixtures;
+
+/// One GPU step against the float64 JAX reference of the model (`tools/gen_model_fixtures.py`):
+/// for every fixture case the GPU trains, the loss within 1e-5 relative and every gradient entry
+/// within 1e-4 of the largest entry of its tensor, as the CPU is held to in
+/// `model_reference.rs`.
+#[test]
+fn one_gpu_step_matches_the_jax_reference() {
+    use model_fixtures::{config_of, count, ids, tensors_of};
+    use softplay_kernels::{
+        gpu::{supports_training, GpuTrainer},
+        model::train::Optimiser,
+    };
+    let Some(ctx) = context() else { return };
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/model.json")).unwrap();
+    let fixtures: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (mut checked, mut worst_loss, mut worst_grad) = (0, 0.0f64, (0.0f64, String::new()));
+    for case in fixtures["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let cfg = config_of(&case["config"]);
+        if supports_training(&cfg).is_err() {
+            continue;
+        }
+        assert_eq!(cfg.tensors(), tensors_of(&case["tensors"]), "{name}");
+        let params: Vec<f32> = shared::floats(&case["params"]).into_iter().map(|x| x as f32).collect();
+        let (b, t) = (count(&case["batch"]), count(&case["seq_len"]));
+        let mut gpu = GpuTrainer::new(&ctx, &cfg, &Optimiser::default(), b, t, &params).unwrap();
+        gpu.submit(&ids(&case["tokens"]), &ids(&case["targets"])).unwrap();
+        let progress = pollster::block_on(gpu.read()).unwrap();
+        assert_eq!(progress.divergence, None, "{name}");
+        let want = case["loss"].as_f64().unwrap();
+        let loss = (progress.losses[0] as f64 - want).abs() / want.abs();
+        assert!(loss <= 1e-5, "{name}: loss {} vs {want}", progress.losses[0]);
+        worst_loss = worst_loss.max(loss);
+        let grads = pollster::block_on(gpu.grads()).unwrap();
+        let want = shared::floats(&case["grad"]);
+        for tensor in cfg.tensors() {
+            let (at, len) = tensor.span;
+            let scale = want[at..at + len].iter().fold(0.0f64, |m, w| m.max(w.abs())).max(1e-12);
+            for i in at..at + len {
+                let e = if grads[i].is_finite() { (grads[i] as f64 - want[i]).abs() / scale } else { f64::INFINITY };
+                assert!(
+                    e <= 1e-4,
+                    "{name}: d{}[{}] = {} vs {} ({e:.2e} of {scale:.3e})",
+                    tensor.name,
+                    i - at,
+                    grads[i],
+                    want[i]
+                );
+                if e > worst_grad.0 {
+                    worst_grad = (e, format!("{name}: d{}", tensor.name));
+                }
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} fixture cases have a GPU kernel");
+    println!(
+        "one GPU step vs float64 JAX on {}, {checked} cases: loss within {worst_loss:.2e}, gradients within {:.2e} ({})",
+        ctx.adapter_description(),
+        worst_grad.0,
+        worst_grad.1
+    );
+}

@@ -552,6 +552,15 @@ impl<'a> GpuTrainer<'a> {
         self.ctx.read_back(&self.staging, self.total).await
     }
 
+    /// The gradients of the last submitted step (before clipping), for the reference tests.
+    pub async fn grads(&self) -> Result<Vec<f32>, GpuError> {
+        let n = (self.total * 4) as u64;
+        let mut encoder = self.ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&self.mem, n, &self.staging, 0, n);
+        self.ctx.queue.submit([encoder.finish()]);
+        self.ctx.read_back(&self.staging, self.total).await
+    }
+
     /// The parameters, moments and step after the submitted steps (waits for them), to go
     /// on elsewhere. After a divergence [`GpuTrainer::read`] found, they are those before it.
     pub async fn state(&self) -> Result<TrainState, GpuError> {
