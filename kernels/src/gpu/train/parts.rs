@@ -98,11 +98,11 @@ pub struct StepCost {
     pub dispatches: usize,
     /// Bytes the host writes per step (the batch and the scalars).
     pub bytes_written: usize,
-    /// Bytes one [`GpuTrainer::read`] maps (the loss ring and the flags).
+    /// Bytes one [`GpuTrainer::read`](super::GpuTrainer::read) maps (the loss ring and the flags).
     pub bytes_read: usize,
 }
 
-/// What [`GpuTrainer::read`] found: the losses of the steps since the last read, and the
+/// What [`GpuTrainer::read`](super::GpuTrainer::read) found: the losses of the steps since the last read, and the
 /// divergence, if a step had a NaN or an infinity (the parameters are those before it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
