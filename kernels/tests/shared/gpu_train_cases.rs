@@ -7,7 +7,7 @@
 
 use softplay_kernels::{
     activation::{Activation, Gate},
-    attention::{SoftmaxAlgorithm, Variant},
+    attention::{Lssa, SoftmaxAlgorithm, Variant},
     gpu::{GpuContext, GpuTrainer, Progress, RING},
     mlp::Hidden,
     model::{
@@ -22,8 +22,13 @@ pub const STEPS: u32 = 100;
 
 /// The normalisers and units the GPU trains.
 pub fn pairs() -> Vec<(Variant, Hidden)> {
-    let variants =
-        [Variant::Softmax(SoftmaxAlgorithm::Online), Variant::Sigmoid { bias: None }, Variant::Relu, Variant::Linear];
+    let variants = [
+        Variant::Softmax(SoftmaxAlgorithm::Online),
+        Variant::Sigmoid { bias: None },
+        Variant::Relu,
+        Variant::Linear,
+        Variant::Lssa(Lssa::DEFAULT),
+    ];
     let units = [
         Hidden::Each(Activation::Relu),
         Hidden::Each(Activation::Gelu),
@@ -52,8 +57,13 @@ pub fn tiny(n: usize, attention: Variant, hidden: Hidden) -> Config {
     }
 }
 
-fn optimiser() -> Optimiser {
-    Optimiser { lr: 1e-2, warmup: 10, steps: STEPS, ..Optimiser::default() }
+/// The twins' optimiser. LSSA trains at 3e-3: at 1e-2 this tiny model's LSSA runs are chaotic
+/// on the CPU alone (initial weights scaled by 1 ± 1e-6 end 100 steps up to 1e-1 apart in
+/// loss, GeGLU's; at 3e-3 within 3e-5), so a comparison there would measure the chaos, not
+/// the GPU.
+fn optimiser(attention: Variant) -> Optimiser {
+    let lr = if matches!(attention, Variant::Lssa(_)) { 3e-3 } else { 1e-2 };
+    Optimiser { lr, warmup: 10, steps: STEPS, ..Optimiser::default() }
 }
 
 /// The largest |gpu − cpu| of each tensor over its largest |cpu|, and the tensor's name.
@@ -94,9 +104,10 @@ pub async fn gpu_trains_long_sequences_like_the_cpu(ctx: &GpuContext) -> (f32, f
 async fn twins(ctx: &GpuContext, cfg: &Config, len: usize, batch: usize, seed: u32, steps: u32) -> (f32, f32) {
     let (cfg, attention, hidden) = (cfg.clone(), cfg.attention, cfg.hidden);
     let task = Task::Copy;
-    let mut cpu = Trainer::new(cfg.clone(), optimiser(), task, len, batch, seed).unwrap();
+    let opt = optimiser(attention);
+    let mut cpu = Trainer::new(cfg.clone(), opt, task, len, batch, seed).unwrap();
     let t = task.seq_len(len);
-    let mut gpu = GpuTrainer::new(ctx, &cfg, &optimiser(), batch, t, &cfg.init(seed)).unwrap();
+    let mut gpu = GpuTrainer::new(ctx, &cfg, &opt, batch, t, &cfg.init(seed)).unwrap();
     let mut data = Rng::new(seed as u64 + 1);
     let mut cpu_losses = Vec::new();
     let mut gpu_losses = Vec::new();

@@ -1,8 +1,10 @@
 // Causal attention for training, read from and written to the projections' rows: q, k, v are
 // columns [0, C), [C, 2C), [2C, 3C) of qkv [B·T][3C] (head h at h·hd), the output and its
-// gradient rows of [B·T][C]. Normalisers: softmax, sigmoid with a fixed bias, ReLU / T and
-// linear (φ = elu + 1, weights over their sum). The CPU's attention/ (mod.rs and a file per
-// normaliser).
+// gradient rows of [B·T][C]. Normalisers: softmax, sigmoid with a fixed bias, ReLU / T,
+// linear (φ = elu + 1, weights over their sum) and LSSA (softplus weights over their sum,
+// taken as a softmax of ln sp(s); the row scale ln d · ln N_i; q and k l2-normalised in place
+// first, by `qk_norm`, whose norms `qk_norm_backward` uses). The CPU's attention/ (mod.rs and
+// a file per normaliser; scores.rs for the transform and the row scale).
 //
 // No T×T buffer: the forward streams keys with a running max and sum (online softmax) and
 // keeps three numbers per query row in `stats` (max, sum, and D = dO·O for the backward);
@@ -22,12 +24,13 @@ struct Params {
     stats: u32,
     dqkv: u32,
     datt: u32,
-    // 0 softmax, 1 sigmoid, 2 ReLU, 3 linear.
+    // 0 softmax, 1 sigmoid, 2 ReLU, 3 linear, 4 LSSA.
     kind: u32,
     lo: u32,
     hi: u32,
     first: u32,
     scale: f32,
+    // Sigmoid's bias; for LSSA 1 when the row scale is `scale · ln N_i`, else 0.
     bias: f32,
 }
 
@@ -69,7 +72,46 @@ fn sigmoid(x: f32) -> f32 {
     return e / (1.0 + e);
 }
 
-// scale · φ(q_i)·φ(k_j).
+// The scale of row i's scores: LSSA's ln d · ln N_i (N_i = i + 1 keys), else `scale`.
+fn row_scale(i: u32) -> f32 {
+    if (p.kind == 4u && p.bias > 0.5) {
+        return p.scale * log(f32(i + 1u));
+    }
+    return p.scale;
+}
+
+// ln(1 + u) for u in [0, 1], without losing small u to the rounding of 1 + u: ln w · u / (w − 1)
+// with w = 1 + u rounded is exact to a few ulps (the rounding error cancels), and below 1e-4
+// two terms of the series are.
+fn log1p(u: f32) -> f32 {
+    if (u < 1e-4) {
+        return u * (1.0 - 0.5 * u);
+    }
+    let w = 1.0 + u;
+    return log(w) * u / (w - 1.0);
+}
+
+fn softplus(x: f32) -> f32 {
+    return max(x, 0.0) + log1p(exp(-abs(x)));
+}
+
+// ℓ(s) = ln sp(s), and s itself below −30 (as the CPU).
+fn log_softplus(s: f32) -> f32 {
+    if (s < -30.0) {
+        return s;
+    }
+    return log(softplus(s));
+}
+
+// dℓ/ds = σ(s) / sp(s).
+fn d_log_softplus(s: f32) -> f32 {
+    if (s < -30.0) {
+        return 1.0;
+    }
+    return sigmoid(s) / softplus(s);
+}
+
+// row_scale(i) · φ(q_i)·φ(k_j).
 fn score(bh: u32, i: u32, j: u32) -> f32 {
     let qi = p.qkv + at(bh, i, 3u * p.c, 0u);
     let kj = p.qkv + at(bh, j, 3u * p.c, p.c);
@@ -77,7 +119,7 @@ fn score(bh: u32, i: u32, j: u32) -> f32 {
     for (var e = 0u; e < p.hd; e = e + 1u) {
         s = s + phi(mem[qi + e]) * phi(mem[kj + e]);
     }
-    return s * p.scale;
+    return s * row_scale(i);
 }
 
 // dO_i·v_j.
@@ -96,6 +138,9 @@ fn weight(s: f32, row: u32) -> f32 {
     switch p.kind {
         case 0u: {
             return exp(s - mem[p.stats + 3u * row]) / mem[p.stats + 3u * row + 1u];
+        }
+        case 4u: {
+            return exp(log_softplus(s) - mem[p.stats + 3u * row]) / mem[p.stats + 3u * row + 1u];
         }
         case 1u: {
             return sigmoid(s + p.bias);
@@ -118,6 +163,9 @@ fn dweight(s: f32, a: f32, dp: f32, row: u32) -> f32 {
     switch p.kind {
         case 0u: {
             return a * (dp - mem[p.stats + 3u * row + 2u]);
+        }
+        case 4u: {
+            return a * (dp - mem[p.stats + 3u * row + 2u]) * d_log_softplus(s);
         }
         case 1u: {
             return dp * a * (1.0 - a);
@@ -161,10 +209,13 @@ fn attend_forward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_wor
     }
     let hi = min(p.hi, i + 1u);
     for (var j = p.lo; j < hi; j = j + 1u) {
-        let s = score(bh, i, j);
+        var s = score(bh, i, j);
+        if (p.kind == 4u) {
+            s = log_softplus(s);
+        }
         var w = 0.0;
         switch p.kind {
-            case 0u: {
+            case 0u, 4u: {
                 let m_new = max(m, s);
                 let correction = exp(m - m_new);
                 w = exp(s - m_new);
@@ -249,7 +300,7 @@ fn attend_backward_queries(@builtin(global_invocation_id) id: vec3<u32>, @builti
     let hi = min(p.hi, i + 1u);
     for (var j = p.lo; j < hi; j = j + 1u) {
         let s = score(bh, i, j);
-        let ds = dweight(s, weight(s, row), dscore(bh, i, j), row) * p.scale;
+        let ds = dweight(s, weight(s, row), dscore(bh, i, j), row) * row_scale(i);
         let kj = p.qkv + at(bh, j, 3u * p.c, p.c);
         for (var e = 0u; e < p.hd; e = e + 1u) {
             acc[e] = acc[e] + ds * phi(mem[kj + e]);
@@ -283,7 +334,7 @@ fn attend_backward_keys(@builtin(global_invocation_id) id: vec3<u32>, @builtin(n
         let row = bh * p.t + i;
         let s = score(bh, i, j);
         let a = weight(s, row);
-        let ds = dweight(s, a, dscore(bh, i, j), row) * p.scale;
+        let ds = dweight(s, a, dscore(bh, i, j), row) * row_scale(i);
         let qi = p.qkv + at(bh, i, 3u * p.c, 0u);
         let di = p.datt + at(bh, i, p.c, 0u);
         for (var e = 0u; e < p.hd; e = e + 1u) {
@@ -300,6 +351,56 @@ fn attend_backward_keys(@builtin(global_invocation_id) id: vec3<u32>, @builtin(n
         }
         mem[dkj + e] = k;
         mem[dvj + e] = v;
+    }
+}
+
+// Where the l2 norm of q (`which` 0) or k (1) of row `row` is kept: after the rows' statistics.
+fn norm_at(row: u32, which: u32) -> u32 {
+    return p.stats + 3u * p.rows + 2u * row + which;
+}
+
+// LSSA's qk-norm, in place: q_i and k_i of each head divided by r = sqrt(|x|² + 1e-12), r kept.
+// One invocation per (row, q or k).
+@compute @workgroup_size(64)
+fn qk_norm(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let e = id.x + id.y * g.x * 64u;
+    if (e >= 2u * p.rows) {
+        return;
+    }
+    let row = e / 2u;
+    let which = e % 2u;
+    let x = p.qkv + at(row / p.t, row % p.t, 3u * p.c, which * p.c);
+    var ss = 0.0;
+    for (var d = 0u; d < p.hd; d = d + 1u) {
+        ss = ss + mem[x + d] * mem[x + d];
+    }
+    let r = sqrt(ss + 1e-12);
+    for (var d = 0u; d < p.hd; d = d + 1u) {
+        mem[x + d] = mem[x + d] / r;
+    }
+    mem[norm_at(row, which)] = r;
+}
+
+// Back through the qk-norm, in place on the gradient: dx = (dx' − x' (x'·dx')) / r, where x' is
+// the normalised q or k the forward left.
+@compute @workgroup_size(64)
+fn qk_norm_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g: vec3<u32>) {
+    let e = id.x + id.y * g.x * 64u;
+    if (e >= 2u * p.rows) {
+        return;
+    }
+    let row = e / 2u;
+    let which = e % 2u;
+    let offset = at(row / p.t, row % p.t, 3u * p.c, which * p.c);
+    let x = p.qkv + offset;
+    let dx = p.dqkv + offset;
+    var proj = 0.0;
+    for (var d = 0u; d < p.hd; d = d + 1u) {
+        proj = proj + mem[x + d] * mem[dx + d];
+    }
+    let r = mem[norm_at(row, which)];
+    for (var d = 0u; d < p.hd; d = d + 1u) {
+        mem[dx + d] = (mem[dx + d] - mem[x + d] * proj) / r;
     }
 }
 

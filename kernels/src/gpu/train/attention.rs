@@ -3,9 +3,9 @@
 
 use super::{
     kernels::{Grid, Kernel, Push},
-    LayerRegions, NONE,
+    LayerRegions, LOOP_BUDGET, NONE,
 };
-use crate::attention::{SoftmaxAlgorithm, Variant};
+use crate::attention::{sigmoid::bias_or_default, LssaScale, SoftmaxAlgorithm, Variant};
 use crate::gpu::GpuError;
 
 /// The attention kernels' normaliser code, scale and bias.
@@ -16,9 +16,8 @@ pub(super) fn attention_kind(variant: Variant) -> Result<u32, String> {
         Variant::Sigmoid { .. } => Ok(1),
         Variant::Relu => Ok(2),
         Variant::Linear => Ok(3),
-        Variant::Lssa(_) | Variant::Lssar { .. } => {
-            Err("LSSA and LSSAR have no GPU training kernel yet; the CPU trains them".into())
-        }
+        Variant::Lssa(_) => Ok(4),
+        Variant::Lssar { .. } => Err("LSSAR has no GPU training kernel yet; the CPU trains it".into()),
     }
 }
 
@@ -32,11 +31,50 @@ pub(super) struct Attention {
     pub(super) kind: u32,
     pub(super) scale: f32,
     pub(super) bias: f32,
+    /// LSSA's qk-norm: q and k l2-normalised in place before the scores.
+    pub(super) qk_norm: bool,
     /// Keys (or queries) per dispatch.
     pub(super) block: usize,
 }
 
 impl Attention {
+    /// The attention of `variant` over `batch` sequences of `t` tokens, `heads` heads of `hd`
+    /// values in a model of width `c`.
+    pub(super) fn new(
+        variant: Variant,
+        batch: usize,
+        t: usize,
+        heads: usize,
+        hd: usize,
+        c: usize,
+    ) -> Result<Self, GpuError> {
+        let kind = attention_kind(variant).map_err(GpuError::Failed)?;
+        let inv_sqrt_d = 1.0 / (hd as f32).sqrt();
+        // The row scale `scale`, times ln N_i where `bias` is 1 (LSSA's ln d · ln N_i).
+        let (scale, bias, qk_norm) = match variant {
+            Variant::Linear => (1.0, 0.0, false),
+            Variant::Sigmoid { bias } => (inv_sqrt_d, bias_or_default(bias, t), false),
+            Variant::Lssa(l) => match l.scale {
+                LssaScale::None => (1.0, 0.0, l.qk_norm),
+                LssaScale::InvSqrtD => (inv_sqrt_d, 0.0, l.qk_norm),
+                LssaScale::LnDLnN => ((hd as f32).ln(), 1.0, l.qk_norm),
+            },
+            _ => (inv_sqrt_d, 0.0, false),
+        };
+        Ok(Attention {
+            rows: (batch * heads * t) as u32,
+            t: t as u32,
+            hd: hd as u32,
+            heads: heads as u32,
+            c: c as u32,
+            kind,
+            scale,
+            bias,
+            qk_norm,
+            block: (LOOP_BUDGET / (3 * hd + 8)).max(1),
+        })
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn params(
         &self,
@@ -74,6 +112,9 @@ impl Attention {
 
     pub(super) fn forward(&self, push: &mut Push, r: &LayerRegions) -> Result<(), GpuError> {
         let rows = Grid::Rows(self.rows as usize);
+        if self.qk_norm {
+            push(Kernel::QkNorm, &self.params(r, NONE, NONE, 0, 0, false), Grid::Rows(2 * self.rows as usize))?;
+        }
         for (i, (lo, hi)) in self.blocks().into_iter().enumerate() {
             push(Kernel::AttendForward, &self.params(r, NONE, NONE, lo, hi, i == 0), rows)?;
         }
@@ -86,6 +127,9 @@ impl Attention {
             for (i, (lo, hi)) in self.blocks().into_iter().enumerate() {
                 push(kernel, &self.params(r, dqkv, datt, lo, hi, i == 0), rows)?;
             }
+        }
+        if self.qk_norm {
+            push(Kernel::QkNormBackward, &self.params(r, dqkv, datt, 0, 0, false), Grid::Rows(2 * self.rows as usize))?;
         }
         Ok(())
     }

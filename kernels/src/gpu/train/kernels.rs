@@ -17,6 +17,8 @@ pub(super) enum Kernel {
     AttendFinish,
     AttendBackwardQueries,
     AttendBackwardKeys,
+    QkNorm,
+    QkNormBackward,
     Rope,
     UnitForward,
     UnitBackward,
@@ -29,7 +31,7 @@ pub(super) enum Kernel {
     Adamw,
 }
 
-pub(super) const KERNELS: [Kernel; 21] = [
+pub(super) const KERNELS: [Kernel; 23] = [
     Kernel::Gemm,
     Kernel::EmbedForward,
     Kernel::EmbedBackwardTokens,
@@ -41,6 +43,8 @@ pub(super) const KERNELS: [Kernel; 21] = [
     Kernel::AttendFinish,
     Kernel::AttendBackwardQueries,
     Kernel::AttendBackwardKeys,
+    Kernel::QkNorm,
+    Kernel::QkNormBackward,
     Kernel::Rope,
     Kernel::UnitForward,
     Kernel::UnitBackward,
@@ -67,7 +71,13 @@ impl Kernel {
             Gemm => shader!("../gemm.wgsl"),
             EmbedForward | EmbedBackwardTokens | EmbedBackwardPositions => shader!("embed.wgsl"),
             NormForward | NormBackwardInput | NormBackwardParams => shader!("norm.wgsl"),
-            AttendForward | AttendFinish | AttendBackwardQueries | AttendBackwardKeys | Rope => {
+            AttendForward
+            | AttendFinish
+            | AttendBackwardQueries
+            | AttendBackwardKeys
+            | QkNorm
+            | QkNormBackward
+            | Rope => {
                 shader!("attend.wgsl")
             }
             UnitForward | UnitBackward => shader!("unit.wgsl"),
@@ -86,6 +96,8 @@ impl Kernel {
             AttendFinish => "attend_finish",
             AttendBackwardQueries => "attend_backward_queries",
             AttendBackwardKeys => "attend_backward_keys",
+            QkNorm => "qk_norm",
+            QkNormBackward => "qk_norm_backward",
             Rope => "rope",
             UnitForward => "unit_forward",
             UnitBackward => "unit_backward",

@@ -17,18 +17,15 @@ mod parts;
 use wgpu::util::DeviceExt;
 
 use self::{
-    attention::{attention_kind, Attention},
+    attention::Attention,
     kernels::{compile, Grid, Kernel, Op, Push, KERNELS},
     parts::{place_name, unit_kind, LayerRegions, Memory},
 };
 use super::{GpuContext, GpuError, GEMM_K_PER_DISPATCH};
-use crate::{
-    attention::{sigmoid::bias_or_default, Variant},
-    model::{
-        rope,
-        train::{Divergence, Optimiser, TrainState},
-        transformer::{Config, Norm, Positions, IGNORE},
-    },
+use crate::model::{
+    rope,
+    train::{Divergence, Optimiser, TrainState},
+    transformer::{Config, Norm, Positions, IGNORE},
 };
 
 pub use parts::{supports, Progress, StepCost};
@@ -39,7 +36,7 @@ pub const RING: usize = 256;
 const MAX_HD: usize = 256;
 /// Loop iterations one invocation may run: llvmpipe stops one after 65,535 and drivers time
 /// out long ones, so attention walks its keys in blocks of about this much work.
-const LOOP_BUDGET: usize = 30_000;
+pub(super) const LOOP_BUDGET: usize = 30_000;
 /// "No such tensor" in a kernel's parameters (`NONE` in the shaders).
 const NONE: u32 = u32::MAX;
 /// The step's scalars (common.wgsl's `S_…`).
@@ -112,7 +109,8 @@ impl<'a> GpuTrainer<'a> {
                 n1: mem.take(bt * c),
                 stats1: mem.take(2 * bt),
                 qkv: mem.take(bt * 3 * c),
-                astats: mem.take(3 * batch * nh * t),
+                // Per head row: max, sum and D; then the l2 norms of q and k (LSSA).
+                astats: mem.take(5 * batch * nh * t),
                 att: mem.take(bt * c),
                 x_mid: mem.take(bt * c),
                 n2: mem.take(bt * c),
@@ -197,20 +195,7 @@ impl<'a> GpuTrainer<'a> {
         let check = |push: &mut Push, at: u32, len: usize, code: u32, indexed: bool| {
             push(Kernel::Check, &[at, len as u32, code, u32::from(indexed), scalars], Grid::Elements(len))
         };
-        let attention = Attention {
-            rows: (batch * nh * t) as u32,
-            t: t as u32,
-            hd: hd as u32,
-            heads: nh as u32,
-            c: c32,
-            kind: attention_kind(cfg.attention).map_err(GpuError::Failed)?,
-            scale: if cfg.attention == Variant::Linear { 1.0 } else { 1.0 / (hd as f32).sqrt() },
-            bias: match cfg.attention {
-                Variant::Sigmoid { bias } => bias_or_default(bias, t),
-                _ => 0.0,
-            },
-            block: (LOOP_BUDGET / (3 * hd + 8)).max(1),
-        };
+        let attention = Attention::new(cfg.attention, batch, t, nh, hd, c)?;
         let (unit, gated, beta) = unit_kind(cfg.hidden).map_err(GpuError::Failed)?;
         let rope = |push: &mut Push, at: u32, sign: f32| {
             let mut p = [0u32; 16];
