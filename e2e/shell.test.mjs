@@ -64,7 +64,7 @@ test('every route loads in both themes with no console error, no failed request,
       const { page, context, problems, origins } = await open(browser, route.query, { colorScheme });
       await routeReady(page, route);
       const backend = await backendKnown(page);
-      assert.match(backend, /^CPU \(wasm simd128\) in every lab — .+$/);
+      assert.match(backend, /^CPU \(wasm simd128\) in every lab(; the Model lab trains on WebGPU where its Backend setting asks)? — .+$/);
       await page.screenshot({ path: `${OUT}/${route.name}-${colorScheme}.png`, fullPage: true });
       assert.deepEqual(problems, [], `${route.name} (${colorScheme})`);
       assert.deepEqual([...origins], [new URL(BASE).origin], `${route.name} asked another origin`);
@@ -171,7 +171,7 @@ test('a link from a newer version says so', async () => {
   const { page, context } = await open(browser, '?page=model&v=99&layers=3&future=1');
   await rendered(page);
   await waitForText(page, '.notice-link', [
-    /made by a newer version of Softplay \(v=99; this page reads v=1\)/,
+    /made by a newer version of Softplay \(v=99; this page reads v=2\)/,
     /ignored future=1: not a setting of the Model lab/,
   ]);
   await eventually(page, async () => assert.equal(await page.inputValue('#ctl-layers-number'), '3'), 'layers = 3');
@@ -242,7 +242,7 @@ test('the compute worker runs a long softmax with progress while the page stays 
   await rendered(page);
   assert.match(
     await backendKnown(page),
-    /^CPU \(wasm simd128\) in every lab — WebGPU available, not used by any lab yet: .+; its attention kernels agree with the CPU to \d\.\de-\d+$/,
+    /^CPU \(wasm simd128\) in every lab; the Model lab trains on WebGPU where its Backend setting asks — WebGPU available: .+; its attention kernels agree with the CPU to \d\.\de-\d+$/,
     'Chromium with --enable-unsafe-webgpu has a WebGPU adapter that passes the start-up check',
   );
   await page.evaluate(() => {

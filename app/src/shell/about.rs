@@ -120,8 +120,11 @@ pub fn About() -> impl IntoView {
                 <p>
                     "The math is Rust compiled to WebAssembly with 128-bit SIMD, running in a Web Worker \
                      so the page never freezes. Where your browser offers WebGPU, the worker also opens \
-                     the GPU and checks its attention kernels against the CPU's; no lab computes on the \
-                     GPU yet. The footer says what this page has."
+                     the GPU and checks its attention kernels against the CPU's. The Model lab can train \
+                     on the GPU (its Backend setting): its training worker checks the GPU's training \
+                     kernels against the CPU's before the first WebGPU run, and the runs table says where \
+                     each run trained. The other labs compute on the CPU. The footer says what this page \
+                     has."
                 </p>
                 <p>
                     "Nothing is sent anywhere: the site is static files, every number is computed on \

@@ -61,11 +61,11 @@ impl ComputeStatus {
     pub fn describe(&self) -> String {
         match self {
             ComputeStatus::Starting => "starting the compute worker…".into(),
-            // What runs where: every lab computes on the CPU; a WebGPU adapter is opened and
-            // checked, and the footer says that no lab uses it yet.
+            // What runs where: the labs compute on the CPU, but the Model lab trains on WebGPU
+            // where its Backend setting asks (its worker checks the training kernels first).
             ComputeStatus::Ready(Backend::WebGpu { adapter, max_rel_diff }) => format!(
-                "CPU (wasm simd128) in every lab — WebGPU available, not used by any lab yet: {adapter}; its \
-                 attention kernels agree with the CPU to {max_rel_diff:.1e}"
+                "CPU (wasm simd128) in every lab; the Model lab trains on WebGPU where its Backend setting \
+                 asks — WebGPU available: {adapter}; its attention kernels agree with the CPU to {max_rel_diff:.1e}"
             ),
             ComputeStatus::Ready(Backend::Cpu { reason }) => format!("CPU (wasm simd128) in every lab — {reason}"),
             ComputeStatus::Stopped(why) => format!("stopped — {why}"),

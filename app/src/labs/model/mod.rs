@@ -25,7 +25,7 @@ use softplay_kernels::{
     },
     Rng,
 };
-use softplay_worker::model::{Inspection, RunSpec};
+use softplay_worker::model::{Backend, Inspection, RunSpec};
 
 use super::{
     frame::{Group, LabFrame, Tab},
@@ -35,9 +35,9 @@ use crate::{
     components::controls::{choice_field, flag_field, float_field, int_field},
     labs::attention::settings::AttentionVariant,
     labs::model::settings::{
-        ModelConfig, ModelNorm, ModelPositions, ModelUnit, Task, MODEL_BATCH, MODEL_BETA1, MODEL_BETA2, MODEL_CLIP,
-        MODEL_FFN_RATIO, MODEL_HEADS, MODEL_LAYERS, MODEL_LEN, MODEL_LR, MODEL_LSSAR_P, MODEL_STEPS, MODEL_TIED,
-        MODEL_WARMUP, MODEL_WD, MODEL_WIDTH,
+        ModelBackend, ModelConfig, ModelNorm, ModelPositions, ModelUnit, Task, MODEL_BATCH, MODEL_BETA1, MODEL_BETA2,
+        MODEL_CLIP, MODEL_FFN_RATIO, MODEL_HEADS, MODEL_LAYERS, MODEL_LEN, MODEL_LR, MODEL_LSSAR_P, MODEL_STEPS,
+        MODEL_TIED, MODEL_WARMUP, MODEL_WD, MODEL_WIDTH,
     },
     state::lab::SEED,
 };
@@ -81,6 +81,8 @@ impl Lab {
             tokens_per_step: 0,
             compute_ms: 0.0,
             wall_ms: 0.0,
+            backend: None,
+            backend_note: None,
             since: None,
             sweep: None,
             sweep_note: None,
@@ -214,6 +216,11 @@ pub fn spec_of(c: &ModelConfig) -> Result<RunSpec, String> {
         seed: c.seed,
         eval_every: (c.steps / 40).max(5),
         eval_batches: 2,
+        backend: match c.backend {
+            ModelBackend::Auto => Backend::Auto,
+            ModelBackend::Cpu => Backend::Cpu,
+            ModelBackend::Gpu => Backend::Gpu,
+        },
     };
     let params = spec.config().layout().total;
     if params > MAX_PARAMS {
@@ -379,6 +386,14 @@ pub fn ModelLab() -> impl IntoView {
                     "AdamW with linear warm-up, then cosine decay to a tenth of the rate. The seed draws the \
                      weights and the training batches; validation, the sweep and the inspector use fixed \
                      held-out examples, the same for every run."
+                </p>
+                {choice_field(config, |c| c.backend, |c, v| c.backend = v)}
+                <p class="hint" data-testid="backend-about">
+                    "A CPU run replays bit for bit. A WebGPU run trains the same model on the same batches; \
+                     its losses and weights agree with the CPU's to 1e-3 (the worker checks its GPU against \
+                     the CPU before the first WebGPU run, and the runs table says where each run trained and \
+                     why). Auto times both on the run's model and takes the faster. LSSAR, CRReLU, Mish and \
+                     PolyNorm have no GPU kernels yet: those runs train on the CPU."
                 </p>
             </Group>
         </LabFrame>

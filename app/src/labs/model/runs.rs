@@ -5,7 +5,7 @@
 //! depend on how its training was sliced (the worker's trainer carries on where it stopped).
 
 use leptos::prelude::*;
-use softplay_worker::model::{LengthScore, ModelRequest, ModelResponse, Point};
+use softplay_worker::model::{Backend, LengthScore, ModelRequest, ModelResponse, Point};
 
 use super::{client::Trainer, content::presets::COMPARE, now_ms, spec_of, Lab};
 use crate::{
@@ -69,6 +69,9 @@ pub struct Run {
     /// Milliseconds the worker computed, and wall time while training.
     pub compute_ms: f64,
     pub wall_ms: f64,
+    /// Where it trains (known once started), and the worker's word on why.
+    pub backend: Option<Backend>,
+    pub backend_note: Option<String>,
     /// When the current stretch of training began (wall clock), if training.
     pub since: Option<f64>,
     pub sweep: Option<Vec<LengthScore>>,
@@ -167,11 +170,13 @@ fn finish(lab: Lab, id: u32, status: Status) {
 /// Routes the worker's answers to the runs.
 pub fn listen(lab: Lab) {
     Trainer::get().listen(move |response| match response {
-        ModelResponse::Started { run, params, tokens_per_step } => {
+        ModelResponse::Started { run, params, tokens_per_step, backend, note } => {
             let loaded = lab.runs.try_update(|runs| {
                 let r = runs.iter_mut().find(|r| r.id == run)?;
                 r.params = params;
                 r.tokens_per_step = tokens_per_step;
+                r.backend = Some(backend);
+                r.backend_note = note;
                 Some(r.loaded_from.is_some())
             });
             match loaded.flatten() {
@@ -184,10 +189,14 @@ pub fn listen(lab: Lab) {
                 None => send(lab, ModelRequest::Drop { run }),
             }
         }
-        ModelResponse::Trained { run, points, step, ms, stopped } => {
+        ModelResponse::Trained { run, points, step, ms, stopped, backend, note } => {
             let state = lab.runs.try_update(|runs| {
                 let r = runs.iter_mut().find(|r| r.id == run)?;
                 r.points.extend(points);
+                r.backend = Some(backend);
+                if note.is_some() {
+                    r.backend_note = note;
+                }
                 r.step = step;
                 r.compute_ms += ms;
                 Some((r.status.clone(), r.total))
@@ -467,6 +476,8 @@ struct RowText {
     val_loss: String,
     accuracy: String,
     tokens_per_s: String,
+    backend: String,
+    backend_note: String,
 }
 
 impl RowText {
@@ -481,6 +492,8 @@ impl RowText {
             val_loss,
             accuracy,
             tokens_per_s: if r.compute_ms > 0.0 { super::group(r.tokens_per_s()) } else { "–".into() },
+            backend: r.backend.map_or("–", Backend::name).to_string(),
+            backend_note: r.backend_note.clone().unwrap_or_default(),
         }
     }
 }
@@ -504,6 +517,7 @@ pub fn RunsTable() -> impl IntoView {
                                 <th scope="col">"Validation loss"</th>
                                 <th scope="col">"Accuracy"</th>
                                 <th scope="col">"Tokens/s"</th>
+                                <th scope="col">"Backend"</th>
                                 <th scope="col">"Actions"</th>
                             </tr>
                         </thead>
@@ -528,6 +542,10 @@ pub fn RunsTable() -> impl IntoView {
                                             <td>{cell(|r| r.val_loss.clone())}</td>
                                             <td>{cell(|r| r.accuracy.clone())}</td>
                                             <td>{cell(|r| r.tokens_per_s.clone())}</td>
+                                            <td class="backend" data-testid="run-backend">
+                                                {cell(|r| r.backend.clone())}
+                                                <br/><small class="backend-note">{cell(|r| r.backend_note.clone())}</small>
+                                            </td>
                                             <td class="actions">
                                                 <a href=href title="This run's settings as a link"
                                                     on:click=move |ev| { ev.prevent_default(); lab.config.set(config.clone()); }>

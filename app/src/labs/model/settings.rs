@@ -3,7 +3,7 @@
 
 use crate::labs::attention::settings::AttentionVariant;
 use crate::state::{
-    codec::Choice,
+    codec::{Choice, QueryReader, QueryWriter},
     lab::{choice_enum, lab_settings, SEED},
 };
 
@@ -55,11 +55,31 @@ choice_enum!(
     }
 );
 
+choice_enum!(
+    /// Where the Model lab's runs train.
+    ModelBackend, key = "backend", label = "Backend", default = Auto, {
+        Auto => ("auto", "Auto: WebGPU where it checks out and is faster"),
+        Cpu => ("cpu", "CPU (wasm simd128)"),
+        Gpu => ("webgpu", "WebGPU"),
+    }
+);
+
+/// The backend of a link: links of version 1 were made before the lab trained on WebGPU, so
+/// one without `backend` replays on the CPU, bit for bit.
+fn read_backend(q: &mut QueryReader, version: u32, c: &mut ModelConfig) {
+    c.backend = q.choice(if version < 2 { ModelBackend::Cpu } else { c.backend });
+}
+
+fn write_backend(c: &ModelConfig, w: &mut QueryWriter) {
+    w.choice(c.backend);
+}
+
 lab_settings! {
     /// The Model lab's settings. The default: passkey retrieval at L = 16 with RoPE, where
     /// softmax attention loses the passkey at 8× and 16× the trained length while LSSAR keeps
     /// most of it (`kernels/examples/length_sweep.rs`).
-    pub struct ModelConfig (version 1, "the Model lab") {
+    /// Version 2 added the backend.
+    pub struct ModelConfig (version 2, "the Model lab") {
         task: Task = Task::Passkey => choice();
         len: u32 = 16 => int(MODEL_LEN { key: "len", label: "Task length L", min: 1, max: 64, unit: "" });
         batch: u32 = 32 => int(MODEL_BATCH { key: "batch", label: "Batch size", min: 1, max: 128, unit: "" });
@@ -84,5 +104,6 @@ lab_settings! {
         warmup: u32 = 50 => int(MODEL_WARMUP { key: "warmup", label: "Warm-up steps", min: 0, max: 10_000, unit: "" });
         clip: f64 = 1.0 => float(MODEL_CLIP { key: "clip", label: "Gradient clipping (global norm, 0 = off)", min: 0.0, max: 100.0, unit: "", log: false });
         seed: u32 = 1 => int(SEED);
+        backend: ModelBackend = ModelBackend::Auto => custom(read_backend, write_backend);
     }
 }

@@ -222,13 +222,14 @@ pub(super) fn any_labs() -> impl Strategy<Value = Labs> {
             int_in(MODEL_WARMUP),
             float_in(MODEL_CLIP),
             any::<u32>(),
+            pick(),
         ),
     )
         .prop_map(
             |(
                 (task, len, batch, attention, lssar_p, unit, norm, positions),
                 (tied, layers, width, heads, ffn_ratio, steps),
-                (lr, beta1, beta2, weight_decay, warmup, clip, seed),
+                (lr, beta1, beta2, weight_decay, warmup, clip, seed, backend),
             )| ModelConfig {
                 task,
                 len,
@@ -251,6 +252,7 @@ pub(super) fn any_labs() -> impl Strategy<Value = Labs> {
                 warmup,
                 clip,
                 seed,
+                backend,
             },
         );
     (attention, activations, alignment, model).prop_map(|(attention, activations, alignment, model)| Labs {

@@ -8,6 +8,11 @@
 //! between two slices the worker reads the next message, and the lab's Pause takes effect at
 //! the next slice. Every answer names its run.
 
+#[cfg(feature = "gpu")]
+mod gpu;
+#[cfg(not(feature = "gpu"))]
+#[path = "no_gpu.rs"]
+mod gpu;
 pub mod runs;
 
 use serde::{Deserialize, Serialize};
@@ -49,6 +54,30 @@ pub struct RunSpec {
     /// Validation every this many steps (and at the last).
     pub eval_every: u32,
     pub eval_batches: u32,
+    /// Where the run asks to train (the worker answers where it does, and why).
+    pub backend: Backend,
+}
+
+/// Where a run trains. [`Backend::Auto`] is WebGPU when the worker's GPU passed its start-up
+/// check and trains this model faster than the CPU (timed at the run's start), else the CPU.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Auto,
+    #[default]
+    Cpu,
+    Gpu,
+}
+
+impl Backend {
+    /// The name the page shows.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Auto => "Auto",
+            Backend::Cpu => "CPU",
+            Backend::Gpu => "WebGPU",
+        }
+    }
 }
 
 impl RunSpec {
@@ -139,15 +168,23 @@ pub enum ModelResponse {
         run: u32,
         params: u32,
         tokens_per_step: u32,
+        /// Where it trains ([`Backend::Cpu`] or [`Backend::Gpu`]), and why when that is not
+        /// what was asked or Auto chose.
+        backend: Backend,
+        note: Option<String>,
     },
     /// A slice of training: the points logged, the step reached, the milliseconds it computed;
-    /// `stopped` says why training cannot go on (a NaN, named by step and layer).
+    /// `stopped` says why training cannot go on (a NaN, named by step and layer); `backend`
+    /// where it trains now, with a `note` when it moved (a lost GPU: the run goes on on the
+    /// CPU from the last step the lab has).
     Trained {
         run: u32,
         points: Vec<Point>,
         step: u32,
         ms: f64,
         stopped: Option<String>,
+        backend: Backend,
+        note: Option<String>,
     },
     Swept {
         run: u32,

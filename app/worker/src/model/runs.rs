@@ -1,10 +1,15 @@
 //! The Model lab's training worker, apart from the messaging (`src/model_main.rs`): the runs
-//! it keeps and how it answers each [`ModelRequest`]. Native code, tested without a browser.
+//! it keeps and how it answers each [`ModelRequest`]: on the CPU, or on the GPU where the run
+//! asks for it and the worker's GPU passed its check (`gpu.rs`). Native code, tested without a
+//! browser (the GPU on lavapipe).
 
 use std::collections::HashMap;
 
+use super::gpu::{Gpu, GpuRun};
 use crate::{
-    model::{Completion, Inspection, LengthScore, ModelRequest, ModelResponse, Point, RunSpec, SWEEP_MULTIPLES},
+    model::{
+        Backend, Completion, Inspection, LengthScore, ModelRequest, ModelResponse, Point, RunSpec, SWEEP_MULTIPLES,
+    },
     protocol::F32s,
 };
 use softplay_kernels::{
@@ -23,18 +28,23 @@ const SWEEP_TOKENS: usize = 8192;
 const VALIDATION_SEED: u32 = 0x5eed;
 
 pub struct Run {
+    /// The run's state as the lab knows it (the GPU run's, synced after every slice), its
+    /// batches, and everything that is not a training step: validation, sweeps, inspection.
     trainer: Trainer,
     spec: RunSpec,
+    gpu: Option<GpuRun>,
 }
 
 #[derive(Default)]
 pub struct Runs {
     runs: HashMap<u32, Run>,
+    gpu: Gpu,
 }
 
 impl Runs {
-    /// Answers `request`; `now` reads a clock in milliseconds (for the training slices).
-    pub fn handle(&mut self, request: ModelRequest, now: &dyn Fn() -> f64) -> ModelResponse {
+    /// Answers `request`; `now` reads a clock in milliseconds (for the training slices and
+    /// Auto's timing). Requests are answered one at a time, in order.
+    pub async fn handle(&mut self, request: ModelRequest, now: &dyn Fn() -> f64) -> ModelResponse {
         let failed = |run: u32, message: String| ModelResponse::Failed { run: Some(run), message };
         match request {
             ModelRequest::Start { run, spec, params } => {
@@ -53,12 +63,15 @@ impl Runs {
                 };
                 match made {
                     Ok(trainer) => {
+                        let (gpu, note) = self.gpu.place(&trainer, &spec, now).await;
                         let answer = ModelResponse::Started {
                             run,
                             params: trainer.params.len() as u32,
                             tokens_per_step: trainer.tokens_per_step() as u32,
+                            backend: if gpu.is_some() { Backend::Gpu } else { Backend::Cpu },
+                            note,
                         };
-                        self.runs.insert(run, Run { trainer, spec: *spec });
+                        self.runs.insert(run, Run { trainer, spec: *spec, gpu });
                         answer
                     }
                     Err(e) => failed(run, e),
@@ -69,7 +82,7 @@ impl Runs {
                 ModelResponse::Dropped { run }
             }
             ModelRequest::Train { run, until, budget_ms } => match self.runs.get_mut(&run) {
-                Some(r) => r.train(run, until, budget_ms, now),
+                Some(r) => r.train(run, until, budget_ms, now).await,
                 None => failed(run, format!("run {run} is not in the worker (it was deleted or the page reloaded)")),
             },
             ModelRequest::Sweep { run } => match self.runs.get(&run) {
@@ -90,30 +103,60 @@ impl Runs {
     }
 }
 
-impl Run {
-    fn validate(&self) -> (f32, f32) {
-        match self.trainer.evaluate(self.spec.len as usize, self.spec.eval_batches as usize, VALIDATION_SEED) {
-            Ok(s) => (s.loss, s.accuracy),
-            Err(_) => (f32::NAN, f32::NAN),
-        }
+/// Validation loss and accuracy of `trainer` on the run's held-out batches.
+fn validate(trainer: &Trainer, spec: &RunSpec) -> (f32, f32) {
+    match trainer.evaluate(spec.len as usize, spec.eval_batches as usize, VALIDATION_SEED) {
+        Ok(s) => (s.loss, s.accuracy),
+        Err(_) => (f32::NAN, f32::NAN),
     }
+}
 
-    fn train(&mut self, run: u32, until: u32, budget_ms: f64, now: &dyn Fn() -> f64) -> ModelResponse {
+impl Run {
+    async fn train(&mut self, run: u32, until: u32, budget_ms: f64, now: &dyn Fn() -> f64) -> ModelResponse {
         let start = now();
         let mut points = Vec::new();
         let mut stopped = None;
+        let mut note = None;
         if self.trainer.step() == 0 && until > 0 {
             // Validation before the first step: the curve starts at the initial model.
-            let (l, a) = self.validate();
+            let (l, a) = validate(&self.trainer, &self.spec);
             points.push(Point { step: 0, loss: l, val_loss: Some(l), val_accuracy: Some(a) });
+        }
+        let every = self.spec.eval_every.max(1);
+        if let Some(gpu) = self.gpu.as_mut() {
+            let spec = &self.spec;
+            let score = |t: &Trainer| validate(t, spec);
+            match gpu.train(&mut self.trainer, until, every, budget_ms, now, &score, &mut points).await {
+                Ok(why) => stopped = why,
+                Err((why, at)) => {
+                    note = Some(format!(
+                        "the GPU stopped at step {at} ({why}); the run goes on on the CPU from step {}",
+                        self.trainer.step()
+                    ));
+                    self.gpu = None;
+                }
+            }
+            if self.gpu.as_ref().is_some_and(|g| g.step() >= self.spec.opt.steps) {
+                // Done: its buffers go (sweeps and inspection run on the CPU copy).
+                self.gpu = None;
+            }
+            let backend = if note.is_some() { Backend::Cpu } else { Backend::Gpu };
+            return ModelResponse::Trained {
+                run,
+                points,
+                step: self.trainer.step(),
+                ms: now() - start,
+                stopped,
+                backend,
+                note,
+            };
         }
         while self.trainer.step() < until {
             match self.trainer.train_step() {
                 Ok(loss) => {
                     let step = self.trainer.step();
-                    let every = self.spec.eval_every.max(1);
                     let (val_loss, val_accuracy) = if step.is_multiple_of(every) || step == until {
-                        let (l, a) = self.validate();
+                        let (l, a) = validate(&self.trainer, &self.spec);
                         (Some(l), Some(a))
                     } else {
                         (None, None)
@@ -130,7 +173,15 @@ impl Run {
                 break;
             }
         }
-        ModelResponse::Trained { run, points, step: self.trainer.step(), ms: now() - start, stopped }
+        ModelResponse::Trained {
+            run,
+            points,
+            step: self.trainer.step(),
+            ms: now() - start,
+            stopped,
+            backend: Backend::Cpu,
+            note: None,
+        }
     }
 
     fn sweep(&self, run: u32) -> ModelResponse {
@@ -216,7 +267,7 @@ impl Run {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use softplay_kernels::{
         activation::Activation,
@@ -227,6 +278,8 @@ mod tests {
             transformer::{Norm, Positions},
         },
     };
+
+    use pollster::block_on;
 
     use super::*;
 
@@ -248,6 +301,7 @@ mod tests {
             seed: 3,
             eval_every: 5,
             eval_batches: 1,
+            backend: Backend::Cpu,
         }
     }
 
@@ -263,10 +317,10 @@ mod tests {
     fn losses(slices: &[f64]) -> Vec<Point> {
         let mut runs = Runs::default();
         let clock = ticking();
-        runs.handle(ModelRequest::Start { run: 1, spec: Box::new(spec()), params: None }, &clock);
+        block_on(runs.handle(ModelRequest::Start { run: 1, spec: Box::new(spec()), params: None }, &clock));
         let mut points = Vec::new();
         for &budget in slices.iter().cycle().take(100) {
-            match runs.handle(ModelRequest::Train { run: 1, until: 20, budget_ms: budget }, &clock) {
+            match block_on(runs.handle(ModelRequest::Train { run: 1, until: 20, budget_ms: budget }, &clock)) {
                 ModelResponse::Trained { points: p, step, .. } => {
                     points.extend(p);
                     if step == 20 {
@@ -295,14 +349,15 @@ mod tests {
     fn sweep_inspect_export_and_a_missing_run() {
         let mut runs = Runs::default();
         let clock = ticking();
-        runs.handle(ModelRequest::Start { run: 4, spec: Box::new(spec()), params: None }, &clock);
-        let ModelResponse::Swept { scores, note, .. } = runs.handle(ModelRequest::Sweep { run: 4 }, &clock) else {
+        block_on(runs.handle(ModelRequest::Start { run: 4, spec: Box::new(spec()), params: None }, &clock));
+        let ModelResponse::Swept { scores, note, .. } = block_on(runs.handle(ModelRequest::Sweep { run: 4 }, &clock))
+        else {
             panic!()
         };
         assert_eq!(scores.iter().map(|s| s.len).collect::<Vec<_>>(), vec![3, 6, 12, 24, 48]);
         assert!(note.is_none());
         let ModelResponse::Inspected { inspection, .. } =
-            runs.handle(ModelRequest::Inspect { run: 4, len: 3, seed: 1 }, &clock)
+            block_on(runs.handle(ModelRequest::Inspect { run: 4, len: 3, seed: 1 }, &clock))
         else {
             panic!()
         };
@@ -311,13 +366,132 @@ mod tests {
         assert_eq!(inspection.maps[0].0.len(), 2 * 6 * 6);
         assert_eq!(inspection.completions.len(), 4);
         assert!(inspection.completions.iter().all(|c| c.expected.chars().count() == 3 && c.got.chars().count() == 3));
-        let ModelResponse::Exported { params, step, .. } = runs.handle(ModelRequest::Export { run: 4 }, &clock) else {
+        let ModelResponse::Exported { params, step, .. } =
+            block_on(runs.handle(ModelRequest::Export { run: 4 }, &clock))
+        else {
             panic!()
         };
         assert_eq!((params.0.len(), step), (spec().config().layout().total, 0));
-        let answer = runs.handle(ModelRequest::Train { run: 9, until: 5, budget_ms: 10.0 }, &clock);
+        let answer = block_on(runs.handle(ModelRequest::Train { run: 9, until: 5, budget_ms: 10.0 }, &clock));
         assert!(
             matches!(answer, ModelResponse::Failed { run: Some(9), message } if message.contains("not in the worker"))
         );
+    }
+
+    /// A run of `backend`, trained to step 20 in slices: the answers to its start and every
+    /// point of its curve, its final parameters, and the keeper (whose GPU a test may take away).
+    #[cfg(feature = "gpu")]
+    fn gpu_run(backend: Backend, lose_after: Option<usize>) -> (ModelResponse, Vec<Point>, Vec<String>, Vec<f32>) {
+        let mut runs = Runs::default();
+        let clock = ticking();
+        let spec = RunSpec { backend, ..spec() };
+        let started = block_on(runs.handle(ModelRequest::Start { run: 1, spec: Box::new(spec), params: None }, &clock));
+        let (mut points, mut notes) = (Vec::new(), Vec::new());
+        for slice in 0..100 {
+            if Some(slice) == lose_after {
+                if let Gpu::Ready(ctx) = &runs.gpu {
+                    ctx.lose();
+                }
+            }
+            match block_on(runs.handle(ModelRequest::Train { run: 1, until: 20, budget_ms: 4.0 }, &clock)) {
+                ModelResponse::Trained { points: p, step, stopped, note, .. } => {
+                    assert_eq!(stopped, None);
+                    points.extend(p);
+                    notes.extend(note);
+                    if step == 20 {
+                        break;
+                    }
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        let ModelResponse::Exported { params, .. } = block_on(runs.handle(ModelRequest::Export { run: 1 }, &clock))
+        else {
+            panic!()
+        };
+        (started, points, notes, params.0)
+    }
+
+    /// Whether this machine has a GPU adapter (lavapipe under `cargo xtask test`, which
+    /// requires one).
+    #[cfg(feature = "gpu")]
+    fn has_gpu() -> bool {
+        match block_on(softplay_kernels::gpu::GpuContext::new()) {
+            Ok(_) => true,
+            Err(e) if std::env::var("SOFTPLAY_REQUIRE_GPU").as_deref() != Ok("1") => {
+                eprintln!("skipped: no GPU adapter ({e})");
+                false
+            }
+            Err(e) => panic!("SOFTPLAY_REQUIRE_GPU=1 but {e}"),
+        }
+    }
+
+    /// Largest difference of two curves' losses (relative), and whether they validated at
+    /// the same steps.
+    #[cfg(feature = "gpu")]
+    fn compare(a: &[Point], b: &[Point]) -> f32 {
+        assert_eq!(
+            a.iter().map(|p| (p.step, p.val_loss.is_some())).collect::<Vec<_>>(),
+            b.iter().map(|p| (p.step, p.val_loss.is_some())).collect::<Vec<_>>()
+        );
+        a.iter().zip(b).map(|(x, y)| (x.loss - y.loss).abs() / x.loss.abs().max(1e-6)).fold(0.0, f32::max)
+    }
+
+    #[cfg(feature = "gpu")]
+    fn largest_gap(a: &[f32], b: &[f32]) -> f32 {
+        let top = a.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs())) / top
+    }
+
+    #[test]
+    #[cfg(feature = "gpu")]
+    fn a_webgpu_run_trains_the_curve_of_the_cpu_run() {
+        if !has_gpu() {
+            return;
+        }
+        let (_, cpu, _, cpu_params) = gpu_run(Backend::Cpu, None);
+        let (started, gpu, notes, gpu_params) = gpu_run(Backend::Gpu, None);
+        let ModelResponse::Started { backend, note, .. } = started else { panic!("{started:?}") };
+        assert_eq!(backend, Backend::Gpu, "{note:?}");
+        assert!(note.is_some_and(|n| n.starts_with("on ")));
+        assert!(notes.is_empty(), "{notes:?}");
+        let loss = compare(&cpu, &gpu);
+        let params = largest_gap(&cpu_params, &gpu_params);
+        eprintln!("a WebGPU run against the CPU run over 20 steps: losses {loss:.1e}, parameters {params:.1e}");
+        assert!(loss <= 1e-3 && params <= 1e-3, "losses {loss:e}, parameters {params:e}");
+    }
+
+    #[test]
+    #[cfg(feature = "gpu")]
+    fn auto_says_what_it_measured_and_chose() {
+        if !has_gpu() {
+            return;
+        }
+        let (started, points, _, _) = gpu_run(Backend::Auto, None);
+        let ModelResponse::Started { backend, note: Some(note), .. } = started else { panic!("{started:?}") };
+        eprintln!("Auto on this machine: {note}");
+        let chose = if backend == Backend::Gpu { "Auto chose WebGPU" } else { "Auto chose the CPU" };
+        assert!(note.starts_with(chose) && note.contains("ms a step"), "{backend:?}: {note}");
+        assert_eq!(points.last().map(|p| p.step), Some(20));
+    }
+
+    #[test]
+    #[cfg(feature = "gpu")]
+    fn a_lost_gpu_moves_the_run_to_the_cpu_and_its_curve_goes_on() {
+        if !has_gpu() {
+            return;
+        }
+        let (_, cpu, _, cpu_params) = gpu_run(Backend::Cpu, None);
+        let (_, moved, notes, params) = gpu_run(Backend::Gpu, Some(2));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("the GPU stopped at step") && notes[0].contains("goes on on the CPU"),
+            "{}",
+            notes[0]
+        );
+        let loss = compare(&cpu, &moved);
+        let gap = largest_gap(&cpu_params, &params);
+        eprintln!("{}; against the CPU run: losses {loss:.1e}, parameters {gap:.1e}", notes[0]);
+        assert!(loss <= 1e-3 && gap <= 1e-3, "losses {loss:e}, parameters {gap:e}");
     }
 }
