@@ -103,12 +103,23 @@ fn colour_position(v: f32, vmax: f32, log: bool) -> f64 {
 
 /// The largest finite value (1 if there is none above 0), the top of the colour scale.
 pub fn value_max(values: &[f32]) -> f32 {
-    let m = values.iter().filter(|v| v.is_finite()).fold(0.0f32, |m, &v| m.max(v));
-    if m > 0.0 {
-        m
-    } else {
-        1.0
+    top_and_broken(values).0
+}
+
+/// [`value_max`] and the count of NaN and infinite values, in one pass (a heatmap at n = 512
+/// has 262,144 of them, redrawn at every frame of a drag).
+pub fn top_and_broken(values: &[f32]) -> (f32, usize) {
+    let (mut m, mut broken) = (0.0f32, 0usize);
+    for &v in values {
+        if v.is_finite() {
+            if v > m {
+                m = v;
+            }
+        } else {
+            broken += 1;
+        }
     }
+    (if m > 0.0 { m } else { 1.0 }, broken)
 }
 
 /// The values where the colour index steps from `k` to `k + 1` (255 of them, increasing):
@@ -172,21 +183,27 @@ impl ColourIndex {
 
 /// RGBA pixels of the heatmap: masked cells transparent, broken cells in [`BROKEN_RGB`].
 pub fn pixels(data: &HeatmapData, log: bool) -> Vec<u8> {
-    let vmax = value_max(&data.values);
-    let mut lut = [[0u8; 3]; 256];
+    pixels_up_to(data, log, value_max(&data.values))
+}
+
+/// [`pixels`] with the top of the colour scale already known: each pixel one 4-byte copy from
+/// a table of 256 colours.
+pub fn pixels_up_to(data: &HeatmapData, log: bool, vmax: f32) -> Vec<u8> {
+    let rgba = |[r, g, b]: [u8; 3]| [r, g, b, 255];
+    let mut lut = [[0u8; 4]; 256];
     for (i, c) in lut.iter_mut().enumerate() {
-        *c = viridis(i as f64 / 255.0);
+        *c = rgba(viridis(i as f64 / 255.0));
     }
+    let broken = rgba(BROKEN_RGB);
     let index = ColourIndex::new(vmax, log);
+    let cols = data.cols.max(1);
     let mut out = vec![0u8; data.rows * data.cols * 4];
-    for r in 0..data.rows {
-        let visible = data.visible[r];
-        for c in 0..visible.min(data.cols) {
-            let v = data.values[r * data.cols + c];
-            let rgb = if v.is_finite() { lut[index.of(v) as usize] } else { BROKEN_RGB };
-            let o = (r * data.cols + c) * 4;
-            out[o..o + 3].copy_from_slice(&rgb);
-            out[o + 3] = 255;
+    for ((row, values), &visible) in
+        out.chunks_exact_mut(cols * 4).zip(data.values.chunks_exact(cols)).zip(&data.visible)
+    {
+        let n = visible.min(cols);
+        for (px, &v) in row.chunks_exact_mut(4).zip(&values[..n]) {
+            px.copy_from_slice(if v.is_finite() { &lut[index.of(v) as usize] } else { &broken });
         }
     }
     out
@@ -293,11 +310,14 @@ pub fn Heatmap(
     let draws = RwSignal::new(0u32);
     let message = RwSignal::new(None::<String>);
 
+    // One pass per new data for the colour scale's top (the drawing and the legend) and the
+    // count of broken cells.
+    let top_and_broken = Memo::new(move |_| data.with(|d| d.as_ref().map_or((1.0, 0), |d| top_and_broken(&d.values))));
     Effect::new(move |_| {
         let log = log.get();
         let Some(d) = data.get() else { return };
         if let Some(canvas) = canvas_ref.get() {
-            put_pixels(&canvas, d.cols, d.rows, &pixels(&d, log));
+            put_pixels(&canvas, d.cols, d.rows, &pixels_up_to(&d, log, top_and_broken.get().0));
         }
         if let Some(strip) = strip_ref.get() {
             put_pixels(&strip, STRIP_COL * ROW_STATS.len(), d.rows, &strip_pixels(&d));
@@ -370,14 +390,6 @@ pub fn Heatmap(
         ))
     };
 
-    // One pass per new data for the legend's top and the count of broken cells.
-    let top_and_broken = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| (value_max(&d.values), d.values.iter().filter(|v| !v.is_finite()).count()))
-                .unwrap_or((1.0, 0))
-        })
-    });
     let legend_labels = move || {
         let vmax = top_and_broken.get().0 as f64;
         if log.get() {
