@@ -37,7 +37,9 @@ async function trainOnce(search) {
     { timeout: 240_000 },
   );
   const status = await page.textContent('[data-testid=runs-table] tbody tr td:nth-child(2)');
-  const backend = (await page.textContent('[data-testid=run-backend]')).trim();
+  const name = (await page.textContent('[data-testid=run-backend]')).trim();
+  const note = (await page.textContent('[data-testid=backend-notes]')).trim();
+  const backend = note ? `${name} ${note}` : name;
   const csv = (await download(page, () => page.click('[data-testid=loss-chart] .export >> text=CSV'))).text;
   const control = await page.inputValue('#ctl-backend');
   await page.screenshot({ path: `${OUT}/model-gpu-${control}.png` });
@@ -57,11 +59,11 @@ test('a run asked to train on WebGPU does, and its curve is the CPU run’s to 1
   const gpu = await trainOnce(`?page=model&v=2&${SMALL}&backend=webgpu`);
   assert.equal(gpu.status, 'done');
   assert.equal(gpu.control, 'webgpu');
-  assert.match(gpu.backend, /^WebGPU\s*on .+; a step: 1 submit, \d+ dispatches, /, 'the table names the backend, the adapter and what a step costs');
+  assert.match(gpu.backend, /^WebGPU #1 \(WebGPU\): on .+; a step: 1 submit, \d+ dispatches, /, 'the table names the backend, the adapter and what a step costs');
   figures.webgpu_note = gpu.backend;
   const cpu = await trainOnce(`?page=model&v=2&${SMALL}&backend=cpu`);
   assert.equal(cpu.status, 'done');
-  assert.match(cpu.backend, /^CPU\s*$/);
+  assert.equal(cpu.backend, 'CPU');
   const [a, b] = [losses(gpu.csv), losses(cpu.csv)];
   assert.equal(a.length, 31, 'step 0 and 30 steps');
   assert.deepEqual(a.map(([s]) => s), b.map(([s]) => s));
@@ -74,10 +76,10 @@ test('a run asked to train on WebGPU does, and its curve is the CPU run’s to 1
 test('a link from before the backend setting replays on the CPU; Auto says what it measured', async () => {
   const old = await trainOnce(`?page=model&v=1&${SMALL}`);
   assert.equal(old.control, 'cpu');
-  assert.match(old.backend, /^CPU\s*$/);
+  assert.equal(old.backend, 'CPU');
   const auto = await trainOnce(`?page=model&v=2&${SMALL}`);
   assert.equal(auto.control, 'auto');
-  assert.match(auto.backend, /^(WebGPU|CPU)\s*Auto chose (WebGPU|the CPU).*ms a step on .+, [\d.]+ ms on the CPU\)(; a step: .+)?$/);
+  assert.match(auto.backend, /^(WebGPU|CPU) #1 \((WebGPU|CPU)\): Auto chose (WebGPU|the CPU).*ms a step on .+, [\d.]+ ms on the CPU\)(; a step: .+)?$/);
   figures.auto = auto.backend;
   assert.equal(losses(old.csv).length, 31);
 });

@@ -542,10 +542,7 @@ pub fn RunsTable() -> impl IntoView {
                                             <td>{cell(|r| r.val_loss.clone())}</td>
                                             <td>{cell(|r| r.accuracy.clone())}</td>
                                             <td>{cell(|r| r.tokens_per_s.clone())}</td>
-                                            <td class="backend" data-testid="run-backend">
-                                                {cell(|r| r.backend.clone())}
-                                                <br/><small class="backend-note">{cell(|r| r.backend_note.clone())}</small>
-                                            </td>
+                                            <td data-testid="run-backend" title=cell(|r| r.backend_note.clone())>{cell(|r| r.backend.clone())}</td>
                                             <td class="actions">
                                                 <a href=href title="This run's settings as a link"
                                                     on:click=move |ev| { ev.prevent_default(); lab.config.set(config.clone()); }>
@@ -565,6 +562,11 @@ pub fn RunsTable() -> impl IntoView {
                         </tbody>
                     </table>
                 </div>
+                <ul class="hint backend-notes" data-testid="backend-notes">
+                    <For each=move || lab.runs.with(|r| r.iter().filter_map(|r| Some((r.id, r.backend.map_or("–", Backend::name), r.backend_note.clone()?))).collect::<Vec<_>>()) key=|n| n.clone() let:n>
+                        <li data-run=n.0>{format!("#{} ({}): {}", n.0, n.1, n.2)}</li>
+                    </For>
+                </ul>
                 <p class="hint">"“Settings” puts a run's settings back into the controls (and the link)."</p>
             </Show>
         </section>
