@@ -260,11 +260,9 @@ impl GpuRun {
             Ok(stopped) => Ok(stopped),
             Err(e) => {
                 let at = self.0.step();
-                let step = saved.0.step;
                 // Back to what the lab has: a state the CPU can go on from.
                 let _ = trainer.restore(saved.0, saved.1);
                 points.truncate(kept);
-                points.retain(|p| p.step <= step);
                 Err((inner(&e), at))
             }
         }
