@@ -40,10 +40,33 @@ pub fn scale(y: &mut [f32], a: f32) {
     }
 }
 
-/// The largest value (`-inf` for an empty slice).
+/// The largest value (`-inf` for an empty slice; NaN is passed over, as `f32::max` does).
+/// Eight running maxima, as a single one would keep the loop scalar.
 #[inline]
 pub fn max(x: &[f32]) -> f32 {
-    x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v))
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for l in 0..8 {
+            acc[l] = acc[l].max(c[l]);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    acc.iter().fold(tail, |m, &v| m.max(v))
+}
+
+/// `Σ x_i`, in eight running sums.
+#[inline]
+pub fn sum(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for l in 0..8 {
+            acc[l] += c[l];
+        }
+    }
+    let tail: f32 = chunks.remainder().iter().sum();
+    (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]) + tail
 }
 
 /// `[q·k0, q·k1, q·k2, q·k3]`: four dot products sharing the loads of `q`.
@@ -104,36 +127,9 @@ pub fn axpy4_pair(y0: &mut [f32], y1: &mut [f32], a0: [f32; 4], a1: [f32; 4], x:
     }
 }
 
-pub(crate) const LOG2E: f32 = std::f32::consts::LOG2_E;
-// ln 2 split so that k·LN2_HI is exact for the |k| <= 127 used here (Cody & Waite).
-const LN2_HI: f32 = 0.693_359_4;
-const LN2_LO: f32 = -2.121_944_4e-4;
-// Minimax coefficients of e^t on [−ln2/2, ln2/2], degree 5 (as in XNNPACK's p5 kernels).
-pub(crate) const C1: f32 = 0.999_999_7;
-pub(crate) const C2: f32 = 0.499_991_5;
-pub(crate) const C3: f32 = 0.166_676_52;
-pub(crate) const C4: f32 = 0.041_897_822;
-pub(crate) const C5: f32 = 0.008_289_291;
-/// Below this, e^x is under the smallest normal float: the result is 0.
-const EXP_LOWEST: f32 = -87.336_55;
-
-/// `e^x` for `x <= 0` (callers subtract a row max first), to about 2 ulp, written without
-/// branches or calls so that loops over it vectorise (f32x4 on wasm32 with simd128).
-#[inline(always)]
-pub fn exp_nonpositive(x: f32) -> f32 {
-    // Adding 1.5·2^23 rounds to an integer in the low mantissa bits.
-    const ROUND: f32 = 12_582_912.0;
-    let xc = if x < EXP_LOWEST { EXP_LOWEST } else { x };
-    let k = (xc * LOG2E + ROUND) - ROUND;
-    let t = (xc - k * LN2_HI) - k * LN2_LO;
-    let p = 1.0 + t * (C1 + t * (C2 + t * (C3 + t * (C4 + t * C5))));
-    let two_k = f32::from_bits(((k as i32 + 127) as u32) << 23);
-    if x < EXP_LOWEST {
-        0.0
-    } else {
-        p * two_k
-    }
-}
+mod elementary;
+pub use elementary::{exp_nonpositive, ln_1p_unit, ln_positive};
+pub(crate) use elementary::{C1, C2, C3, C4, C5};
 
 /// `x ← e^(x − shift)` for every value (all `x <= shift`); returns their sum.
 #[inline]
@@ -342,7 +338,7 @@ mod simd128 {
     /// [`super::exp_shifted_sum`], four lanes at a time: the same polynomial and rounding as
     /// [`super::exp_nonpositive`] (each value is the same; the sum's order differs).
     pub fn exp_shifted_sum(x: &mut [f32], shift: f32) -> f32 {
-        use super::{C1, C2, C3, C4, C5, EXP_LOWEST, LN2_HI, LN2_LO, LOG2E};
+        use super::elementary::{C1, C2, C3, C4, C5, EXP_LOWEST, LN2_HI, LN2_LO, LOG2E};
         let (lowest, log2e, round) = (f32x4_splat(EXP_LOWEST), f32x4_splat(LOG2E), f32x4_splat(12_582_912.0));
         let (hi, lo, one) = (f32x4_splat(LN2_HI), f32x4_splat(LN2_LO), f32x4_splat(1.0));
         let c = [f32x4_splat(C1), f32x4_splat(C2), f32x4_splat(C3), f32x4_splat(C4), f32x4_splat(C5)];
@@ -462,21 +458,6 @@ mod simd128 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exp_nonpositive_is_accurate_down_to_underflow() {
-        let mut worst = 0.0f64;
-        let mut x = -87.3f32;
-        while x <= 0.0 {
-            let want = (x as f64).exp();
-            worst = worst.max((exp_nonpositive(x) as f64 - want).abs() / want);
-            x += 0.000_731;
-        }
-        assert!(worst < 3e-7, "largest relative error {worst:e}");
-        assert_eq!(exp_nonpositive(0.0), 1.0);
-        assert_eq!(exp_nonpositive(-100.0), 0.0);
-        assert_eq!(exp_nonpositive(f32::NEG_INFINITY), 0.0);
-    }
 
     #[test]
     fn blocked_kernels_match_plain_loops() {

@@ -13,7 +13,7 @@
 //! overflows; a row with no positive `z` keeps its LSSA weights.
 
 use super::softmax;
-use crate::vector::dot;
+use crate::vector::{dot, exp_nonpositive, ln_1p_unit, ln_positive, max, scale, sum};
 
 /// The row scale of the LSSA scores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,43 +57,46 @@ impl Default for Lssa {
     }
 }
 
-/// `ln(1 + e^x)` without overflow.
-#[inline]
+/// `ln(1 + e^x)` without overflow, branch-free so that row loops vectorise.
+#[inline(always)]
 pub fn softplus(x: f32) -> f32 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
+    x.max(0.0) + ln_1p_unit(exp_nonpositive(-x.abs()))
 }
 
-/// `σ(x) = 1 / (1 + e^−x)` without overflow.
-#[inline]
+/// `σ(x) = 1 / (1 + e^−x)` without overflow: from `e = e^−|x|`, `1/(1 + e)` or `e/(1 + e)`.
+#[inline(always)]
 pub fn sigmoid(x: f32) -> f32 {
+    let e = exp_nonpositive(-x.abs());
+    let r = 1.0 / (1.0 + e);
     if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
+        r
     } else {
-        let e = x.exp();
-        e / (1.0 + e)
+        e * r
     }
 }
 
 /// Below this score `ln sp(s)` is taken as `s` (relative difference under 1e-13).
 const LOG_SOFTPLUS_LINEAR_BELOW: f32 = -30.0;
 
-/// `ℓ(s) = ln sp(s)`.
-#[inline]
+/// `ℓ(s) = ln sp(s)`. Both sides of the choice are computed, so that the loop vectorises.
+#[inline(always)]
 pub fn log_softplus(s: f32) -> f32 {
+    let l = ln_positive(softplus(s));
     if s < LOG_SOFTPLUS_LINEAR_BELOW {
         s
     } else {
-        softplus(s).ln()
+        l
     }
 }
 
 /// `dℓ/ds = σ(s) / sp(s)`.
-#[inline]
+#[inline(always)]
 fn d_log_softplus(s: f32) -> f32 {
+    let g = sigmoid(s) / softplus(s);
     if s < LOG_SOFTPLUS_LINEAR_BELOW {
         1.0
     } else {
-        sigmoid(s) / softplus(s)
+        g
     }
 }
 
@@ -129,18 +132,19 @@ pub fn lssar_row_forward(row: &mut [f32], lssa: &mut [f32], i: usize, p: f32) {
     lssa.copy_from_slice(row);
     let n = row.len() as f32;
     let o = offset(i);
-    let z_max = lssa.iter().fold(f32::NEG_INFINITY, |m, &a| m.max(n * a - o));
+    // z = N·a − O grows with a, so its largest is at the largest weight.
+    let z_max = n * max(lssa) - o;
     if z_max <= 0.0 {
         return; // no weight above average: keep the LSSA row
     }
-    let mut sum = 0.0f32;
+    let inv_z_max = 1.0 / z_max;
     for (w, &a) in row.iter_mut().zip(lssa.iter()) {
         let z = n * a - o;
-        *w = if z > 0.0 { (z / z_max).powf(p) } else { 0.0 };
-        sum += *w;
+        // (z / z_max)^p as e^(p ln(z / z_max)): the ratio is in (0, 1], the exponent ≤ 0.
+        let r = exp_nonpositive(p * ln_positive(z * inv_z_max));
+        *w = if z > 0.0 { r } else { 0.0 };
     }
-    let inv = 1.0 / sum;
-    row.iter_mut().for_each(|w| *w *= inv);
+    scale(row, 1.0 / sum(row));
 }
 
 /// Given the scores `s`, the LSSAR weights `a`, the LSSA weights `lssa` and `dA'` in `da`,
