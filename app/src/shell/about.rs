@@ -122,8 +122,9 @@ pub fn About() -> impl IntoView {
                      so the page never freezes. Where your browser offers WebGPU, the worker also opens \
                      the GPU and checks its attention kernels against the CPU's. The Model lab can train \
                      on the GPU (its Backend setting): its training worker checks the GPU's training \
-                     kernels against the CPU's before the first WebGPU run, and the runs table says where \
-                     each run trained. The other labs compute on the CPU. The footer says what this page \
+                     kernels against the CPU's before the first WebGPU run, the runs table says where \
+                     each run trained, and a run can go on on the other backend from the step it has \
+                     reached. The other labs compute on the CPU. The footer says what this page \
                      has."
                 </p>
                 <p>

@@ -89,6 +89,20 @@ impl Trainer {
                 });
                 worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
                 on_error.forget();
+                // For the tests of a GPU that goes away mid-run: the event
+                // `softplay:lose-gpu` on the window destroys the worker's GPU device.
+                let lose = Closure::<dyn FnMut()>::new({
+                    let worker = worker.clone();
+                    move || {
+                        if let Ok(v) = serde_wasm_bindgen::to_value(&ModelRequest::LoseGpu { run: 0 }) {
+                            let _ = worker.post_message(&v);
+                        }
+                    }
+                });
+                if let Some(window) = web_sys::window() {
+                    let _ = window.add_event_listener_with_callback("softplay:lose-gpu", lose.as_ref().unchecked_ref());
+                }
+                lose.forget();
                 inner.borrow_mut().worker = Some(worker);
             }
             Err(e) => web_sys::console::error_1(&format!("could not start the training worker: {e:?}").into()),

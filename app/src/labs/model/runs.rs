@@ -239,6 +239,12 @@ pub fn listen(lab: Lab) {
             lab.inspection.set(Some((run, std::sync::Arc::new(*inspection))));
         }
         ModelResponse::Exported { run, params, step } => super::store::exported(lab, run, params.0, step),
+        ModelResponse::Moved { run, backend, note } => lab.runs.update(|runs| {
+            if let Some(r) = runs.iter_mut().find(|r| r.id == run) {
+                r.backend = Some(backend);
+                r.backend_note = Some(note);
+            }
+        }),
         ModelResponse::Listening | ModelResponse::Dropped { .. } => {}
     });
 }
@@ -254,6 +260,7 @@ struct Live {
     tokens_per_s: f64,
     wall_ms: f64,
     since: Option<f64>,
+    backend: Option<Backend>,
 }
 
 /// The run the buttons act on: the one starting, training or paused.
@@ -268,6 +275,7 @@ fn active(lab: Lab) -> Option<Live> {
             tokens_per_s: r.tokens_per_s(),
             wall_ms: r.wall_ms,
             since: r.since,
+            backend: r.backend,
         })
     })
 }
@@ -384,6 +392,21 @@ pub fn Training() -> impl IntoView {
         }
     };
     let live = Memo::new(move |_| active(lab));
+    // The other backend of the active run, once it is known (the run has started).
+    let other = move || {
+        live.with(|r| {
+            r.as_ref().filter(|r| matches!(r.status, Status::Training | Status::Paused)).and_then(|r| match r.backend {
+                Some(Backend::Gpu) => Some((r.id, Backend::Cpu)),
+                Some(_) => Some((r.id, Backend::Gpu)),
+                None => None,
+            })
+        })
+    };
+    let move_run = move |_| {
+        if let Some((run, to)) = other() {
+            send(lab, ModelRequest::Move { run, to });
+        }
+    };
     let progress = move || {
         tick.track();
         live.get().map(|r| {
@@ -418,6 +441,15 @@ pub fn Training() -> impl IntoView {
                 <button type="button" data-testid="stop" disabled=move || live.with(Option::is_none)
                     title="End this run where it is; it stays in the table"
                     on:click=move |_| act("stop")>"Stop"</button>
+                <button type="button" data-testid="move-backend" disabled=move || other().is_none()
+                    title="Go on training this run on the other backend from the step it has reached: its weights, \
+                           Adam moments and batch stream are copied"
+                    on:click=move_run>
+                    {move || match other() {
+                        Some((_, Backend::Cpu)) => "Continue on the CPU",
+                        _ => "Continue on WebGPU",
+                    }}
+                </button>
                 <button type="button" data-testid="reset" disabled=move || live.with(Option::is_none)
                     title="Discard this run"
                     on:click=move |_| act("reset")>"Reset"</button>

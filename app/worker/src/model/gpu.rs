@@ -67,6 +67,18 @@ impl Gpu {
         }
     }
 
+    /// Destroys the device, as a driver reset would (for the tests); says what there was.
+    pub fn lose(&mut self) -> String {
+        match self {
+            Gpu::Ready(ctx) => {
+                ctx.lose();
+                format!("the device of {} was destroyed", ctx.adapter_description())
+            }
+            Gpu::Unopened => "no GPU was open".into(),
+            Gpu::Unavailable(why) => format!("no GPU was in use ({why})"),
+        }
+    }
+
     /// Where a run of `spec` trains, from `trainer`'s state: a GPU run, or none and why
     /// (the note also says what Auto measured when it chose).
     pub async fn place(

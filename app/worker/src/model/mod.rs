@@ -116,6 +116,12 @@ pub enum ModelRequest {
     Export { run: u32 },
     /// Forgets the run.
     Drop { run: u32 },
+    /// Moves the run to the CPU or to WebGPU from the step it has reached: weights, Adam
+    /// moments and the batch stream are copied, so training goes on where it was.
+    Move { run: u32, to: Backend },
+    /// Destroys the worker's GPU device, as a driver reset would: for the tests of what a run
+    /// does when its GPU goes away. Answered with [`ModelResponse::Moved`] for `run`.
+    LoseGpu { run: u32 },
 }
 
 /// One logged step: the training batch's loss, and validation where it was measured.
@@ -203,6 +209,12 @@ pub enum ModelResponse {
     },
     Dropped {
         run: u32,
+    },
+    /// Where the run trains after a [`ModelRequest::Move`], and what happened.
+    Moved {
+        run: u32,
+        backend: Backend,
+        note: String,
     },
     /// The request for `run` (or the worker, when `None`) failed.
     Failed {

@@ -9,6 +9,10 @@ use super::{Backend, Point, RunSpec};
 pub struct Gpu;
 
 impl Gpu {
+    pub fn lose(&mut self) -> String {
+        "this worker was built without the GPU path".into()
+    }
+
     pub async fn place(
         &mut self,
         _trainer: &Trainer,

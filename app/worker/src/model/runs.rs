@@ -77,6 +77,18 @@ impl Runs {
                     Err(e) => failed(run, e),
                 }
             }
+            ModelRequest::Move { run, to } => {
+                let Runs { runs, gpu } = self;
+                match runs.get_mut(&run) {
+                    Some(r) => r.move_to(run, to, gpu, now).await,
+                    None => failed(run, format!("run {run} is not in the worker")),
+                }
+            }
+            ModelRequest::LoseGpu { run } => {
+                let note = self.gpu.lose();
+                let backend = self.runs.get(&run).map_or(Backend::Cpu, Run::backend);
+                ModelResponse::Moved { run, backend, note }
+            }
             ModelRequest::Drop { run } => {
                 self.runs.remove(&run);
                 ModelResponse::Dropped { run }
@@ -112,6 +124,43 @@ fn validate(trainer: &Trainer, spec: &RunSpec) -> (f32, f32) {
 }
 
 impl Run {
+    fn backend(&self) -> Backend {
+        if self.gpu.is_some() {
+            Backend::Gpu
+        } else {
+            Backend::Cpu
+        }
+    }
+
+    /// Moves the run to `to` from its last step (its CPU trainer holds the state the lab has:
+    /// the GPU's is copied into it after every slice).
+    async fn move_to(&mut self, run: u32, to: Backend, gpu: &mut Gpu, now: &dyn Fn() -> f64) -> ModelResponse {
+        let step = self.trainer.step();
+        let note = match (to, self.backend()) {
+            (Backend::Auto, _) => "a run moves to the CPU or to WebGPU, not to Auto: it stays where it is".into(),
+            (to, at) if to == at => format!("already on {}", to.name()),
+            (Backend::Cpu, _) => {
+                self.gpu = None;
+                self.spec.backend = Backend::Cpu;
+                format!("moved to the CPU at step {step}: weights, Adam moments and the batch stream copied")
+            }
+            (_, _) if step >= self.spec.opt.steps => format!("the run is done (step {step}): nothing left to train"),
+            (_, _) => {
+                let spec = RunSpec { backend: Backend::Gpu, ..self.spec.clone() };
+                match gpu.place(&self.trainer, &spec, now).await {
+                    (Some(g), why) => {
+                        self.gpu = Some(g);
+                        self.spec.backend = Backend::Gpu;
+                        let on = why.map(|w| format!("; {w}")).unwrap_or_default();
+                        format!("moved to WebGPU at step {step}: weights, Adam moments and the batch stream copied{on}")
+                    }
+                    (None, why) => format!("stays on the CPU at step {step}: {}", why.unwrap_or_default()),
+                }
+            }
+        };
+        ModelResponse::Moved { run, backend: self.backend(), note }
+    }
+
     async fn train(&mut self, run: u32, until: u32, budget_ms: f64, now: &dyn Fn() -> f64) -> ModelResponse {
         let start = now();
         let mut points = Vec::new();
@@ -493,5 +542,65 @@ mod tests {
         let gap = largest_gap(&cpu_params, &params);
         eprintln!("{}; against the CPU run: losses {loss:.1e}, parameters {gap:.1e}", notes[0]);
         assert!(loss <= 1e-3 && gap <= 1e-3, "losses {loss:e}, parameters {gap:e}");
+    }
+
+    #[test]
+    #[cfg(feature = "gpu")]
+    fn a_run_moved_to_webgpu_and_back_keeps_the_cpu_curve() {
+        if !has_gpu() {
+            return;
+        }
+        let (_, cpu, _, cpu_params) = gpu_run(Backend::Cpu, None);
+        let mut runs = Runs::default();
+        let clock = ticking();
+        block_on(runs.handle(ModelRequest::Start { run: 1, spec: Box::new(spec()), params: None }, &clock));
+        let (mut points, mut notes) = (Vec::new(), Vec::new());
+        // On the CPU to step 7 or a little past, on WebGPU to step 14 or so, then on the CPU.
+        let mut on = Backend::Cpu;
+        let move_to = |runs: &mut Runs, to: Backend, notes: &mut Vec<String>| match block_on(
+            runs.handle(ModelRequest::Move { run: 1, to }, &clock),
+        ) {
+            ModelResponse::Moved { backend, note, .. } => {
+                notes.push(note);
+                backend
+            }
+            other => panic!("{other:?}"),
+        };
+        let mut step = 0;
+        while step < 20 {
+            match block_on(runs.handle(ModelRequest::Train { run: 1, until: 20, budget_ms: 4.0 }, &clock)) {
+                ModelResponse::Trained { points: p, backend, note: None, step: s, .. } => {
+                    assert_eq!(backend, on);
+                    points.extend(p);
+                    step = s;
+                }
+                other => panic!("{other:?}"),
+            }
+            if (7..14).contains(&step) && on == Backend::Cpu && notes.is_empty() {
+                on = move_to(&mut runs, Backend::Gpu, &mut notes);
+                assert_eq!(on, Backend::Gpu, "{notes:?}");
+            } else if (14..20).contains(&step) && on == Backend::Gpu {
+                on = move_to(&mut runs, Backend::Cpu, &mut notes);
+                assert_eq!(on, Backend::Cpu, "{notes:?}");
+            }
+        }
+        assert_eq!(move_to(&mut runs, Backend::Gpu, &mut notes), Backend::Cpu, "a finished run stays");
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].starts_with("moved to WebGPU at step ") && notes[0].contains("Adam moments"), "{}", notes[0]);
+        assert!(notes[1].starts_with("moved to the CPU at step "), "{}", notes[1]);
+        assert!(notes[2].starts_with("the run is done (step 20)"), "{}", notes[2]);
+        let gpu_steps = |n: &str| n.split("step ").nth(1).and_then(|t| t.split(':').next()?.parse::<usize>().ok());
+        let (from, to) = (gpu_steps(&notes[0]).unwrap(), gpu_steps(&notes[1]).unwrap());
+        let ModelResponse::Exported { params, .. } = block_on(runs.handle(ModelRequest::Export { run: 1 }, &clock))
+        else {
+            panic!()
+        };
+        let (loss, gap) = (compare(&cpu, &points), largest_gap(&cpu_params, &params.0));
+        eprintln!("CPU to step {from}, WebGPU to {to}, CPU to 20, against the CPU run: losses {loss:.1e}, parameters {gap:.1e}");
+        assert!(loss <= 1e-3 && gap <= 1e-3, "losses {loss:e}, parameters {gap:e}");
+        assert!(
+            points[from + 1..=to].iter().any(|p| p.loss != cpu[p.step as usize].loss),
+            "the GPU's steps are its own"
+        );
     }
 }
