@@ -5,8 +5,11 @@ use super::{
     kernels::{Grid, Kernel, Push},
     LayerRegions, LOOP_BUDGET, NONE,
 };
-use crate::attention::{sigmoid::bias_or_default, LssaScale, SoftmaxAlgorithm, Variant};
+use crate::attention::{sigmoid::bias_or_default, Lssa, LssaScale, SoftmaxAlgorithm, Variant};
 use crate::gpu::GpuError;
+
+/// LSSAR's normaliser code.
+const LSSAR: u32 = 5;
 
 /// The attention kernels' normaliser code, scale and bias.
 pub(super) fn attention_kind(variant: Variant) -> Result<u32, String> {
@@ -17,7 +20,7 @@ pub(super) fn attention_kind(variant: Variant) -> Result<u32, String> {
         Variant::Relu => Ok(2),
         Variant::Linear => Ok(3),
         Variant::Lssa(_) => Ok(4),
-        Variant::Lssar { .. } => Err("LSSAR has no GPU training kernel yet; the CPU trains it".into()),
+        Variant::Lssar { .. } => Ok(5),
     }
 }
 
@@ -31,6 +34,8 @@ pub(super) struct Attention {
     pub(super) kind: u32,
     pub(super) scale: f32,
     pub(super) bias: f32,
+    /// LSSAR's re-weighting power (0 for the others).
+    pub(super) power: f32,
     /// LSSA's qk-norm: q and k l2-normalised in place before the scores.
     pub(super) qk_norm: bool,
     /// Keys (or queries) per dispatch.
@@ -51,16 +56,18 @@ impl Attention {
         let kind = attention_kind(variant).map_err(GpuError::Failed)?;
         let inv_sqrt_d = 1.0 / (hd as f32).sqrt();
         // The row scale `scale`, times ln N_i where `bias` is 1 (LSSA's ln d · ln N_i).
+        let lssa = |l: Lssa| match l.scale {
+            LssaScale::None => (1.0, 0.0, l.qk_norm),
+            LssaScale::InvSqrtD => (inv_sqrt_d, 0.0, l.qk_norm),
+            LssaScale::LnDLnN => ((hd as f32).ln(), 1.0, l.qk_norm),
+        };
         let (scale, bias, qk_norm) = match variant {
             Variant::Linear => (1.0, 0.0, false),
             Variant::Sigmoid { bias } => (inv_sqrt_d, bias_or_default(bias, t), false),
-            Variant::Lssa(l) => match l.scale {
-                LssaScale::None => (1.0, 0.0, l.qk_norm),
-                LssaScale::InvSqrtD => (inv_sqrt_d, 0.0, l.qk_norm),
-                LssaScale::LnDLnN => ((hd as f32).ln(), 1.0, l.qk_norm),
-            },
+            Variant::Lssa(l) | Variant::Lssar { lssa: l, .. } => lssa(l),
             _ => (inv_sqrt_d, 0.0, false),
         };
+        let power = if let Variant::Lssar { p, .. } = variant { p } else { 0.0 };
         Ok(Attention {
             rows: (batch * heads * t) as u32,
             t: t as u32,
@@ -70,6 +77,7 @@ impl Attention {
             kind,
             scale,
             bias,
+            power,
             qk_norm,
             block: (LOOP_BUDGET / (3 * hd + 8)).max(1),
         })
@@ -84,7 +92,7 @@ impl Attention {
         lo: usize,
         hi: usize,
         first: bool,
-    ) -> [u32; 16] {
+    ) -> [u32; 17] {
         [
             self.rows,
             self.t,
@@ -102,6 +110,7 @@ impl Attention {
             u32::from(first),
             self.scale.to_bits(),
             self.bias.to_bits(),
+            self.power.to_bits(),
         ]
     }
 
@@ -115,15 +124,29 @@ impl Attention {
         if self.qk_norm {
             push(Kernel::QkNorm, &self.params(r, NONE, NONE, 0, 0, false), Grid::Rows(2 * self.rows as usize))?;
         }
-        for (i, (lo, hi)) in self.blocks().into_iter().enumerate() {
-            push(Kernel::AttendForward, &self.params(r, NONE, NONE, lo, hi, i == 0), rows)?;
+        // LSSAR: a second pass over the keys, once the first has the rows' LSSA statistics.
+        let passes: &[Kernel] = if self.kind == LSSAR {
+            &[Kernel::AttendForward, Kernel::AttendReweight]
+        } else {
+            &[Kernel::AttendForward]
+        };
+        for &kernel in passes {
+            for (i, (lo, hi)) in self.blocks().into_iter().enumerate() {
+                push(kernel, &self.params(r, NONE, NONE, lo, hi, i == 0), rows)?;
+            }
         }
         push(Kernel::AttendFinish, &self.params(r, NONE, NONE, 0, 0, false), rows)
     }
 
     pub(super) fn backward(&self, push: &mut Push, r: &LayerRegions, dqkv: u32, datt: u32) -> Result<(), GpuError> {
         let rows = Grid::Rows(self.rows as usize);
-        for kernel in [Kernel::AttendBackwardQueries, Kernel::AttendBackwardKeys] {
+        // LSSAR: first the row sums its gradient needs.
+        let passes: &[Kernel] = if self.kind == LSSAR {
+            &[Kernel::AttendBackwardRows, Kernel::AttendBackwardQueries, Kernel::AttendBackwardKeys]
+        } else {
+            &[Kernel::AttendBackwardQueries, Kernel::AttendBackwardKeys]
+        };
+        for &kernel in passes {
             for (i, (lo, hi)) in self.blocks().into_iter().enumerate() {
                 push(kernel, &self.params(r, dqkv, datt, lo, hi, i == 0), rows)?;
             }

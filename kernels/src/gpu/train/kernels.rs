@@ -14,7 +14,9 @@ pub(super) enum Kernel {
     NormBackwardInput,
     NormBackwardParams,
     AttendForward,
+    AttendReweight,
     AttendFinish,
+    AttendBackwardRows,
     AttendBackwardQueries,
     AttendBackwardKeys,
     QkNorm,
@@ -31,7 +33,7 @@ pub(super) enum Kernel {
     Adamw,
 }
 
-pub(super) const KERNELS: [Kernel; 23] = [
+pub(super) const KERNELS: [Kernel; 25] = [
     Kernel::Gemm,
     Kernel::EmbedForward,
     Kernel::EmbedBackwardTokens,
@@ -40,7 +42,9 @@ pub(super) const KERNELS: [Kernel; 23] = [
     Kernel::NormBackwardInput,
     Kernel::NormBackwardParams,
     Kernel::AttendForward,
+    Kernel::AttendReweight,
     Kernel::AttendFinish,
+    Kernel::AttendBackwardRows,
     Kernel::AttendBackwardQueries,
     Kernel::AttendBackwardKeys,
     Kernel::QkNorm,
@@ -72,7 +76,9 @@ impl Kernel {
             EmbedForward | EmbedBackwardTokens | EmbedBackwardPositions => shader!("embed.wgsl"),
             NormForward | NormBackwardInput | NormBackwardParams => shader!("norm.wgsl"),
             AttendForward
+            | AttendReweight
             | AttendFinish
+            | AttendBackwardRows
             | AttendBackwardQueries
             | AttendBackwardKeys
             | QkNorm
@@ -93,7 +99,9 @@ impl Kernel {
             NormBackwardInput => "norm_backward_input",
             NormBackwardParams => "norm_backward_params",
             AttendForward => "attend_forward",
+            AttendReweight => "attend_reweight",
             AttendFinish => "attend_finish",
+            AttendBackwardRows => "attend_backward_rows",
             AttendBackwardQueries => "attend_backward_queries",
             AttendBackwardKeys => "attend_backward_keys",
             QkNorm => "qk_norm",
@@ -177,10 +185,14 @@ impl Grid {
     }
 }
 
+/// Words of a dispatch's parameters (the largest `Params` of the shaders: the attention's 17,
+/// rounded up to a uniform's 16-byte alignment).
+pub(super) const PARAMS: usize = 20;
+
 /// One dispatch of the step: a kernel, its parameters and its grid.
 pub(super) struct Op {
     pub(super) kernel: Kernel,
-    pub(super) params: [u32; 16],
+    pub(super) params: [u32; PARAMS],
     pub(super) grid: (u32, u32),
 }
 

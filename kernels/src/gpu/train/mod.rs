@@ -18,7 +18,7 @@ use wgpu::util::DeviceExt;
 
 use self::{
     attention::Attention,
-    kernels::{compile, Grid, Kernel, Op, Push, KERNELS},
+    kernels::{compile, Grid, Kernel, Op, Push, KERNELS, PARAMS},
     parts::{place_name, unit_kind, LayerRegions, Memory},
 };
 use super::{GpuContext, GpuError, GEMM_K_PER_DISPATCH};
@@ -109,8 +109,9 @@ impl<'a> GpuTrainer<'a> {
                 n1: mem.take(bt * c),
                 stats1: mem.take(2 * bt),
                 qkv: mem.take(bt * 3 * c),
-                // Per head row: max, sum and D; then the l2 norms of q and k (LSSA).
-                astats: mem.take(5 * batch * nh * t),
+                // Per head row: max, sum, LSSAR's Σ r, D and LSSAR's E; then the l2 norms of q
+                // and k (LSSA, LSSAR).
+                astats: mem.take(7 * batch * nh * t),
                 att: mem.take(bt * c),
                 x_mid: mem.take(bt * c),
                 n2: mem.take(bt * c),
@@ -150,7 +151,7 @@ impl<'a> GpuTrainer<'a> {
         let layer_norm = u32::from(cfg.norm == Norm::Layer);
         let mut ops: Vec<Op> = Vec::new();
         let mut push = |kernel: Kernel, params: &[u32], grid: Grid| -> Result<(), GpuError> {
-            let mut p = [0u32; 16];
+            let mut p = [0u32; PARAMS];
             p[..params.len()].copy_from_slice(params);
             ops.push(Op { kernel, params: p, grid: grid.workgroups()? });
             Ok(())
@@ -198,7 +199,7 @@ impl<'a> GpuTrainer<'a> {
         let attention = Attention::new(cfg.attention, batch, t, nh, hd, c)?;
         let (unit, gated, beta) = unit_kind(cfg.hidden).map_err(GpuError::Failed)?;
         let rope = |push: &mut Push, at: u32, sign: f32| {
-            let mut p = [0u32; 16];
+            let mut p = [0u32; PARAMS];
             p[0] = bt32;
             p[1] = t as u32;
             p[2] = hd as u32;
@@ -363,7 +364,7 @@ impl<'a> GpuTrainer<'a> {
         let stride = 256usize;
         let mut uniform_bytes = vec![0u8; ops.len() * stride];
         for (i, op) in ops.iter().enumerate() {
-            uniform_bytes[i * stride..i * stride + 64].copy_from_slice(bytemuck::cast_slice(&op.params));
+            uniform_bytes[i * stride..i * stride + 4 * PARAMS].copy_from_slice(bytemuck::cast_slice(&op.params));
         }
         let uniforms = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("training step parameters"),
@@ -383,7 +384,7 @@ impl<'a> GpuTrainer<'a> {
                         resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                             buffer: &uniforms,
                             offset: (i * stride) as u64,
-                            size: std::num::NonZeroU64::new(64),
+                            size: std::num::NonZeroU64::new(4 * PARAMS as u64),
                         }),
                     },
                 ];
@@ -430,20 +431,30 @@ impl<'a> GpuTrainer<'a> {
         state: &TrainState,
     ) -> Result<Self, GpuError> {
         let mut run = GpuTrainer::new(ctx, cfg, opt, batch, t, &state.params)?;
-        let n = run.total;
-        if state.m.len() != n || state.v.len() != n {
+        run.load(state)?;
+        Ok(run)
+    }
+
+    /// Goes on from `state` instead of where the run is (its parameters, Adam moments and step
+    /// count), without building the step again. Losses not read back yet are dropped.
+    pub fn load(&mut self, state: &TrainState) -> Result<(), GpuError> {
+        let n = self.total;
+        if state.params.len() != n || state.m.len() != n || state.v.len() != n {
             return Err(GpuError::Failed(format!(
-                "moments of {} and {} values for {n} parameters",
+                "a state of {} parameters and moments of {} and {} values for a model of {n}",
+                state.params.len(),
                 state.m.len(),
                 state.v.len()
             )));
         }
-        // The moments follow the parameters and their gradients in the buffer.
-        ctx.queue.write_buffer(&run.mem, (2 * n * 4) as u64, bytemuck::cast_slice(&state.m));
-        ctx.queue.write_buffer(&run.mem, (3 * n * 4) as u64, bytemuck::cast_slice(&state.v));
-        run.step = state.step;
-        run.read_through = state.step;
-        Ok(run)
+        // The parameters first in the buffer, then their gradients, then the moments.
+        let queue = &self.ctx.queue;
+        queue.write_buffer(&self.mem, 0, bytemuck::cast_slice(&state.params));
+        queue.write_buffer(&self.mem, (2 * n * 4) as u64, bytemuck::cast_slice(&state.m));
+        queue.write_buffer(&self.mem, (3 * n * 4) as u64, bytemuck::cast_slice(&state.v));
+        self.step = state.step;
+        self.read_through = state.step;
+        Ok(())
     }
 
     /// Steps submitted so far.
