@@ -218,7 +218,7 @@ test('a bad link is named value by value, and settings that make no model say wh
   const { page, context } = await open(browser, '?page=model&layers=9&heads=3&lr=-1&bogus=1');
   await labReady(page);
   await waitForText(page, '.notices', [
-    /ignored layers=9: must be 1\.\.4; using 2/,
+    /ignored layers=9: must be 1\.\.8; using 2/,
     /ignored lr=-1: must be 0\.00001\.\.1; using 0\.003/,
     /ignored bogus=1: not a setting of the Model lab/,
   ]);

@@ -41,7 +41,7 @@ fn links_read_cleanly<C: LabConfig>(page: &str, presets: &[Preset]) -> usize {
 #[test]
 fn every_preset_link_reads_with_no_notice_through_its_labs_decoder() {
     // The Model lab is the one with presets; a lab that gains some adds its line here.
-    assert_eq!(links_read_cleanly::<ModelConfig>("model", presets::ALL), 4);
+    assert_eq!(links_read_cleanly::<ModelConfig>("model", presets::ALL), 5);
 }
 
 #[test]
@@ -63,6 +63,19 @@ fn the_compare_preset_trains_the_settings_on_screen_with_three_normalisers() {
         .to_vec();
     assert_eq!(runs, expected);
     assert_eq!(presets::COMPARE.label, "Train softmax, LSSAR and sigmoid");
+}
+
+#[test]
+fn the_shakespeare_preset_is_a_webgpu_model_of_the_size_its_label_says() {
+    use crate::labs::model::{settings::ModelBackend, spec_of, MAX_PARAMS_CPU, MAX_PARAMS_GPU};
+    let c = apply(&ModelConfig::default(), presets::SHAKESPEARE.links[0]);
+    let params = spec_of(&c).expect("a model the lab trains").config().layout().total;
+    assert!(params > MAX_PARAMS_CPU && params <= MAX_PARAMS_GPU, "{params} parameters");
+    let size = format!("{:.1} M parameters", params as f64 / 1e6);
+    assert!(presets::SHAKESPEARE.label.contains(&size), "{size}: {}", presets::SHAKESPEARE.label);
+    // The same settings on the CPU are refused, naming the size and the CPU's cap.
+    let refused = spec_of(&ModelConfig { backend: ModelBackend::Cpu, ..c }).unwrap_err();
+    assert!(refused.contains("the CPU trains up to 4\u{202f}000\u{202f}000"), "{refused}");
 }
 
 #[test]

@@ -128,12 +128,18 @@ impl GpuContext {
             .await
             // wgpu's text lists every backend it was not built with; the person needs less.
             .map_err(|_| GpuError::Unavailable("this browser or machine offers no WebGPU adapter".into()))?;
+        let offered = adapter.limits();
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("softplay"),
                 // The WebGPU defaults (8 storage buffers per stage, which the attention kernel uses), which
-                // every WebGPU adapter offers.
-                required_limits: wgpu::Limits::default().using_resolution(adapter.limits()),
+                // every WebGPU adapter offers; but buffers as large as the adapter allows, as a training
+                // run lives in one buffer (the default 128 MB holds a model of about 6 M parameters).
+                required_limits: wgpu::Limits {
+                    max_storage_buffer_binding_size: offered.max_storage_buffer_binding_size,
+                    max_buffer_size: offered.max_buffer_size,
+                    ..wgpu::Limits::default().using_resolution(offered.clone())
+                },
                 ..Default::default()
             })
             .await

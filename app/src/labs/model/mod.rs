@@ -97,8 +97,7 @@ impl Lab {
 
 static SLOT: Slot<ModelConfig> = Slot::new("model");
 
-/// Largest model the lab trains (parameters).
-pub const MAX_PARAMS: usize = 4_000_000;
+pub use softplay_worker::model::{MAX_PARAMS_CPU, MAX_PARAMS_GPU};
 
 /// Mounts the lab into `host` with the settings of `query`; `on_query` hears the query of
 /// every change.
@@ -223,11 +222,21 @@ pub fn spec_of(c: &ModelConfig) -> Result<RunSpec, String> {
         },
     };
     let params = spec.config().layout().total;
-    if params > MAX_PARAMS {
+    if params > MAX_PARAMS_GPU {
         return Err(format!(
-            "these settings make a model of {} parameters; the lab trains up to {} (lower the width, layers or feed-forward width)",
+            "these settings make a model of {} parameters; the lab trains up to {} on WebGPU and {} on the CPU \
+             (lower the width, layers or feed-forward width)",
             group(params as f64),
-            group(MAX_PARAMS as f64)
+            group(MAX_PARAMS_GPU as f64),
+            group(MAX_PARAMS_CPU as f64)
+        ));
+    }
+    if params > MAX_PARAMS_CPU && c.backend == ModelBackend::Cpu {
+        return Err(format!(
+            "these settings make a model of {} parameters; the CPU trains up to {}: choose the Backend Auto or \
+             WebGPU (where this browser has WebGPU) or lower the width, layers or feed-forward width",
+            group(params as f64),
+            group(MAX_PARAMS_CPU as f64)
         ));
     }
     Ok(spec)
@@ -343,6 +352,19 @@ pub fn ModelLab() -> impl IntoView {
                 Tab::new("checkpoints", "Checkpoints", view! { <store::Checkpoints/> }),
             ]
         >
+            <Group title="Presets">
+                <div class="button-row">
+                    {[content::presets::DEFAULT, content::presets::SHAKESPEARE].map(|p| {
+                        let link = p.links[0];
+                        view! {
+                            <button type="button" class="small" title=p.about data-testid=format!("preset-{}", p.name)
+                                on:click=move |_| config.set(crate::content::apply(&config.get_untracked(), link))>
+                                {p.label}
+                            </button>
+                        }
+                    })}
+                </div>
+            </Group>
             <Group title="Task">
                 {choice_field(config, |c| c.task, |c, v| c.task = v)}
                 {int_field(config, MODEL_LEN, |c| c.len, |c, v| c.len = v)}
@@ -367,6 +389,12 @@ pub fn ModelLab() -> impl IntoView {
                 {flag_field(config, MODEL_TIED, |c| c.tied, |c, v| c.tied = v)}
                 <p class="hint" data-testid="model-size">
                     {move || match check.get() {
+                        Ok(n) if n > MAX_PARAMS_CPU => format!(
+                            "{} parameters: needs WebGPU (the CPU trains up to {}; with the Backend Auto or WebGPU the \
+                             run trains on the GPU, and where this browser has none it does not start).",
+                            group(n as f64),
+                            group(MAX_PARAMS_CPU as f64)
+                        ),
                         Ok(n) => format!("{} parameters.", group(n as f64)),
                         Err(e) => format!("Cannot train: {e}."),
                     }}
@@ -392,8 +420,11 @@ pub fn ModelLab() -> impl IntoView {
                     "A CPU run replays bit for bit. A WebGPU run trains the same model on the same batches; \
                      its losses and weights agree with the CPU's to 1e-3 (the worker checks its GPU against \
                      the CPU before the first WebGPU run, and the runs table says where each run trained and \
-                     why). Auto times both on the run's model and takes the faster. LSSAR, CRReLU, Mish and \
-                     PolyNorm have no GPU kernels yet: those runs train on the CPU."
+                     why). LSSAR's small runs are chaotic on either backend (one part in a million in the \
+                     weights grows to a thousandth of the loss within about 20 steps), so each WebGPU step \
+                     agrees with the CPU's but a long LSSAR curve follows its own path. Auto times both on \
+                     the run's model and takes the faster. CRReLU, Mish and PolyNorm have no GPU kernels \
+                     yet: those runs train on the CPU."
                 </p>
             </Group>
         </LabFrame>

@@ -89,9 +89,9 @@ lab_settings! {
         norm: ModelNorm = ModelNorm::Rms => choice();
         positions: ModelPositions = ModelPositions::Rope => choice();
         tied: bool = true => flag(MODEL_TIED { key: "tied", label: "Tie input and output embeddings" });
-        layers: u32 = 2 => int(MODEL_LAYERS { key: "layers", label: "Layers", min: 1, max: 4, unit: "" });
+        layers: u32 = 2 => int(MODEL_LAYERS { key: "layers", label: "Layers", min: 1, max: 8, unit: "" });
         /// The model width C (`width` in the kernels' `Config` and the run's spec; the link says `dmodel`).
-        width: u32 = 32 => int(MODEL_WIDTH { key: "dmodel", label: "Model width", min: 16, max: 256, unit: "" });
+        width: u32 = 32 => int(MODEL_WIDTH { key: "dmodel", label: "Model width", min: 16, max: 512, unit: "" });
         heads: u32 = 2 => int(MODEL_HEADS { key: "heads", label: "Heads", min: 1, max: 8, unit: "" });
         /// The feed-forward width as a multiple of the model width (the kernels' `ffn` is the
         /// width itself, `ffn_ratio × width`).

@@ -28,6 +28,12 @@ use softplay_kernels::{
 
 use crate::protocol::F32s;
 
+/// Largest model the lab trains on the CPU (parameters): a step of it takes about a second.
+pub const MAX_PARAMS_CPU: usize = 4_000_000;
+/// Largest model it trains on WebGPU, where the adapter binds a buffer large enough (a run's
+/// parameters, gradients, Adam moments and activations live in one buffer).
+pub const MAX_PARAMS_GPU: usize = 32_000_000;
+
 /// How long sequences of a length sweep may be, in multiples of the trained length.
 pub const SWEEP_MULTIPLES: [u32; 5] = [1, 2, 4, 8, 16];
 

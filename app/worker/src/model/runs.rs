@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use super::gpu::{Gpu, GpuRun};
 use crate::{
     model::{
-        Backend, Completion, Inspection, LengthScore, ModelRequest, ModelResponse, Point, RunSpec, SWEEP_MULTIPLES,
+        Backend, Completion, Inspection, LengthScore, ModelRequest, ModelResponse, Point, RunSpec, MAX_PARAMS_CPU,
+        SWEEP_MULTIPLES,
     },
     protocol::F32s,
 };
@@ -63,7 +64,20 @@ impl Runs {
                 };
                 match made {
                     Ok(trainer) => {
-                        let (gpu, note) = self.gpu.place(&trainer, &spec, now).await;
+                        let big = trainer.params.len() > MAX_PARAMS_CPU;
+                        if big && spec.backend == Backend::Cpu {
+                            return failed(
+                                run,
+                                too_big_for_the_cpu(trainer.params.len(), Some("the run asked for the CPU".into())),
+                            );
+                        }
+                        // Above the CPU's cap a run trains on WebGPU or not at all (Auto does not race).
+                        let placed =
+                            RunSpec { backend: if big { Backend::Gpu } else { spec.backend }, ..(*spec).clone() };
+                        let (gpu, note) = self.gpu.place(&trainer, &placed, now).await;
+                        if big && gpu.is_none() {
+                            return failed(run, too_big_for_the_cpu(trainer.params.len(), note));
+                        }
                         let answer = ModelResponse::Started {
                             run,
                             params: trainer.params.len() as u32,
@@ -115,6 +129,15 @@ impl Runs {
     }
 }
 
+/// Why a model above [`MAX_PARAMS_CPU`] does not train here.
+fn too_big_for_the_cpu(params: usize, why: Option<String>) -> String {
+    let why = why.map_or(String::new(), |w| format!(" ({w})"));
+    format!(
+        "a model of {params} parameters trains only on WebGPU (the CPU trains up to {MAX_PARAMS_CPU}), and it could \
+         not be placed there{why}"
+    )
+}
+
 /// Validation loss and accuracy of `trainer` on the run's held-out batches.
 fn validate(trainer: &Trainer, spec: &RunSpec) -> (f32, f32) {
     match trainer.evaluate(spec.len as usize, spec.eval_batches as usize, VALIDATION_SEED) {
@@ -139,6 +162,10 @@ impl Run {
         let note = match (to, self.backend()) {
             (Backend::Auto, _) => "a run moves to the CPU or to WebGPU, not to Auto: it stays where it is".into(),
             (to, at) if to == at => format!("already on {}", to.name()),
+            (Backend::Cpu, _) if self.trainer.params.len() > MAX_PARAMS_CPU => format!(
+                "a model of {} parameters trains only on WebGPU (the CPU trains up to {MAX_PARAMS_CPU}): it stays",
+                self.trainer.params.len()
+            ),
             (Backend::Cpu, _) => {
                 self.gpu = None;
                 self.spec.backend = Backend::Cpu;
@@ -602,5 +629,57 @@ mod tests {
             points[from + 1..=to].iter().any(|p| p.loss != cpu[p.step as usize].loss),
             "the GPU's steps are its own"
         );
+    }
+
+    #[test]
+    #[cfg(feature = "gpu")]
+    fn a_model_above_the_cpus_cap_trains_on_webgpu_only() {
+        if !has_gpu() {
+            return;
+        }
+        // 6.3 M parameters: width 512, feed-forward 2,048, two layers.
+        let big = RunSpec {
+            width: 512,
+            heads: 4,
+            ffn: 2048,
+            layers: 2,
+            batch: 2,
+            opt: Optimiser { steps: 3, warmup: 1, ..Optimiser::default() },
+            ..spec()
+        };
+        assert!(big.config().layout().total > MAX_PARAMS_CPU);
+        let mut runs = Runs::default();
+        let clock = ticking();
+        let cpu = RunSpec { backend: Backend::Cpu, ..big.clone() };
+        let refused = block_on(runs.handle(ModelRequest::Start { run: 1, spec: Box::new(cpu), params: None }, &clock));
+        assert!(
+            matches!(&refused, ModelResponse::Failed { message, .. } if message.contains("trains only on WebGPU (the CPU trains up to 4000000)")),
+            "{refused:?}"
+        );
+        let auto = RunSpec { backend: Backend::Auto, ..big.clone() };
+        let started = block_on(runs.handle(ModelRequest::Start { run: 2, spec: Box::new(auto), params: None }, &clock));
+        let ModelResponse::Started { backend: Backend::Gpu, .. } = started else { panic!("{started:?}") };
+        let ModelResponse::Trained { points, step: 2, .. } =
+            block_on(runs.handle(ModelRequest::Train { run: 2, until: 2, budget_ms: 1e9 }, &clock))
+        else {
+            panic!()
+        };
+        // Still live (step 2 of 3): it cannot move to the CPU.
+        let moved = block_on(runs.handle(ModelRequest::Move { run: 2, to: Backend::Cpu }, &clock));
+        assert!(
+            matches!(&moved, ModelResponse::Moved { backend: Backend::Gpu, note, .. } if note.ends_with("it stays")),
+            "{moved:?}"
+        );
+        let mut reference =
+            Trainer::new(big.config(), big.opt, big.task, big.len as usize, big.batch as usize, big.seed).unwrap();
+        for p in &points[1..] {
+            let want = reference.train_step().unwrap();
+            assert!(
+                (p.loss - want).abs() <= 1e-3 * want.abs(),
+                "step {}: {} on WebGPU, {want} on the CPU",
+                p.step,
+                p.loss
+            );
+        }
     }
 }
