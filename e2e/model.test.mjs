@@ -231,6 +231,29 @@ test('a bad link is named value by value, and settings that make no model say wh
   await context.close();
 });
 
+test('the Tiny Shakespeare preset is a 10.7 M model that needs WebGPU: without it the run says why, and the CPU backend refuses it', async () => {
+  const { page, context, problems } = await open(browser, '?page=model');
+  await labReady(page);
+  await page.click('[data-testid=preset-shakespeare]');
+  await waitForQuery(page, (s) => {
+    const q = new URLSearchParams(s);
+    return q.get('task') === 'chars' && q.get('dmodel') === '384' && q.get('layers') === '6' && q.get('backend') === 'webgpu';
+  });
+  await waitForText(page, '[data-testid=model-size]', /^10\u202f\d{3}\u202f\d{3} parameters: needs WebGPU \(the CPU trains up to 4\u202f000\u202f000/);
+  // This browser has no WebGPU: the run starts, and fails naming why, keeping the settings.
+  await page.click('[data-testid=train]');
+  await waitForText(page, '[data-testid=runs-table] tbody tr td:nth-child(2)', /^failed: a model of \d+ parameters trains only on WebGPU \(the CPU trains up to 4000000\), and it could not be placed there \(WebGPU was asked for, but .+\)$/);
+  figures.shakespeare_without_webgpu = await textOf(page, '[data-testid=runs-table] tbody tr td:nth-child(2)');
+  // On the CPU backend the same model cannot be trained at all, and Train says so.
+  await page.selectOption('#ctl-backend', 'cpu');
+  await waitForText(page, '[data-testid=model-size]', /^Cannot train: these settings make a model of 10\u202f\d{3}\u202f\d{3} parameters; the CPU trains up to 4\u202f000\u202f000: choose the Backend Auto or WebGPU/);
+  await eventually(page, async () => assert.equal(await page.isDisabled('[data-testid=train]'), true), 'Train disabled');
+  await waitForQuery(page, /[?&]backend=cpu(&|$)/);
+  assert.equal(new URLSearchParams(await query(page)).get('dmodel'), '384', 'the settings are kept');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('screenshots, light and dark', async () => {
   for (const colorScheme of ['light', 'dark']) {
     const { page, context, problems } = await open(browser, '?page=model&task=copy&len=4&steps=80&batch=8&lr=0.01&warmup=10', { colorScheme });

@@ -12,6 +12,7 @@ mod runs;
 pub mod settings;
 mod store;
 mod sweep;
+mod table;
 
 use leptos::prelude::*;
 use softplay_kernels::{
@@ -344,7 +345,7 @@ pub fn ModelLab() -> impl IntoView {
             aim=content::INTRO
             main=Box::new(move || view! {
                 <runs::Training/>
-                <runs::RunsTable/>
+                <table::RunsTable/>
             }.into_any())
             tabs=vec![
                 Tab::new("sweep", "Length extrapolation", view! { <sweep::LengthSweep/> }),
