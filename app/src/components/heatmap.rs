@@ -17,7 +17,7 @@ use super::{
 pub const ROW_STATS: [(&str, &str); 5] = [
     ("H", "entropy (nats)"),
     ("max", "largest weight"),
-    ("snk", "sink: weight on key 0"),
+    ("k₀", "sink: weight on key 0"),
     ("Σ", "row sum"),
     ("#", "support: keys above a uniform share"),
 ];

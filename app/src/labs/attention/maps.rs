@@ -170,10 +170,10 @@ pub fn ComparePanels() -> impl IntoView {
             return "Computing the weights…".into();
         }
         format!(
-            "{} variants at n = {} computed in {} ms in the worker{}",
+            "{} variants at n = {} computed in {:.1} ms in the worker{}",
             r.shown.len(),
             r.n,
-            readout_number(r.elapsed_ms),
+            r.elapsed_ms,
             if latest.busy.get() { "; updating…" } else { "" }
         )
     };
