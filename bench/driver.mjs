@@ -1,11 +1,11 @@
 // Shared by the benchmark drivers: one page in one headless Chromium until it publishes
-// `window.benchResults` (or `window.benchError`), and the CPU's name.
+// `window.benchResults` (or `window.benchError`), with Chromium's `flags`, and the CPU's name.
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { launchChromium } from '../e2e/chromium.mjs';
 
-export async function runPage(url) {
-  const browser = await launchChromium();
+export async function runPage(url, flags = []) {
+  const browser = await launchChromium(flags);
   try {
     const page = await browser.newPage();
     const fetched = [];

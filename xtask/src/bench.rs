@@ -28,13 +28,16 @@ const ACTIVATIONS_START: &str = "<!-- activation-bench:start -->";
 const ACTIVATIONS_END: &str = "<!-- activation-bench:end -->";
 const MODEL_START: &str = "<!-- model-bench:start -->";
 const MODEL_END: &str = "<!-- model-bench:end -->";
+const MODEL_GPU_START: &str = "<!-- model-gpu-bench:start -->";
+const MODEL_GPU_END: &str = "<!-- model-gpu-bench:end -->";
 
 pub fn bench_cmd(args: &[String]) -> Step {
     match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["attention"] => attention(),
         ["activations"] => activations(),
         ["model"] => model(),
-        _ => Err(Failure("usage: cargo xtask bench attention | activations | model".into())),
+        ["model", "--gpu", ref sizes @ ..] => model_gpu(sizes),
+        _ => Err(Failure("usage: cargo xtask bench attention | activations | model | model --gpu [SIZE …]".into())),
     }
 }
 
@@ -50,11 +53,15 @@ fn copy(from: &Path, to: &Path) -> Step {
 }
 
 /// Builds `softplay-bench` for wasm32 and runs wasm-bindgen on it into `out`. `scalar` turns
-/// simd128 off (RUSTFLAGS replaces the `+simd128` of .cargo/config.toml) in its own target dir.
-fn build_wasm(out: &Path, scalar: bool) -> Step {
+/// simd128 off (RUSTFLAGS replaces the `+simd128` of .cargo/config.toml) in its own target dir;
+/// `features` are the crate's (`gpu` for the GPU page).
+fn build_wasm(out: &Path, scalar: bool, features: &[&str]) -> Step {
     let target_dir = root().join(if scalar { "target/bench-scalar" } else { "target" });
     let mut build = cargo();
     build.args(["build", "--lib", "-p", "softplay-bench", "--profile", PROFILE, "--target", WASM_TARGET]);
+    if !features.is_empty() {
+        build.arg("--features").arg(features.join(","));
+    }
     build.arg("--target-dir").arg(&target_dir).env_remove("CARGO_ENCODED_RUSTFLAGS");
     if scalar {
         build.env("RUSTFLAGS", "-C target-feature=-simd128");
@@ -152,8 +159,8 @@ fn activations() -> Step {
         if site.exists() {
             fs::remove_dir_all(&site).map_err(io("cannot remove", &site))?;
         }
-        build_wasm(&site.join("simd"), false)?;
-        build_wasm(&site.join("scalar"), true)?;
+        build_wasm(&site.join("simd"), false, &[])?;
+        build_wasm(&site.join("scalar"), true, &[])?;
         for file in ["activations.html", "activations.mjs", "timing.mjs"] {
             copy(&root.join("bench/page").join(file), &site.join(file))?;
         }
@@ -175,12 +182,20 @@ fn activations() -> Step {
     Ok(())
 }
 
-/// Runs `cargo run -p softplay-bench --bin <bin> -- <args>` and writes its stdout to `json`.
-fn run_native(bin: &str, args: &[&str], json: &Path) -> Step {
+/// Runs `cargo run -p softplay-bench --bin <bin> [--features …] -- <args>` and writes its
+/// stdout to `json`.
+fn run_native(bin: &str, features: &[&str], args: &[&str], json: &Path) -> Step {
     let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "-p", "softplay-bench", "--bin", bin, "--profile", PROFILE, "--"]);
-    cmd.args(args).current_dir(root()).stderr(Stdio::inherit());
-    println!("    $ cargo run -p softplay-bench --bin {bin} --profile {PROFILE} -- {}", args.join(" "));
+    cmd.args(["run", "--quiet", "-p", "softplay-bench", "--bin", bin, "--profile", PROFILE]);
+    let features = features.join(",");
+    if !features.is_empty() {
+        cmd.args(["--features", &features]);
+    }
+    cmd.arg("--").args(args).current_dir(root()).stderr(Stdio::inherit());
+    println!(
+        "    $ cargo run -p softplay-bench --bin {bin} --profile {PROFILE} --features '{features}' -- {}",
+        args.join(" ")
+    );
     let output = cmd.output().map_err(|e| Failure(format!("could not run the native benchmark: {e}")))?;
     if !output.status.success() {
         return Err(Failure(format!("the native benchmark exited with {}", output.status)));
@@ -204,11 +219,11 @@ fn model() -> Step {
         if site.exists() {
             fs::remove_dir_all(&site).map_err(io("cannot remove", &site))?;
         }
-        build_wasm(&site.join("simd"), false)?;
+        build_wasm(&site.join("simd"), false, &[])?;
         run(cargo().args(["build", "-p", "softplay-bench", "--bin", "model", "--profile", PROFILE]))
     })?;
     step("assemble the site", || {
-        for file in ["model.html", "model.mjs", "timing.mjs"] {
+        for file in ["model.html", "model.mjs", "tfjs-model.mjs", "timing.mjs"] {
             copy(&root.join("bench/page").join(file), &site.join(file))?;
         }
         // Training needs the gradients, which @tensorflow/tfjs registers (tfjs-core alone has
@@ -217,7 +232,7 @@ fn model() -> Step {
         copy_tfjs(&site)
     })?;
     let native_json = out.join("model-native.json");
-    step("time ours natively", || run_native("model", &[], &native_json))?;
+    step("time ours natively", || run_native("model", &[], &[], &native_json))?;
     step("time ours and tfjs-wasm in headless Chromium", || {
         let server = serve::Server::start(&site, 0, "/")?;
         let url = format!("http://127.0.0.1:{}/model.html", server.port);
@@ -239,6 +254,59 @@ fn model() -> Step {
     Ok(())
 }
 
+/// `cargo xtask bench model --gpu [SIZE …]`: training steps on the GPU — ours on WebGPU, ours on
+/// the CPU and the same model in tfjs-webgpu in one page (`bench/page/model-gpu.html`, driven by
+/// `bench/run-model-gpu.mjs`), and ours natively on Vulkan — at about 100k, 1M and 10M
+/// parameters (a software adapter: 100k only, one short sample, no speed quoted); written to
+/// `target/bench/model-gpu.json` and the marked section of `docs/BENCHMARKS.md`.
+fn model_gpu(sizes: &[&str]) -> Step {
+    let start = Instant::now();
+    tools::ensure_build_tools()?;
+    tools::ensure_test_tools()?;
+    let root = root();
+    let out = root.join("target/bench");
+    let site = out.join("model-gpu-site");
+    step("build ours with the GPU path for wasm32 (simd128) and natively", || {
+        if site.exists() {
+            fs::remove_dir_all(&site).map_err(io("cannot remove", &site))?;
+        }
+        build_wasm(&site.join("gpu"), false, &["gpu"])?;
+        let native = ["build", "-p", "softplay-bench", "--bin", "model", "--profile", PROFILE];
+        run(cargo().args(native).args(["--features", "gpu"]))
+    })?;
+    step("assemble the site", || {
+        for file in ["model-gpu.html", "model-gpu.mjs", "tfjs-model.mjs", "timing.mjs"] {
+            copy(&root.join("bench/page").join(file), &site.join(file))?;
+        }
+        copy(&root.join("node_modules/@tensorflow/tfjs/dist/tf.min.js"), &site.join("tfjs/tf.min.js"))?;
+        let webgpu = "node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js";
+        copy(&root.join(webgpu), &site.join("tfjs/tf-backend-webgpu.min.js"))
+    })?;
+    let native_json = out.join("model-gpu-native.json");
+    let native_args: Vec<&str> = ["--gpu"].into_iter().chain(sizes.iter().copied()).collect();
+    step("time ours natively on Vulkan", || run_native("model", &["gpu"], &native_args, &native_json))?;
+    step("time ours (WebGPU and CPU) and tfjs-webgpu in headless Chromium", || {
+        let server = serve::Server::start(&site, 0, "/")?;
+        let query = if sizes.is_empty() { String::new() } else { format!("?sizes={}", sizes.join(",")) };
+        let url = format!("http://127.0.0.1:{}/model-gpu.html{query}", server.port);
+        println!("    serving {} at {url}", site.display());
+        run(Command::new("node")
+            .arg("bench/run-model-gpu.mjs")
+            .env("BENCH_URL", &url)
+            .env("BENCH_OUT", &out)
+            .env("NATIVE_JSON", &native_json)
+            .env("CHROMIUM", tools::CHROMIUM)
+            .env("BENCH_COMMAND", format!("cargo xtask bench model --gpu {}", sizes.join(" ")).trim_end()))
+    })?;
+    step("update docs/BENCHMARKS.md", || update_docs(&out.join("model-gpu.md"), MODEL_GPU_START, MODEL_GPU_END))?;
+    println!(
+        "\nBenchmark done in {:.0} s; figures in {}.",
+        start.elapsed().as_secs_f64(),
+        out.join("model-gpu.json").display()
+    );
+    Ok(())
+}
+
 fn attention() -> Step {
     let start = Instant::now();
     tools::ensure_build_tools()?;
@@ -251,8 +319,8 @@ fn attention() -> Step {
         if site.exists() {
             fs::remove_dir_all(&site).map_err(io("cannot remove", &site))?;
         }
-        build_wasm(&site.join("simd"), false)?;
-        build_wasm(&site.join("scalar"), true)
+        build_wasm(&site.join("simd"), false, &[])?;
+        build_wasm(&site.join("scalar"), true, &[])
     })?;
     step("build ours natively", || {
         run(cargo().args(["build", "-p", "softplay-bench", "--bin", "native", "--profile", PROFILE]))
@@ -264,7 +332,7 @@ fn attention() -> Step {
     step("assemble the site", || assemble(&site))?;
 
     let native_json = out.join("native.json");
-    step("time ours natively", || run_native("native", &SIZES, &native_json))?;
+    step("time ours natively", || run_native("native", &[], &SIZES, &native_json))?;
 
     step("time ours, tfjs-wasm and onnxruntime-web in headless Chromium", || {
         let server = serve::Server::start(&site, 0, "/")?;

@@ -8,7 +8,8 @@
 //!
 //! Also `cargo xtask build` (the site only), `cargo xtask e2e`, `cargo xtask bench attention`
 //! (ours against tfjs-wasm and onnxruntime-web), `cargo xtask bench activations` (simd128
-//! against scalar) and `cargo xtask bench model` (training steps against tfjs-wasm), all in
+//! against scalar), `cargo xtask bench model` (training steps against tfjs-wasm) and `cargo
+//! xtask bench model --gpu` (on WebGPU, against our CPU and tfjs-webgpu), all in
 //! `bench.rs`. Each step prints what it does and
 //! how long it took. Nothing here downloads a browser, a toolchain or a tool binary from outside
 //! the package registries: tools come from the Rust package registry (built from source), npm, PyPI and Debian.
@@ -234,7 +235,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench_cmd(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e | bench attention | bench activations | bench model"
+                "usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e | bench attention | bench activations | bench model [--gpu [SIZE …]]"
             );
             return ExitCode::from(2);
         }
