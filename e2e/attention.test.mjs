@@ -124,7 +124,7 @@ test('switching variants and moving sliders changes the link; reopening it gives
   );
   assert.equal(here.length, 4);
 
-  const other = await browser.newContext();
+  const other = await browser.newContext({ serviceWorkers: 'block' });
   const again = await other.newPage();
   await again.goto(new URL(q, BASE).href);
   await mapsReady(again, 96);

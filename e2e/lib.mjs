@@ -15,10 +15,16 @@ export function launch({ webgpu = true } = {}) {
 /**
  * Opens `query` (e.g. "?page=attention") in a fresh context and collects every problem a
  * person would not want: console errors, page errors, failed requests, HTTP errors, and
- * requests to any origin but the site's.
+ * requests to any origin but the site's. The offline copy (www/sw.js) is blocked unless
+ * `serviceWorkers` is 'allow': a page of a first visit, whose requests `route` can see (the
+ * offline tests allow it).
  */
-export async function open(browser, query = '', { colorScheme = 'light', route, viewport = { width: 1280, height: 900 }, touch = false } = {}) {
-  const context = await browser.newContext({ colorScheme, viewport, hasTouch: touch, isMobile: touch });
+export async function open(
+  browser,
+  query = '',
+  { colorScheme = 'light', route, viewport = { width: 1280, height: 900 }, touch = false, serviceWorkers = 'block' } = {},
+) {
+  const context = await browser.newContext({ colorScheme, viewport, hasTouch: touch, isMobile: touch, serviceWorkers });
   const page = await context.newPage();
   if (route) await route(page);
   const problems = [];

@@ -203,7 +203,7 @@ test('moving a slider rewrites the link without adding history, and the link res
   await waitForQuery(page, '&n=1024&');
 
   // Opening the earlier link elsewhere restores exactly those settings.
-  const other = await browser.newContext();
+  const other = await browser.newContext({ serviceWorkers: 'block' });
   const again = await other.newPage();
   await again.goto(link);
   await rendered(again);

@@ -42,6 +42,58 @@ window.softplayLab = (name) => {
   return labs.get(name);
 };
 
+// The offline copy (www/sw.js), for a stamped build only. A page that opened under an older
+// build's worker asks the network for the current build id (build.json); when it differs, the
+// new build installs beside this one, and the #update banner offers to reload into it. The
+// page never switches builds by itself: only the person's "Reload" (or a reload in another tab
+// of the site) moves every open page to the new build, all at once.
+if (build && 'serviceWorker' in navigator) {
+  const sw = navigator.serviceWorker;
+  const controlled = Boolean(sw.controller);
+  let asked = false;
+  sw.addEventListener('controllerchange', () => {
+    if (controlled || asked) location.reload();
+  });
+  const offer = (registration) => {
+    const banner = document.getElementById('update');
+    if (!registration.waiting || !banner) return;
+    banner.hidden = false;
+    banner.querySelector('button').onclick = () => {
+      asked = true;
+      registration.waiting?.postMessage('activate');
+    };
+  };
+  const watch = (registration) => {
+    offer(registration);
+    registration.addEventListener('updatefound', () => {
+      const next = registration.installing;
+      next?.addEventListener('statechange', () => next.state === 'installed' && sw.controller && offer(registration));
+    });
+  };
+  const checkForNewBuild = async () => {
+    if (!navigator.onLine) return;
+    const response = await fetch(versioned('./build.json'), { cache: 'no-store' });
+    const current = (await response.json()).build;
+    if (current && current !== build) {
+      const next = new URL('./sw.js', import.meta.url);
+      next.searchParams.set('v', current);
+      watch(await sw.register(next, { scope: './' }));
+    }
+  };
+  // After the page is up, so that the precache never competes with the first render. A
+  // registration can be refused (private modes, a blocked worker): the page works without it.
+  addEventListener('load', async () => {
+    try {
+      // A registration of any build stays: checkForNewBuild moves it on when the site has.
+      watch((await sw.getRegistration('./')) ?? (await sw.register(versioned('./sw.js'), { scope: './' })));
+      await checkForNewBuild();
+      addEventListener('visibilitychange', () => document.visibilityState === 'visible' && checkForNewBuild().catch(() => {}));
+    } catch {
+      // No offline copy this time; nothing else changes.
+    }
+  });
+}
+
 try {
   const { default: init } = await import(script.dataset.js);
   await init({ module_or_path: script.dataset.wasm });

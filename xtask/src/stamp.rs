@@ -7,6 +7,11 @@
 //! (`data-build`) and passes it on to every lab module and worker it starts, and
 //! `www/worker-loader.js` to the worker it loads. A cached file of an older build has another
 //! URL and is never used with this page.
+//!
+//! Beside it, two files for the offline copy (`www/sw.js`): `precache.json` (the build's id and
+//! every file the service worker caches, the page itself as `./`) and `build.json` (the id
+//! alone, which a page asks the network for to learn that the site has a newer build). Both are
+//! made from the id, so they are not part of it.
 
 use std::{fs, path::Path};
 
@@ -32,19 +37,34 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Stamps `dist/index.html` with the build id of everything else in `dist/`; returns the id.
+/// Files that are written from the build id, not hashed into it.
+const DERIVED: [&str; 3] = ["index.html", "precache.json", "build.json"];
+
+/// Stamps `dist/index.html` with the build id of everything else in `dist/`, and writes
+/// `precache.json` and `build.json`; returns the id.
 pub fn stamp(dist: &Path) -> Result<String, Failure> {
     let fail = |what: &str, e: std::io::Error| Failure(format!("stamping the build: {what}: {e}"));
     let mut all = Vec::new();
     files(dist, &mut all).map_err(|e| fail("listing dist/", e))?;
     all.sort();
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
-    for path in all.iter().filter(|p| p.file_name().is_some_and(|n| n != "index.html")) {
-        let rel = path.strip_prefix(dist).unwrap_or(path).to_string_lossy().replace('\\', "/");
-        fnv1a(&mut hash, rel.as_bytes());
-        fnv1a(&mut hash, &fs::read(path).map_err(|e| fail(&rel, e))?);
+    let rel = |path: &Path| path.strip_prefix(dist).unwrap_or(path).to_string_lossy().replace('\\', "/");
+    let hashed: Vec<(String, &std::path::PathBuf)> =
+        all.iter().map(|p| (rel(p), p)).filter(|(file, _)| !DERIVED.contains(&file.as_str())).collect();
+    for (file, path) in &hashed {
+        fnv1a(&mut hash, file.as_bytes());
+        fnv1a(&mut hash, &fs::read(path).map_err(|e| fail(file, e))?);
     }
     let id = format!("{:012x}", hash >> 16);
+    // The service worker caches every file but itself, and the page as the folder's URL.
+    let cached: Vec<String> = std::iter::once("./")
+        .chain(hashed.iter().map(|(file, _)| file.as_str()).filter(|file| *file != "sw.js"))
+        .map(|file| format!("\"{file}\""))
+        .collect();
+    let precache = format!("{{\"build\": \"{id}\", \"files\": [{}]}}\n", cached.join(", "));
+    fs::write(dist.join("precache.json"), precache).map_err(|e| fail("writing precache.json", e))?;
+    fs::write(dist.join("build.json"), format!("{{\"build\": \"{id}\"}}\n"))
+        .map_err(|e| fail("writing build.json", e))?;
     let index = dist.join("index.html");
     let html = fs::read_to_string(&index).map_err(|e| fail("reading index.html", e))?;
     let tag = "<script type=\"module\" src=";
@@ -56,7 +76,9 @@ pub fn stamp(dist: &Path) -> Result<String, Failure> {
     let stamped = stamped
         .replace("src=\"./boot.js\"", &format!("src=\"./boot.js?v={id}\""))
         .replace("href=\"./icons/favicon.svg\"", &format!("href=\"./icons/favicon.svg?v={id}\""))
-        .replace("href=\"icons/favicon.svg\"", &format!("href=\"icons/favicon.svg?v={id}\""));
+        .replace("href=\"icons/favicon.svg\"", &format!("href=\"icons/favicon.svg?v={id}\""))
+        .replace("href=\"./manifest.webmanifest\"", &format!("href=\"./manifest.webmanifest?v={id}\""))
+        .replace("href=\"manifest.webmanifest\"", &format!("href=\"manifest.webmanifest?v={id}\""));
     fs::write(&index, stamped).map_err(|e| fail("writing index.html", e))?;
     Ok(id)
 }
@@ -82,7 +104,13 @@ mod tests {
         assert!(stamped.contains(&format!("data-build=\"{a}\"")), "{stamped}");
         assert!(stamped.contains(&format!("src=\"./boot.js?v={a}\"")), "{stamped}");
         assert!(stamped.contains(&format!("favicon.svg?v={a}")), "{stamped}");
-        assert_eq!(write("one"), a, "the same files give the same id");
+        let precache = fs::read_to_string(dir.join("precache.json")).unwrap();
+        assert_eq!(
+            precache,
+            format!("{{\"build\": \"{a}\", \"files\": [\"./\", \"icons/favicon.svg\", \"softplay-worker.js\"]}}\n")
+        );
+        assert_eq!(fs::read_to_string(dir.join("build.json")).unwrap(), format!("{{\"build\": \"{a}\"}}\n"));
+        assert_eq!(write("one"), a, "the same files give the same id (precache.json and build.json aside)");
         assert_ne!(write("two"), a, "a changed worker changes the id");
         let _ = fs::remove_dir_all(&dir);
     }
