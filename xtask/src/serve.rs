@@ -20,6 +20,7 @@ fn content_type(path: &Path) -> &'static str {
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "json" => "application/json",
+        "webmanifest" => "application/manifest+json",
         "txt" => "text/plain; charset=utf-8",
         "safetensors" | "bin" => "application/octet-stream",
         _ => "application/octet-stream",
