@@ -7,6 +7,7 @@ pub mod home;
 pub mod loader;
 pub mod notices;
 pub mod route;
+pub mod share;
 pub mod theme;
 
 use leptos::{ev, prelude::*};
@@ -15,6 +16,7 @@ use web_sys::MouseEvent;
 use self::{
     notices::{NoticeKind, Notices, PageNotice},
     route::{decode_shell, encode_shell, LabQueries, Page},
+    share::ShareQr,
     theme::ThemeToggle,
 };
 use crate::{
@@ -195,6 +197,7 @@ pub fn App() -> impl IntoView {
             <nav id="site-nav" aria-label="Labs" class:open=move || menu_open.get()>
                 <ul>{Page::all().filter(|p| *p != Page::Home).map(nav_item).collect::<Vec<_>>()}</ul>
             </nav>
+            <ShareQr/>
             <ThemeToggle/>
         </header>
         <Notices/>

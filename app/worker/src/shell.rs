@@ -1,6 +1,7 @@
 //! The shell's own messages: the About page's compute check, a softmax over millions of seeded
 //! values in chunks with progress (the worker's proof of life and the page's responsiveness
-//! check), and its handler.
+//! check); the QR code of the current link (made here, so that the encoder is not part of the
+//! shell's page wasm); and its handler.
 
 use serde::{Deserialize, Serialize};
 use softplay_kernels::{softmax, Rng};
@@ -9,6 +10,10 @@ use crate::protocol::{Answer, Ask, Host, Reply};
 
 /// Largest vector the softmax demo accepts: 2^24 values (64 MiB of f32).
 pub const SOFTMAX_DEMO_MAX_LEN: u32 = 1 << 24;
+
+/// The most characters a QR code holds at the error correction used (M, which survives a
+/// smudged or badly lit projection): version 40's byte capacity.
+pub const QR_MAX_CHARS: usize = 2331;
 
 /// Values processed between two progress messages (and two yields to the event loop).
 const CHUNK: usize = 1 << 18;
@@ -19,12 +24,19 @@ const CHUNK: usize = 1 << 18;
 pub enum Request {
     /// Softmax over `len` seeded `N(0, scale²)` values, in chunks, with progress.
     Softmax { id: u32, len: u32, seed: u32, scale: f32 },
+    /// The QR code of `link`, as SVG.
+    Qr { id: u32, link: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Done {
     Softmax(SoftmaxSummary),
+    /// An SVG of dark modules on white with a 4-module quiet zone.
+    Qr {
+        id: u32,
+        svg: String,
+    },
 }
 
 /// Summary of a softmax demo run: enough to check the result without moving the vector back.
@@ -45,7 +57,7 @@ impl Ask for Request {
     const LAB: &'static str = "shell";
     fn id(&self) -> u32 {
         match self {
-            Request::Softmax { id, .. } => *id,
+            Request::Softmax { id, .. } | Request::Qr { id, .. } => *id,
         }
     }
     fn validate(&self) -> Result<(), String> {
@@ -59,6 +71,14 @@ impl Ask for Request {
                 }
                 Ok(())
             }
+            Request::Qr { ref link, .. } => match link.chars().count() {
+                0 => Err("an empty link has no QR code".into()),
+                n if n > QR_MAX_CHARS => Err(format!(
+                    "this link is {n} characters, more than a QR code holds ({QR_MAX_CHARS}); reset the settings you \
+                     did not mean to change, or share it with Copy link"
+                )),
+                _ => Ok(()),
+            },
         }
     }
 }
@@ -67,6 +87,7 @@ impl Answer for Done {
     fn id(&self) -> u32 {
         match self {
             Done::Softmax(s) => s.id,
+            Done::Qr { id, .. } => *id,
         }
     }
 }
@@ -77,7 +98,19 @@ pub async fn handle<H: Host>(request: Request, host: &H) -> Reply<Done> {
         Request::Softmax { id, len, seed, scale } => {
             Reply::Done(Done::Softmax(softmax_demo(host, id, len as usize, seed, scale).await))
         }
+        Request::Qr { id, link } => match qr_svg(&link) {
+            Ok(svg) => Reply::Done(Done::Qr { id, svg }),
+            Err(message) => Reply::Failed { id: Some(id), message },
+        },
     }
+}
+
+/// The SVG of `link`'s QR code at error correction M.
+pub fn qr_svg(link: &str) -> Result<String, String> {
+    use qrcode::{render::svg, EcLevel, QrCode};
+    let code = QrCode::with_error_correction_level(link.as_bytes(), EcLevel::M)
+        .map_err(|e| format!("no QR code for this link of {} characters ({e})", link.chars().count()))?;
+    Ok(code.render::<svg::Color>().dark_color(svg::Color("#000000")).light_color(svg::Color("#ffffff")).build())
 }
 
 /// Softmax over a long seeded vector, chunk by chunk, with progress after each chunk.
@@ -138,6 +171,22 @@ mod tests {
         let bad = Request::Softmax { id: 1, len: 10, seed: 0, scale: f32::NAN };
         assert!(bad.validate().unwrap_err().starts_with("scale=NaN"));
         assert!(Request::Softmax { id: 1, len: 10, seed: 0, scale: 2.0 }.validate().is_ok());
+    }
+
+    #[test]
+    fn a_link_becomes_an_svg_code_and_one_too_long_is_named() {
+        let host = TestHost::default();
+        let link = "http://127.0.0.1:8080/softplay/?page=attention&v=1&attn=lssa&n=128".to_string();
+        let Reply::Done(Done::Qr { id, svg }) = block_on(handle(Request::Qr { id: 4, link }, &host)) else {
+            panic!("no code");
+        };
+        assert_eq!(id, 4);
+        assert!(svg.starts_with("<?xml") && svg.contains("<svg") && svg.contains("#000000"), "{svg}");
+        assert!(Request::Qr { id: 1, link: "a".repeat(QR_MAX_CHARS) }.validate().is_ok());
+        assert!(qr_svg(&"a".repeat(QR_MAX_CHARS)).is_ok(), "the capacity is {QR_MAX_CHARS}");
+        let why = Request::Qr { id: 1, link: "a".repeat(QR_MAX_CHARS + 1) }.validate().unwrap_err();
+        assert!(why.starts_with("this link is 2332 characters, more than a QR code holds (2331)"), "{why}");
+        assert!(qr_svg(&"a".repeat(QR_MAX_CHARS + 1)).is_err());
     }
 
     #[test]
