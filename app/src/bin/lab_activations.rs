@@ -24,6 +24,12 @@ pub fn load(query: String) -> Vec<String> {
     mounted::load(query)
 }
 
+/// The settings on screen with the defaults dropped (a shorter link, for a QR code or a lesson).
+#[wasm_bindgen]
+pub fn short() -> String {
+    mounted::short()
+}
+
 #[wasm_bindgen]
 pub fn unmount() {
     mounted::unmount();

@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 
 use super::frame::PageLink;
 use crate::{
-    state::lab::{decode_lab, encode_lab, LabConfig},
+    state::lab::{decode_lab, encode_lab, encode_lab_short, LabConfig},
     worker::client::Compute,
 };
 
@@ -28,6 +28,10 @@ impl<C: LabConfig> Slot<C> {
         encode_lab(self.page, config)
     }
 
+    fn short_of(&self, config: &C) -> String {
+        encode_lab_short(self.page, config)
+    }
+
     /// The settings of `query`, and a notice for every value not used as written.
     fn config_of(&self, query: &str) -> (C, Vec<String>) {
         let (config, notices) = decode_lab(query);
@@ -40,12 +44,20 @@ type Load = Box<dyn Fn(&str) -> Vec<String>>;
 
 /// The mounted view (dropping it unmounts) and how to show another query.
 struct Mounted {
+    /// Cleared when the lab unmounts: answers still coming for it are dropped.
+    alive: Rc<std::cell::Cell<bool>>,
     _view: Box<dyn Any>,
     load: Load,
+    short: Box<dyn Fn() -> String>,
 }
 
 thread_local! {
     static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+    /// The owner of what outlives every mount (the lab's worker). Made on the first `mount`,
+    /// outside any view, so that it has no parent: an owner made inside a view is that view's
+    /// child and is disposed with it, which left a lab opened a second time with a worker whose
+    /// signals were gone.
+    static ROOT: Owner = Owner::new();
     /// The lab's worker: started once, kept while the page lives (coming back reuses it). A
     /// module is one lab, so it holds one lab's kind of worker.
     static WORKER: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
@@ -63,11 +75,8 @@ pub fn worker<Q: Ask, A: Answer>() -> Compute<Q, A> {
 /// Starts a compute worker (no GPU probe: the shell's worker probes the GPU once per page)
 /// that outlives every mount of the lab.
 pub fn start_worker<Q: Ask, A: Answer>() -> Compute<Q, A> {
-    let owner = Owner::new();
-    let compute = owner.with(Compute::start_cpu_only);
-    // The worker outlives every mount: its owner is never disposed.
-    std::mem::forget(owner);
-    compute
+    // The worker outlives every mount: its owner is the module's root, never disposed.
+    ROOT.with(|root| root.with(Compute::start_cpu_only))
 }
 
 /// Mounts `view` into `host` with the settings of `query`; `on_query` hears the query of every
@@ -81,6 +90,8 @@ pub fn mount<C: LabConfig>(
     view: fn(RwSignal<C>) -> AnyView,
 ) -> Vec<String> {
     unmount();
+    ROOT.with(|_| {});
+    let alive = crate::worker::client::mounted_now();
     let (first, notices) = slot.config_of(&query);
     let on_query_again = on_query.clone();
     let cell = Rc::new(std::cell::Cell::new(None));
@@ -107,7 +118,8 @@ pub fn mount<C: LabConfig>(
         }
         notices
     });
-    MOUNTED.with(|m| *m.borrow_mut() = Some(Mounted { _view: Box::new(handle), load }));
+    let short = Box::new(move || config.with_untracked(|c| slot.short_of(c)));
+    MOUNTED.with(|m| *m.borrow_mut() = Some(Mounted { alive, _view: Box::new(handle), load, short }));
     notices
 }
 
@@ -116,7 +128,15 @@ pub fn load(query: String) -> Vec<String> {
     MOUNTED.with(|m| m.borrow().as_ref().map(|mounted| (mounted.load)(&query)).unwrap_or_default())
 }
 
+/// The settings on screen with the defaults dropped: a shorter link to the same experiment.
+pub fn short() -> String {
+    MOUNTED.with(|m| m.borrow().as_ref().map(|mounted| (mounted.short)()).unwrap_or_default())
+}
+
 pub fn unmount() {
     let mounted = MOUNTED.with(|m| m.borrow_mut().take());
+    if let Some(m) = &mounted {
+        m.alive.set(false);
+    }
     drop(mounted);
 }

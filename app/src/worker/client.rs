@@ -104,6 +104,19 @@ impl<Q: Ask, A: Answer> Clone for Compute<Q, A> {
 }
 impl<Q: Ask, A: Answer> Copy for Compute<Q, A> {}
 
+thread_local! {
+    /// Whether the lab mounted now is still there (a lab module sets it at each mount).
+    static MOUNT: RefCell<Option<Rc<std::cell::Cell<bool>>>> = const { RefCell::new(None) };
+}
+
+/// A lab module's mount: requests sent while it is mounted answer only while it stays mounted.
+/// Returns the flag to clear when it unmounts.
+pub fn mounted_now() -> Rc<std::cell::Cell<bool>> {
+    let alive = Rc::new(std::cell::Cell::new(true));
+    MOUNT.with(|m| *m.borrow_mut() = Some(alive.clone()));
+    alive
+}
+
 impl<Q: Ask, A: Answer> Compute<Q, A> {
     /// Starts the worker. If it cannot start, the status says so and requests fail at once.
     pub fn start() -> Self {
@@ -173,7 +186,15 @@ impl<Q: Ask, A: Answer> Compute<Q, A> {
         let id = guard.next_id;
         guard.next_id += 1;
         let request = make(id);
-        let mut on_response: Handler<A> = Box::new(on_response);
+        // Answers for a lab that is gone (left while it computed; its worker lives on) are
+        // dropped: the mount that asked says whether it is still there.
+        let mount = MOUNT.with(|m| m.borrow().clone());
+        let mut on_response = on_response;
+        let mut on_response: Handler<A> = Box::new(move |reply| {
+            if mount.as_ref().is_none_or(|alive| alive.get()) {
+                on_response(reply);
+            }
+        });
         let Some(worker) = guard.worker.clone() else {
             drop(guard);
             on_response(Reply::Failed { id: Some(id), message: self.status.get_untracked().describe() });
