@@ -44,7 +44,13 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   const scope = new URL(self.registration.scope);
   if (request.method !== 'GET' || url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return;
-  if (ALWAYS_NETWORK.some((file) => url.pathname === scope.pathname + file)) return;
+  if (ALWAYS_NETWORK.some((file) => url.pathname === scope.pathname + file)) {
+    // From the network; with the network off, this worker's own build answers, so that the page
+    // sees no new version and no failed request (browsers do not all report offline alike).
+    const here = () => new Response(JSON.stringify({ build: BUILD, offline: true }), { headers: { 'Content-Type': 'application/json' } });
+    event.respondWith(fetch(request).catch(here));
+    return;
+  }
   event.respondWith(
     (async () => {
       const cache = await caches.open(CACHE);
