@@ -84,6 +84,9 @@ pub fn path_with_node_tools() -> String {
 /// Builds the release site into `dist/` with trunk, then stamps it with its build id.
 fn build_site() -> Step {
     step("build the release site (trunk)", || {
+        // trunk builds offline (trunk.toml): the crates come from the registry first, so that a
+        // fresh clone builds with `cargo xtask build` alone.
+        run(cargo().args(["fetch", "--locked"]))?;
         run(Command::new("trunk")
             .args(["build", "--config", "trunk.toml", "--release"])
             .env("PATH", path_with_node_tools()))?;
