@@ -32,7 +32,7 @@ async function offlineReady(page) {
   await page.waitForFunction(() => navigator.serviceWorker.controller?.state === 'activated', null, { timeout: 60_000 });
 }
 
-test('after one visit every lab works with the network off, training included', async () => {
+test('after one visit every lab and lesson works with the network off, training included', async () => {
   const { page, context, problems } = await open(browser, '', { serviceWorkers: 'allow' });
   await rendered(page);
   await offlineReady(page);
@@ -51,6 +51,11 @@ test('after one visit every lab works with the network off, training included', 
     await rendered(page);
     await page.waitForSelector(lab.ready, { timeout: 60_000 });
   }
+  // The lessons are files of the build too: their list and a step open offline.
+  await page.goto(`${BASE}?page=lessons`);
+  await page.waitForSelector('[data-testid=lesson-card]', { timeout: 60_000 });
+  await page.goto(`${BASE}?lesson=softmax-flattens&step=2`);
+  await page.waitForSelector('[data-testid=lesson-bar][data-step="2"]', { timeout: 60_000 });
   await page.goto(`${BASE}?${SMALL}`);
   await page.waitForSelector('[data-testid=train]', { timeout: 30_000 });
   await page.click('[data-testid=train]');

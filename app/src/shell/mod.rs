@@ -4,8 +4,10 @@
 
 pub mod about;
 pub mod home;
+pub mod lessons;
 pub mod loader;
 pub mod notices;
+pub mod present;
 pub mod route;
 pub mod share;
 pub mod theme;
@@ -14,8 +16,9 @@ use leptos::{ev, prelude::*};
 use web_sys::MouseEvent;
 
 use self::{
+    lessons::{author::Draft, play},
     notices::{NoticeKind, Notices, PageNotice},
-    route::{decode_shell, encode_shell, LabQueries, Page},
+    route::{decode_shell, encode_page, encode_shell, LabQueries, Page, ShellView},
     share::ShareQr,
     theme::ThemeToggle,
 };
@@ -34,6 +37,8 @@ pub struct AppState {
     pub page: RwSignal<Page>,
     /// Each lab's query, as the lab last wrote it.
     pub labs: RwSignal<LabQueries>,
+    /// How the page is shown: lesson, presenter mode, embed (the shell's own keys of the link).
+    pub view: RwSignal<ShellView>,
     pub notices: RwSignal<Vec<PageNotice>>,
     next_notice: StoredValue<u64>,
 }
@@ -43,6 +48,7 @@ impl AppState {
         AppState {
             page: RwSignal::new(Page::Home),
             labs: RwSignal::new(LabQueries::default()),
+            view: RwSignal::new(ShellView::default()),
             notices: RwSignal::new(Vec::new()),
             next_notice: StoredValue::new(1),
         }
@@ -52,9 +58,14 @@ impl AppState {
     /// becomes a notice (replacing the notices of the previous link).
     pub fn load_from_url(&self) {
         let mut labs = self.labs.get_untracked();
-        let (page, notes) = decode_shell(&url::current_query(), &mut labs);
+        let (page, view, notes) = decode_shell(&url::current_query(), &mut labs);
         self.labs.set(labs);
-        self.page.set(page);
+        if self.view.get_untracked() != view {
+            self.view.set(view);
+        }
+        if self.page.get_untracked() != page {
+            self.page.set(page);
+        }
         self.notices.update(|n| n.retain(|x| x.kind != NoticeKind::Link));
         for note in notes {
             self.notify(NoticeKind::Link, note.0);
@@ -64,8 +75,11 @@ impl AppState {
     /// Goes to `page` with a new history entry; that page's lab keeps its settings.
     pub fn navigate(&self, page: Page) {
         self.notices.update(|n| n.retain(|x| x.kind != NoticeKind::Link));
-        self.page.set(page);
-        url::push_query(&encode_shell(page, &self.labs.get_untracked()));
+        // The same page stays mounted (a lesson's next step in the same lab).
+        if self.page.get_untracked() != page {
+            self.page.set(page);
+        }
+        url::push_query(&self.query());
         if let Some(window) = web_sys::window() {
             window.scroll_to_with_x_and_y(0.0, 0.0);
             if let Some(main) = window.document().and_then(|d| d.get_element_by_id("main")) {
@@ -75,6 +89,17 @@ impl AppState {
                 }
             }
         }
+    }
+
+    /// The query of the page on screen: the page, its lab's settings, the view keys.
+    pub fn query(&self) -> String {
+        self.labs
+            .with_untracked(|labs| self.view.with_untracked(|view| encode_shell(self.page.get_untracked(), labs, view)))
+    }
+
+    /// Writes the page's query to the address bar now, without a new history entry.
+    pub fn replace_url(&self) {
+        url::replace_query(&self.query());
     }
 
     pub fn notify(&self, kind: NoticeKind, text: String) {
@@ -88,7 +113,7 @@ impl AppState {
 pub fn page_href(page: Page) -> String {
     match page {
         Page::Home => "./".into(),
-        other => format!("?page={}", other.name()),
+        other => format!("?{}", encode_page(other, &LabQueries::default())),
     }
 }
 
@@ -114,9 +139,12 @@ pub fn App() -> impl IntoView {
     state.load_from_url();
     let compute = ShellCompute::start();
     provide_context(compute);
-    provide_context(PageLink(Callback::new(move |_| {
-        state.labs.with_untracked(|labs| encode_shell(state.page.get_untracked(), labs))
-    })));
+    provide_context(PageLink(Callback::new(move |_| state.query())));
+    let lessons = lessons::provide(state);
+    Draft::provide();
+    lessons::open_from_url(state, lessons);
+    play::keys(state, lessons);
+    Effect::new(move |_| state.view.with(present::apply));
 
     // The URL follows the state (no new history entry), at most every URL_EVERY_MS while a
     // slider moves (browsers stop honouring a flood of history updates), and the title names
@@ -125,13 +153,13 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         let page = state.page.get();
         state.labs.track();
+        state.view.track();
         if !url_pending.get_value() {
             url_pending.set_value(true);
             set_timeout(
                 move || {
                     url_pending.set_value(false);
-                    let query = state.labs.with_untracked(|labs| encode_shell(state.page.get_untracked(), labs));
-                    url::replace_query(&query);
+                    state.replace_url();
                 },
                 std::time::Duration::from_millis(URL_EVERY_MS),
             );
@@ -144,7 +172,10 @@ pub fn App() -> impl IntoView {
             doc.set_title(&title);
         }
     });
-    window_event_listener(ev::popstate, move |_| state.load_from_url());
+    window_event_listener(ev::popstate, move |_| {
+        state.load_from_url();
+        lessons::open_from_url(state, lessons);
+    });
     Effect::new(move |_| {
         if let ComputeStatus::Stopped(why) = compute.status.get() {
             state.notify(NoticeKind::Error, format!("Computation is off: {why}"));
@@ -176,6 +207,32 @@ pub fn App() -> impl IntoView {
         }
     };
 
+    let content = move || match state.page.get() {
+        Page::Home => view! { <home::Home/> }.into_any(),
+        Page::Lab(lab) => view! { <loader::LabModule lab=lab/> }.into_any(),
+        Page::Lessons => view! { <lessons::index::LessonsPage/> }.into_any(),
+        Page::About => view! { <about::About/> }.into_any(),
+    };
+    let notes = state.view.with_untracked(|v| v.notes);
+    let embed = state.view.with_untracked(|v| v.embed);
+    if notes {
+        // The speaker notes window: the lesson's text and what comes next; no lab.
+        return view! {
+            <Notices/>
+            <main id="main" tabindex="-1"><play::Notes/></main>
+        }
+        .into_any();
+    }
+    if embed {
+        // One panel for an iframe: no header, navigation or footer.
+        return view! {
+            <Notices/>
+            <main id="main" tabindex="-1">{content}</main>
+            <present::OpenInSoftplay/>
+        }
+        .into_any();
+    }
+    let veiled = move || play::veiled(state, lessons);
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="site-header">
@@ -201,12 +258,10 @@ pub fn App() -> impl IntoView {
             <ThemeToggle/>
         </header>
         <Notices/>
-        <main id="main" tabindex="-1">
-            {move || match state.page.get() {
-                Page::Home => view! { <home::Home/> }.into_any(),
-                Page::Lab(lab) => view! { <loader::LabModule lab=lab/> }.into_any(),
-                Page::About => view! { <about::About/> }.into_any(),
-            }}
+        <main id="main" tabindex="-1" class:veiled=veiled class:in-lesson=move || lessons.open.with(Option::is_some)>
+            <play::LessonBar/>
+            <lessons::author::DraftBar/>
+            {content}
         </main>
         <footer class="site-footer">
             <p>
@@ -220,4 +275,5 @@ pub fn App() -> impl IntoView {
             </p>
         </footer>
     }
+    .into_any()
 }

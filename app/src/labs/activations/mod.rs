@@ -62,6 +62,7 @@ pub fn ActivationsLab() -> impl IntoView {
             <ListPicker
                 legend=format!("Functions (1 to {ACT_FNS_MAX})")
                 id_prefix="fn"
+                key=crate::labs::activations::settings::ACT_FNS_KEY
                 noun_one="function"
                 noun="functions"
                 min=1

@@ -297,6 +297,7 @@ pub fn Race() -> impl IntoView {
                 <ListPicker
                     legend=format!("Entrants (1 to {ACT_RACE_MAX}); each uses the parameters set above")
                     id_prefix="race"
+                    key=crate::labs::activations::settings::ACT_RACE_KEY
                     noun_one="entrant"
                     noun="entrants"
                     min=1

@@ -195,6 +195,7 @@ pub fn LossSettings() -> impl IntoView {
             <ListPicker
                 legend=format!("Losses (1 to {ALIGN_CURVES_MAX})")
                 id_prefix="loss"
+                key=crate::labs::alignment::settings::ALIGN_CURVES_KEY
                 noun_one="loss"
                 noun="losses"
                 min=1

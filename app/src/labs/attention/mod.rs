@@ -104,6 +104,7 @@ pub fn AttentionLab() -> impl IntoView {
                 <ListPicker
                     legend=format!("Compare ({ATTN_CMP_MIN} to {ATTN_CMP_MAX})")
                     id_prefix="cmp"
+                    key=crate::labs::attention::settings::ATTN_CMP_KEY
                     noun_one="variant"
                     noun="variants side by side"
                     min=ATTN_CMP_MIN

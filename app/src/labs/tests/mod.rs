@@ -5,6 +5,7 @@
 
 use proptest::prelude::*;
 
+mod lessons;
 mod strategies;
 use strategies::{any_labs, assert_in_range, pick, query_like};
 
@@ -13,7 +14,7 @@ use crate::{
     shell::route::{decode_shell, LabQueries},
     state::{
         codec::{parse_query, Choice, FloatParam, IntParam, Notice},
-        lab::{choice_enum, decode_lab, encode_lab},
+        lab::{choice_enum, decode_lab, encode_lab, encode_lab_short},
     },
 };
 
@@ -25,6 +26,7 @@ choice_enum!(
         Activations => ("activations", "Activations"),
         Alignment => ("alignment", "Alignment"),
         Model => ("model", "Model"),
+        Lessons => ("lessons", "Lessons"),
         About => ("about", "About"),
     }
 );
@@ -41,14 +43,14 @@ struct Labs {
 /// A whole link as the page reads it: the page from the shell, then that lab's settings (and
 /// notices) from the lab; the other labs keep theirs.
 fn decode(query: &str, labs: &mut Labs) -> (Page, Vec<Notice>) {
-    let (page, shell_notices) = decode_shell(query, &mut LabQueries::default());
+    let (page, _, shell_notices) = decode_shell(query, &mut LabQueries::default());
     let page = *Page::ALL.iter().find(|p| p.name() == page.name()).expect("every page is listed");
     let notices = match page {
         Page::Attention => lab_into(query, &mut labs.attention),
         Page::Activations => lab_into(query, &mut labs.activations),
         Page::Alignment => lab_into(query, &mut labs.alignment),
         Page::Model => lab_into(query, &mut labs.model),
-        Page::Home | Page::About => shell_notices,
+        Page::Home | Page::Lessons | Page::About => shell_notices,
     };
     (page, notices)
 }
@@ -64,6 +66,7 @@ fn encode(page: Page, labs: &Labs) -> String {
     match page {
         Page::Home => String::new(),
         Page::About => "page=about".into(),
+        Page::Lessons => "page=lessons".into(),
         Page::Attention => encode_lab(page.name(), &labs.attention),
         Page::Activations => encode_lab(page.name(), &labs.activations),
         Page::Alignment => encode_lab(page.name(), &labs.alignment),
@@ -156,7 +159,7 @@ fn unknown_page_falls_back_to_home_and_says_so() {
     assert_eq!(page, Page::Home);
     assert_eq!(
         notes,
-        vec!["ignored page=secret: must be one of home, attention, activations, alignment, model, about; using home"]
+        vec!["ignored page=secret: must be one of home, attention, activations, alignment, model, lessons, about; using home"]
     );
 }
 
@@ -211,8 +214,43 @@ proptest! {
             Page::Activations => prop_assert_eq!(&back.activations, &labs.activations),
             Page::Alignment => prop_assert_eq!(&back.alignment, &labs.alignment),
             Page::Model => prop_assert_eq!(&back.model, &labs.model),
-            Page::Home | Page::About => prop_assert_eq!(&back, &Labs::default()),
+            Page::Home | Page::Lessons | Page::About => prop_assert_eq!(&back, &Labs::default()),
         }
+    }
+}
+
+/// The link of `page` with its lab's settings at their defaults left out.
+fn encode_short(page: Page, labs: &Labs) -> String {
+    match page {
+        Page::Attention => encode_lab_short(page.name(), &labs.attention),
+        Page::Activations => encode_lab_short(page.name(), &labs.activations),
+        Page::Alignment => encode_lab_short(page.name(), &labs.alignment),
+        Page::Model => encode_lab_short(page.name(), &labs.model),
+        other => encode(other, labs),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// The short link (a QR code's, a lesson step's) opens exactly the settings of the full one.
+    #[test]
+    fn the_short_link_reads_back_to_the_same_settings(labs in any_labs(), page in pick::<Page>()) {
+        let short = encode_short(page, &labs);
+        let mut back = Labs::default();
+        let (read_page, notes) = decode(&short, &mut back);
+        prop_assert_eq!(read_page, page);
+        prop_assert!(notes.is_empty(), "{:?} gave notices {:?}", short, notes);
+        prop_assert_eq!(encode(page, &back), encode(page, &labs));
+        prop_assert!(short.len() <= encode(page, &labs).len());
+    }
+}
+
+#[test]
+fn the_short_link_of_the_defaults_names_only_the_lab() {
+    let labs = Labs::default();
+    for page in [Page::Attention, Page::Activations, Page::Alignment, Page::Model] {
+        assert_eq!(encode_short(page, &labs), format!("page={}&v=2", page.name()));
     }
 }
 
@@ -286,11 +324,12 @@ proptest! {
     #[test]
     fn the_shell_reads_any_query_without_panicking(query in query_like()) {
         let mut labs = LabQueries::default();
-        let (page, _) = decode_shell(&query, &mut labs);
-        let again = crate::shell::route::encode_shell(page, &labs);
+        let (page, view, _) = decode_shell(&query, &mut labs);
+        let again = crate::shell::route::encode_shell(page, &labs, &view);
         let mut relabs = LabQueries::default();
-        let (repage, _) = decode_shell(&again, &mut relabs);
+        let (repage, review, _) = decode_shell(&again, &mut relabs);
         prop_assert_eq!(repage, page);
+        prop_assert_eq!(review, view);
     }
 }
 
