@@ -175,6 +175,22 @@ test('the Lessons page lists every lesson; a card starts it at step 1, its figur
   );
   await page.waitForSelector('.variant-panel .heatmap[data-draws]:not([data-draws="0"])', { timeout: LAB_MS });
   await page.screenshot({ path: `${OUT}/lesson-step-1280.png` });
+
+  // "Hide text" folds the step's text away (its question and answer stay): the figure moves up,
+  // and the fold holds on the next step.
+  const figureTop = () => page.evaluate(() => document.querySelector('.variant-panel .heatmap').getBoundingClientRect().top);
+  const unfolded = await figureTop();
+  await page.click('[data-testid=lesson-fold]');
+  await page.waitForSelector('[data-testid=lesson-bar] .lesson-text', { state: 'detached', timeout: WAIT_MS });
+  assert.equal(await page.isVisible('[data-testid=lesson-answer]'), true, 'the answer stays when the text is folded');
+  const folded = await figureTop();
+  assert.ok(folded < unfolded - 40, `the figure moves up: ${unfolded} → ${folded} px`);
+  await page.click('[data-testid=lesson-next]');
+  await atStep(page, lesson, 2);
+  assert.equal(await page.$('[data-testid=lesson-bar] .lesson-text'), null, 'the next step stays folded');
+  await page.screenshot({ path: `${OUT}/lesson-folded-1280.png` });
+  await page.click('[data-testid=lesson-fold]');
+  await page.waitForSelector('[data-testid=lesson-bar] .lesson-text', { timeout: WAIT_MS });
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -62,6 +62,8 @@ pub struct Lessons {
     pub guesses: RwSignal<BTreeMap<usize, f64>>,
     /// Why the requested lesson could not be opened.
     pub failed: RwSignal<Option<String>>,
+    /// The step's text folded away (its question stays), so that the figure moves up.
+    pub folded: RwSignal<bool>,
     channel: StoredValue<Option<web_sys::BroadcastChannel>, LocalStorage>,
 }
 
@@ -71,6 +73,7 @@ impl Lessons {
             open: RwSignal::new(None),
             guesses: RwSignal::new(BTreeMap::new()),
             failed: RwSignal::new(None),
+            folded: RwSignal::new(false),
             channel: StoredValue::new_local(None),
         }
     }

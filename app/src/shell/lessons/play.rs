@@ -199,6 +199,7 @@ pub fn LessonBar() -> impl IntoView {
     let lessons = expect_context::<Lessons>();
     move || {
         let (open, index) = lessons.current(state)?;
+        let folded = lessons.folded.get();
         let steps = open.lesson.steps.len();
         let step = open.lesson.steps[index].clone();
         let href = step_href(&open, index);
@@ -240,12 +241,21 @@ pub fn LessonBar() -> impl IntoView {
                     <span class="lesson-tools">
                         <a href=href.clone() data-testid="lesson-step-link" title="This step's link: it opens the lesson here">"Step link"</a>
                         <button type="button" data-testid="speaker-notes" on:click=move |_| open_notes(state)>"Speaker notes"</button>
+                        <button
+                            type="button"
+                            data-testid="lesson-fold"
+                            aria-expanded=if folded { "false" } else { "true" }
+                            title=if folded { "Show the step's text" } else { "Fold the step's text away, so that the figure moves up" }
+                            on:click=move |_| lessons.folded.update(|f| *f = !*f)
+                        >
+                            {if folded { "Show text" } else { "Hide text" }}
+                        </button>
                         <button type="button" data-testid="fullscreen" on:click=move |_| fullscreen()>"Fullscreen"</button>
                         <button type="button" data-testid="lesson-close" aria-label="Close the lesson" title="Close the lesson (the lab stays)" on:click=move |_| lessons.close(state)>"✕"</button>
                     </span>
                 </div>
                 <h2 class="lesson-step-title">{step.title.clone()}</h2>
-                <div class="lesson-text">{paragraphs(&step.text)}</div>
+                {(!folded).then(|| view! { <div class="lesson-text">{paragraphs(&step.text)}</div> })}
                 {step.question.clone().map(|q| view! { <Ask question=q index=index/> })}
             </section>
         })
