@@ -256,22 +256,26 @@ test('Next, Back, ←/→ and PageUp/PageDown move between steps, each showing i
   await again.context.close();
 });
 
-test('a lesson step on a phone', async () => {
-  const lesson = LESSONS['softmax-flattens'];
-  const { page, context, problems } = await open(browser, '?lesson=softmax-flattens&step=2', { viewport: PHONE, touch: true });
-  await rendered(page);
-  await atStep(page, lesson, 2);
-  await page.waitForSelector('.bench-main', { state: 'attached', timeout: LAB_MS });
-  const box = await page.locator('[data-testid=lesson-bar]').boundingBox();
-  assert.ok(box.x >= 0 && box.x + box.width <= PHONE.width + 0.5, `the lesson bar spans ${box.x}..${box.x + box.width} px of ${PHONE.width}`);
-  for (const sel of ['[data-testid=lesson-number]', '[data-testid=lesson-commit]', '[data-testid=lesson-next]']) {
-    const b = await page.locator(sel).boundingBox();
-    assert.ok(b && b.x >= 0 && b.x + b.width <= PHONE.width + 0.5, `${sel} is on the screen: ${JSON.stringify(b)}`);
-  }
-  await page.screenshot({ path: `${OUT}/lesson-step-phone.png` });
-  assert.deepEqual(problems, []);
-  await context.close();
-});
+for (const colorScheme of ['light', 'dark']) {
+  test(`a lesson step on a phone (${colorScheme}): the bar fits, the presenter's tools wait for a wider screen`, async () => {
+    const lesson = LESSONS['softmax-flattens'];
+    const { page, context, problems } = await open(browser, '?lesson=softmax-flattens&step=2', { viewport: PHONE, touch: true, colorScheme });
+    await rendered(page);
+    await atStep(page, lesson, 2);
+    await page.waitForSelector('.bench-main', { state: 'attached', timeout: LAB_MS });
+    const box = await page.locator('[data-testid=lesson-bar]').boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= PHONE.width + 0.5, `the lesson bar spans ${box.x}..${box.x + box.width} px of ${PHONE.width}`);
+    for (const sel of ['[data-testid=lesson-number]', '[data-testid=lesson-commit]', '[data-testid=lesson-next]', '[data-testid=lesson-fold]']) {
+      const b = await page.locator(sel).boundingBox();
+      assert.ok(b && b.x >= 0 && b.x + b.width <= PHONE.width + 0.5, `${sel} is on the screen: ${JSON.stringify(b)}`);
+    }
+    assert.equal(await page.isVisible('[data-testid=speaker-notes]'), false, 'no speaker notes button on a phone');
+    assert.equal(await page.isVisible('[data-testid=fullscreen]'), false, 'no fullscreen button on a phone');
+    await page.screenshot({ path: `${OUT}/lesson-step-phone-${colorScheme}.png` });
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+}
 
 test('every built-in lesson: each step opens its lab with its link, its question veiled, and no notice', async () => {
   const { page, context, problems } = await open(browser, '?page=lessons');

@@ -180,7 +180,7 @@ pub fn present_href(state: AppState, show: Option<Vec<String>>) -> String {
 }
 
 /// The narrowest an embedded panel is made to fit its frame.
-const FIT_MIN_PX: f64 = 300.0;
+pub const FIT_MIN_PX: f64 = 300.0;
 
 /// Fits an embedded panel into its frame without scrolling: its figures take their width and
 /// keep their shape, so the panel is narrowed (centred) until its height fits, by bisection, down
