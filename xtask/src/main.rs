@@ -10,11 +10,13 @@
 //! (ours against tfjs-wasm and onnxruntime-web), `cargo xtask bench activations` (simd128
 //! against scalar), `cargo xtask bench model` (training steps against tfjs-wasm) and `cargo
 //! xtask bench model --gpu` (on WebGPU, against our CPU and tfjs-webgpu), all in
-//! `bench.rs`. Each step prints what it does and
+//! `bench.rs`; `cargo xtask fuzz` (a million mutated links per lab and a million mutated
+//! checkpoints, in `fuzz.rs`). Each step prints what it does and
 //! how long it took. Nothing here downloads a browser, a toolchain or a tool binary from outside
 //! the package registries: tools come from the Rust package registry (built from source), npm, PyPI and Debian.
 
 mod bench;
+mod fuzz;
 mod house;
 mod serve;
 mod stamp;
@@ -236,9 +238,10 @@ fn main() -> ExitCode {
         // The end-to-end tests alone, against the dist/ already built.
         Some("e2e") => step("end-to-end tests (Playwright, Chromium, site under /softplay/)", e2e),
         Some("bench") => bench::bench_cmd(&args[1..]),
+        Some("fuzz") => fuzz::fuzz_cmd(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e | bench attention | bench activations | bench model [--gpu [SIZE …]]"
+                "usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e | fuzz [--links N] [--checkpoints N] | bench attention | bench activations | bench model [--gpu [SIZE …]]"
             );
             return ExitCode::from(2);
         }

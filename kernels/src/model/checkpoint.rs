@@ -78,7 +78,8 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint, String> {
     };
     let mut metadata = BTreeMap::new();
     let mut tensors = Vec::new();
-    let mut covered = 0usize;
+    // Each tensor's byte range, to check that together they tile the data exactly.
+    let mut ranges: Vec<(usize, usize, String)> = Vec::new();
     for (name, value) in entries {
         if name == "__metadata__" {
             let Json::Object(pairs) = value else { return Err("__metadata__ is not an object".into()) };
@@ -92,7 +93,7 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint, String> {
         let field = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         match field("dtype") {
             Some(Json::String(d)) if d == "F32" => {}
-            Some(Json::String(d)) => return Err(format!("tensor {name:?} is {d}; only F32 tensors can be read")),
+            Some(Json::String(d)) => return Err(format!("tensor {name:?} is {d:?}; only F32 tensors can be read")),
             _ => return Err(format!("tensor {name:?} has no dtype")),
         }
         let shape = match field("shape") {
@@ -114,7 +115,7 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint, String> {
                 data.len()
             ));
         }
-        covered += end - start;
+        ranges.push((start, end, name.clone()));
         let values: Vec<f32> =
             data[start..end].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         if !all_finite(&values) {
@@ -122,8 +123,24 @@ pub fn read(bytes: &[u8]) -> Result<Checkpoint, String> {
         }
         tensors.push((name, shape, values));
     }
-    if covered != data.len() {
-        return Err(format!("the tensors cover {covered} of the {} data bytes", data.len()));
+    // The ranges, in order, must meet end to start from byte 0 to the last: no overlap (two
+    // tensors sharing bytes), no gap, nothing left over.
+    ranges.sort();
+    let mut at = 0usize;
+    for (i, (start, end, name)) in ranges.iter().enumerate() {
+        if *start < at {
+            let (_, prev_end, prev) = &ranges[i - 1];
+            return Err(format!(
+                "tensors {prev:?} (bytes ..{prev_end}) and {name:?} (bytes {start}..{end}) overlap: each byte belongs to one tensor"
+            ));
+        }
+        if *start > at {
+            return Err(format!("data bytes {at}..{start} belong to no tensor"));
+        }
+        at = *end;
+    }
+    if at != data.len() {
+        return Err(format!("the tensors cover {at} of the {} data bytes", data.len()));
     }
     Ok(Checkpoint { metadata, tensors })
 }
@@ -236,7 +253,12 @@ impl<'a> Parser<'a> {
                 if !self.eat(b'}') {
                     loop {
                         self.space();
+                        let key_at = self.at;
                         let key = self.string()?;
+                        if entries.iter().any(|(k, _): &(String, Json)| *k == key) {
+                            self.at = key_at;
+                            return self.fail(&format!("the name {key:?} appears twice in one object"));
+                        }
                         if !self.eat(b':') {
                             return self.fail("expected ':'");
                         }
@@ -268,15 +290,7 @@ impl<'a> Parser<'a> {
                 Json::Array(items)
             }
             Some(b'"') => Json::String(self.string()?),
-            Some(c) if c.is_ascii_digit() || *c == b'-' => {
-                let start = self.at;
-                while self.at < self.s.len()
-                    && matches!(self.s[self.at], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-                {
-                    self.at += 1;
-                }
-                Json::Number(String::from_utf8_lossy(&self.s[start..self.at]).into_owned())
-            }
+            Some(c) if c.is_ascii_digit() || *c == b'-' => Json::Number(self.number()?),
             _ => {
                 let rest = &self.s[self.at..];
                 let word = [&b"true"[..], b"false", b"null"].into_iter().find(|w| rest.starts_with(w));
@@ -291,6 +305,55 @@ impl<'a> Parser<'a> {
         };
         self.depth -= 1;
         Ok(v)
+    }
+
+    /// A number as JSON writes it: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn number(&mut self) -> Result<String, String> {
+        let start = self.at;
+        let digits = |p: &mut Self| {
+            let from = p.at;
+            while p.s.get(p.at).is_some_and(u8::is_ascii_digit) {
+                p.at += 1;
+            }
+            p.at - from
+        };
+        if self.s.get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        let int_at = self.at;
+        match digits(self) {
+            0 => return self.fail("a number without digits"),
+            n if n > 1 && self.s[int_at] == b'0' => return self.fail("a number with a leading zero"),
+            _ => {}
+        }
+        if self.s.get(self.at) == Some(&b'.') {
+            self.at += 1;
+            if digits(self) == 0 {
+                return self.fail("a number without digits after its point");
+            }
+        }
+        if matches!(self.s.get(self.at), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.s.get(self.at), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            if digits(self) == 0 {
+                return self.fail("a number without digits in its exponent");
+            }
+        }
+        Ok(String::from_utf8_lossy(&self.s[start..self.at]).into_owned())
+    }
+
+    /// Four hex digits of a `\u` escape.
+    fn hex4(&mut self) -> Result<u32, String> {
+        let hex = self.s.get(self.at..self.at + 4).and_then(|h| std::str::from_utf8(h).ok());
+        match hex.filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit())).and_then(|h| u32::from_str_radix(h, 16).ok()) {
+            Some(code) => {
+                self.at += 4;
+                Ok(code)
+            }
+            None => self.fail("bad \\u escape"),
+        }
     }
 
     fn string(&mut self) -> Result<String, String> {
@@ -319,17 +382,29 @@ impl<'a> Parser<'a> {
                         Some(b'b') => out.push(8),
                         Some(b'f') => out.push(12),
                         Some(b'u') => {
-                            let hex = self.s.get(self.at..self.at + 4).and_then(|h| std::str::from_utf8(h).ok());
-                            let Some(code) = hex.and_then(|h| u32::from_str_radix(h, 16).ok()) else {
-                                return self.fail("bad \\u escape");
+                            let mut code = self.hex4()?;
+                            // A character beyond U+FFFF is written as a surrogate pair, high
+                            // then low; a surrogate alone is no character.
+                            if (0xD800..0xDC00).contains(&code) {
+                                if self.s.get(self.at..self.at + 2) != Some(&b"\\u"[..]) {
+                                    return self.fail("a \\u escape of a lone high surrogate");
+                                }
+                                self.at += 2;
+                                let low = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&low) {
+                                    return self.fail("a high surrogate not followed by a low one");
+                                }
+                                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                            }
+                            let Some(ch) = char::from_u32(code) else {
+                                return self.fail("a \\u escape of a lone low surrogate");
                             };
-                            self.at += 4;
-                            let ch = char::from_u32(code).unwrap_or('\u{fffd}');
                             out.extend_from_slice(ch.to_string().as_bytes());
                         }
                         _ => return self.fail("bad escape"),
                     }
                 }
+                Some(&c) if c < 0x20 => return self.fail("a control character inside a string"),
                 Some(&c) => {
                     out.push(c);
                     self.at += 1;
@@ -405,5 +480,66 @@ mod tests {
         assert!(ck.params_for(&layer_norm).unwrap_err().contains("no tensor \"layers.0.ln1_bias\""));
         let tied = Config { tied: true, ..c.clone() };
         assert!(ck.params_for(&tied).unwrap_err().contains("tensor \"out\" this model does not have"));
+    }
+
+    /// A file of f32 tensors from its header text and data bytes.
+    fn raw(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    #[test]
+    fn tensors_that_share_bytes_or_a_name_are_refused() {
+        let data = [0u8; 16];
+        // Two tensors of 8 bytes over 16 bytes, but both starting at 4: the sum of their sizes
+        // is right, yet they share bytes 4..8 and bytes 0..4 belong to no tensor.
+        let overlap = raw(
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#,
+            &data,
+        );
+        let err = read(&overlap).unwrap_err();
+        assert!(err.contains("data bytes 0..4 belong to no tensor"), "{err}");
+        let overlap = raw(
+            r#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[3],"data_offsets":[4,16]}}"#,
+            &data,
+        );
+        let err = read(&overlap).unwrap_err();
+        assert!(err.contains("\"a\" (bytes ..12) and \"b\" (bytes 4..16) overlap"), "{err}");
+        let twice = raw(
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#,
+            &data,
+        );
+        let err = read(&twice).unwrap_err();
+        assert!(err.contains("the name \"a\" appears twice"), "{err}");
+        // In order and touching: read.
+        let fine = raw(
+            r#"{"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#,
+            &data,
+        );
+        assert_eq!(read(&fine).unwrap().tensors.len(), 2);
+    }
+
+    #[test]
+    fn the_header_is_strict_json_with_surrogate_pairs_decoded() {
+        let meta = |text: &str| read(&raw(&format!(r#"{{"__metadata__":{{"k":"{text}"}}}}"#), &[]));
+        assert_eq!(meta(r"\ud83d\ude00 ok").unwrap().metadata["k"], "\u{1F600} ok");
+        assert_eq!(meta(r"\u00e9\u4e2d").unwrap().metadata["k"], "é中");
+        assert!(meta(r"\ud83d alone").unwrap_err().contains("lone high surrogate"));
+        assert!(meta(r"\ude00").unwrap_err().contains("lone low surrogate"));
+        assert!(meta(r"\ud83d\u0041").unwrap_err().contains("not followed by a low one"));
+        assert!(meta("tab\there").unwrap_err().contains("control character"));
+        assert!(meta(r"\u12zz").unwrap_err().contains("bad \\u escape"));
+        let offsets = |o: &str| {
+            read(&raw(&format!(r#"{{"a":{{"dtype":"F32","shape":[1],"data_offsets":[{o}]}}}}"#), &[0; 4])).map(|_| ())
+        };
+        assert_eq!(offsets("0,4"), Ok(()));
+        assert!(offsets("00,4").unwrap_err().contains("leading zero"));
+        assert!(offsets("-,4").unwrap_err().contains("without digits"));
+        assert!(offsets("0,4.").unwrap_err().contains("after its point"));
+        assert!(offsets("0,4e").unwrap_err().contains("exponent"));
+        assert!(offsets("0,4e0").unwrap_err().contains("no data_offsets"), "a number, but not a whole one as written");
+        assert!(offsets("0,-4").unwrap_err().contains("no data_offsets"));
     }
 }

@@ -22,7 +22,7 @@ pub(super) fn float_in(p: FloatParam) -> BoxedStrategy<f64> {
     }
 }
 
-pub(super) fn any_labs() -> impl Strategy<Value = Labs> {
+pub(super) fn any_attention() -> BoxedStrategy<AttentionConfig> {
     let compare = prop::sample::subsequence(AttentionVariant::ALL.to_vec(), ATTN_CMP_MIN..=ATTN_CMP_MAX).prop_shuffle();
     let table = (int_in(ATTN_TN), int_in(ATTN_TD)).prop_flat_map(|(n, d)| {
         let cells = (n * d) as usize;
@@ -65,6 +65,10 @@ pub(super) fn any_labs() -> impl Strategy<Value = Labs> {
                 race_len,
             },
         );
+    attention.boxed()
+}
+
+pub(super) fn any_activations() -> BoxedStrategy<ActivationsConfig> {
     let coefficients = |c: &Coefficients| prop::collection::vec(-c.limit..=c.limit, c.params.len());
     let activations = (
         (
@@ -130,6 +134,10 @@ pub(super) fn any_labs() -> impl Strategy<Value = Labs> {
                 seed,
             },
         );
+    activations.boxed()
+}
+
+pub(super) fn any_alignment() -> BoxedStrategy<AlignmentConfig> {
     // Per prompt, a chosen and a rejected set of distinct responses below V.
     let toy_pairs = int_in(TOY_V).prop_flat_map(|v| {
         let prompt = prop::sample::subsequence((0..v).collect::<Vec<u32>>(), 2..=6).prop_shuffle().prop_map(|ids| {
@@ -204,6 +212,10 @@ pub(super) fn any_labs() -> impl Strategy<Value = Labs> {
                 seed,
             },
         );
+    alignment.boxed()
+}
+
+pub(super) fn any_model() -> BoxedStrategy<ModelConfig> {
     let model = (
         (pick(), int_in(MODEL_LEN), int_in(MODEL_BATCH), pick(), float_in(MODEL_LSSAR_P), pick(), pick(), pick()),
         (
@@ -255,12 +267,12 @@ pub(super) fn any_labs() -> impl Strategy<Value = Labs> {
                 backend,
             },
         );
-    (attention, activations, alignment, model).prop_map(|(attention, activations, alignment, model)| Labs {
-        attention,
-        activations,
-        alignment,
-        model,
-    })
+    model.boxed()
+}
+
+pub(super) fn any_labs() -> impl Strategy<Value = Labs> {
+    (any_attention(), any_activations(), any_alignment(), any_model())
+        .prop_map(|(attention, activations, alignment, model)| Labs { attention, activations, alignment, model })
 }
 
 pub(super) fn assert_in_range(labs: &Labs) {
