@@ -214,6 +214,98 @@ test('inspect a run; checkpoints round-trip through download and upload, and thr
   await context.close();
 });
 
+/** The saved checkpoints' sizes, as the page keeps them in IndexedDB. */
+function savedSizes(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open('softplay');
+        req.onsuccess = () => {
+          const all = req.result.transaction('checkpoint-sizes').objectStore('checkpoint-sizes').getAll();
+          all.onsuccess = () => (req.result.close(), resolve(all.result));
+          all.onerror = () => reject(all.error);
+        };
+        req.onerror = () => reject(req.error);
+      }),
+  );
+}
+
+test('Save in browser says "Saved" only once the browser has stored it; a full storage is named in plain words and the run stays', async () => {
+  const { page, context, problems } = await open(browser, '?page=model&task=copy&len=4&steps=20&batch=8');
+  await labReady(page);
+  await openTab(page, 'checkpoints');
+  await waitForText(page, '[data-testid=storage-figures]', /This site stores [\d.]+ [MG]B of the [\d.]+ [MG]B this browser allows it\./);
+  await page.click('[data-testid=train]');
+  await runsDone(page, 1);
+
+  // The site's storage made full: 200 KB in a cache, then the browser's quota for the site set
+  // (DevTools protocol) to what it uses plus 20 KB, less than the checkpoint. The save's
+  // transaction aborts, and the page says so instead of "Saved".
+  const usage = await page.evaluate(async () => {
+    await (await caches.open('filler')).put('/filler', new Response(new Uint8Array(200_000)));
+    return (await navigator.storage.estimate()).usage;
+  });
+  const cdp = await context.newCDPSession(page);
+  const origin = new URL(page.url()).origin;
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 20_000 });
+  await page.click('[data-testid=runs-table] tbody tr:first-child >> text=Save in browser');
+  await waitForText(
+    page,
+    '[data-testid=lab-error]',
+    /could not save softplay-model-.*-run1-step20\.safetensors in this browser: the browser refused to store \d+\.\d MB: its storage for this site is full; the run is still here — download it instead/,
+  );
+  assert.equal(await page.locator('[data-testid=lab-info]').count(), 0, 'no "Saved"');
+  assert.doesNotMatch((await textOf(page, '[data-testid=saved-table]')) ?? '', /step20/);
+  assert.equal(await page.locator('[data-testid=runs-table] tbody tr').count(), 1, 'the run is kept');
+  await waitForText(page, '[data-testid=storage-figures]', /This site stores 0\.[2-9] MB/);
+
+  // Room again: saved, listed with its step and size.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  await page.click('[data-testid=runs-table] tbody tr:first-child >> text=Save in browser');
+  await waitForText(page, '[data-testid=lab-info]', /Saved softplay-model-.*-run1-step20\.safetensors in this browser \(\d+\.\d MB\)\./);
+  assert.equal(await page.locator('[data-testid=lab-error]').count(), 0, 'the earlier refusal is cleared');
+  await waitForText(page, '[data-testid=saved-table]', /run1-step20\.safetensors\s*20\s*\d+ KB/);
+  // The first save asked the browser to keep the site's storage; the page says what it answered.
+  await waitForText(page, '[data-testid=storage-figures]', /persistent storage (granted|not granted)/);
+  const sizes = await savedSizes(page);
+  assert.equal(sizes.length, 1, JSON.stringify(sizes));
+  assert.ok(sizes[0].step === 20 && sizes[0].bytes > 10_000, JSON.stringify(sizes));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('the saved list reads sizes only, and a database left by an older page (files without sizes) is listed, measured once and kept', async () => {
+  const { page, context, problems } = await open(browser, '?page=about');
+  await page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const req = indexedDB.open('softplay', 1);
+        req.onupgradeneeded = () => req.result.createObjectStore('checkpoints');
+        req.onsuccess = () => {
+          const tx = req.result.transaction('checkpoints', 'readwrite');
+          tx.objectStore('checkpoints').put(new Uint8Array(3000), 'older.safetensors');
+          tx.oncomplete = () => (req.result.close(), resolve());
+          tx.onerror = () => reject(tx.error);
+        };
+        req.onerror = () => reject(req.error);
+      }),
+  );
+  await page.goto(page.url().replace('page=about', 'page=model'));
+  await labReady(page);
+  await openTab(page, 'checkpoints');
+  await waitForText(page, '[data-testid=saved-table]', /older\.safetensors\s*0\s*3 KB/);
+  await eventually(page, async () => assert.deepEqual(await savedSizes(page), [{ bytes: 3000, step: 0 }]), 'its size written beside it');
+  await page.reload();
+  await labReady(page);
+  await openTab(page, 'checkpoints');
+  await waitForText(page, '[data-testid=saved-table]', /older\.safetensors\s*0\s*3 KB/);
+  await page.click('[data-testid=saved-table] tbody tr:has-text("older") >> text=Delete');
+  await page.waitForSelector('[data-testid=saved-table]', { state: 'detached' });
+  assert.deepEqual(await savedSizes(page), []);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('a bad link is named value by value, and settings that make no model say why', async () => {
   const { page, context } = await open(browser, '?page=model&layers=9&heads=3&lr=-1&bogus=1');
   await labReady(page);
