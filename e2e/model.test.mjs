@@ -214,7 +214,7 @@ test('inspect a run; checkpoints round-trip through download and upload, and thr
   await context.close();
 });
 
-/** The saved checkpoints' sizes, as the page keeps them in IndexedDB. */
+/** The saved checkpoints' `[bytes, step]`, as the page keeps them in IndexedDB. */
 function savedSizes(page) {
   return page.evaluate(
     () =>
@@ -269,7 +269,7 @@ test('Save in browser says "Saved" only once the browser has stored it; a full s
   await waitForText(page, '[data-testid=storage-figures]', /persistent storage (granted|not granted)/);
   const sizes = await savedSizes(page);
   assert.equal(sizes.length, 1, JSON.stringify(sizes));
-  assert.ok(sizes[0].step === 20 && sizes[0].bytes > 10_000, JSON.stringify(sizes));
+  assert.ok(sizes[0][1] === 20 && sizes[0][0] > 10_000, `[bytes, step]: ${JSON.stringify(sizes)}`);
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -294,7 +294,7 @@ test('the saved list reads sizes only, and a database left by an older page (fil
   await labReady(page);
   await openTab(page, 'checkpoints');
   await waitForText(page, '[data-testid=saved-table]', /older\.safetensors\s*0\s*3 KB/);
-  await eventually(page, async () => assert.deepEqual(await savedSizes(page), [{ bytes: 3000, step: 0 }]), 'its size written beside it');
+  await eventually(page, async () => assert.deepEqual(await savedSizes(page), [[3000, 0]]), 'its size written beside it');
   await page.reload();
   await labReady(page);
   await openTab(page, 'checkpoints');

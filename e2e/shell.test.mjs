@@ -345,7 +345,7 @@ test('a worker that cannot load is reported, and the rest of the page works', as
   await context.close();
 });
 
-test('budgets: shell wasm+js ≤ 240 KB gzip, each lab module ≤ 300 KB gzip, first render ≤ 1 s; strict CSP', async () => {
+test('budgets: shell wasm+js ≤ 240 KB gzip, each lab module ≤ 320 KB gzip, first render ≤ 1 s; strict CSP', async () => {
   const dist = new URL('../dist/', import.meta.url);
   const shell = readdirSync(dist).filter((f) => /^softplay-app-.*(\.js|_bg\.wasm)$/.test(f));
   assert.equal(shell.length, 2, `expected the app's .js and _bg.wasm, found ${shell}`);
@@ -382,7 +382,7 @@ test('budgets: shell wasm+js ≤ 240 KB gzip, each lab module ≤ 300 KB gzip, f
   // came into the shell; docs/BENCHMARKS.md records what each part adds.
   assert.ok(gzipBytes <= 240 * 1024, `shell is ${gzipBytes} bytes gzip`);
   for (const [lab, bytes] of Object.entries(figures.lab_module_gzip_bytes)) {
-    assert.ok(bytes <= 300 * 1024, `the ${lab} lab's module is ${bytes} bytes gzip`);
+    assert.ok(bytes <= 320 * 1024, `the ${lab} lab's module is ${bytes} bytes gzip`);
   }
   assert.ok(median <= 1000, `first render took ${median} ms`);
 });

@@ -161,7 +161,7 @@ fn read(bytes: &[u8], current: ModelConfig) -> Result<(ModelConfig, Vec<f32>, u3
 // writes both in one transaction and counts as done only when that transaction commits.
 
 const DB_VERSION: u32 = 2;
-/// Each saved file's size in bytes and step, by name.
+/// Each saved file's `[size in bytes, step]`, by name.
 const SIZES: &str = "checkpoint-sizes";
 
 thread_local! {
@@ -175,63 +175,33 @@ thread_local! {
 /// Bytes this site stores and the most the browser allows it, when the browser says.
 type Usage = Option<(f64, f64)>;
 
-fn js_error(e: JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.dyn_ref::<web_sys::DomException>().map(|e| format!("{}: {}", e.name(), e.message())))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
+/// A JS value's property as text ("" when it has none).
+fn prop(v: &JsValue, key: &str) -> String {
+    js_sys::Reflect::get(v, &key.into()).ok().and_then(|s| s.as_string()).unwrap_or_default()
 }
 
-/// Resolves with a request's result when it succeeds.
-async fn done(request: &IdbRequest) -> Result<JsValue, String> {
+/// Waits for `target` to fire `ok`; when it fires `bad` instead, fails with the name and
+/// message of its `error` (`QuotaExceededError`, …).
+async fn event(target: &web_sys::EventTarget, ok: &str, bad: &str) -> Result<(), (String, String)> {
     let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        let ok = request.clone();
+        let failed = target.clone();
+        let on_bad = Closure::once_into_js(move || {
+            let _ = reject.call1(&JsValue::NULL, &js_sys::Reflect::get(&failed, &"error".into()).unwrap_or_default());
+        });
         let on_ok = Closure::once_into_js(move || {
-            let _ = resolve.call1(&JsValue::NULL, &ok.result().unwrap_or(JsValue::UNDEFINED));
-        });
-        let bad = request.clone();
-        let on_err = Closure::once_into_js(move || {
-            let why = bad.error().ok().flatten().map(|e| format!("{}: {}", e.name(), e.message()));
-            let _ = reject.call1(&JsValue::NULL, &why.unwrap_or_else(|| "unknown error".into()).into());
-        });
-        request.set_onsuccess(Some(on_ok.unchecked_ref()));
-        request.set_onerror(Some(on_err.unchecked_ref()));
-    });
-    JsFuture::from(promise).await.map_err(js_error)
-}
-
-/// Why a transaction did not commit: the name of its error (`QuotaExceededError`, …) and its
-/// message.
-struct Aborted {
-    name: String,
-    message: String,
-}
-
-/// Resolves when `tx` commits; fails with its error when it aborts.
-async fn committed(tx: &IdbTransaction) -> Result<(), Aborted> {
-    let promise = js_sys::Promise::new(&mut |resolve, reject| {
-        let on_complete = Closure::once_into_js(move || {
             let _ = resolve.call0(&JsValue::NULL);
         });
-        let bad = tx.clone();
-        let on_abort = Closure::once_into_js(move || {
-            let (name, message) = match bad.error() {
-                Some(e) => (e.name(), e.message()),
-                None => ("AbortError".into(), "the transaction was aborted".into()),
-            };
-            let _ = reject.call1(&JsValue::NULL, &js_sys::Array::of2(&name.into(), &message.into()));
-        });
-        tx.set_oncomplete(Some(on_complete.unchecked_ref()));
-        tx.set_onabort(Some(on_abort.unchecked_ref()));
+        let _ = target.add_event_listener_with_callback(ok, on_ok.unchecked_ref());
+        let _ = target.add_event_listener_with_callback(bad, on_bad.unchecked_ref());
     });
-    JsFuture::from(promise).await.map(|_| ()).map_err(|e| {
-        let parts: js_sys::Array = e.unchecked_into();
-        Aborted {
-            name: parts.get(0).as_string().unwrap_or_default(),
-            message: parts.get(1).as_string().unwrap_or_default(),
-        }
-    })
+    JsFuture::from(promise).await.map(|_| ()).map_err(|e| (prop(&e, "name"), prop(&e, "message")))
+}
+
+/// A request's result once it succeeds.
+async fn result(request: Result<IdbRequest, JsValue>) -> Result<JsValue, String> {
+    let request = request.map_err(|e| prop(&e, "message"))?;
+    event(&request, "success", "error").await.map_err(|(name, message)| format!("{name}: {message}"))?;
+    request.result().map_err(|e| prop(&e, "message"))
 }
 
 async fn db() -> Result<IdbDatabase, String> {
@@ -241,36 +211,33 @@ async fn db() -> Result<IdbDatabase, String> {
     let factory = web_sys::window()
         .and_then(|w| w.indexed_db().ok().flatten())
         .ok_or("this browser has no IndexedDB (a private window may turn it off)")?;
-    let request = factory.open_with_u32(DB, DB_VERSION).map_err(js_error)?;
+    let request = factory.open_with_u32(DB, DB_VERSION).map_err(|e| prop(&e, "message"))?;
     let upgrade = request.clone();
     let on_upgrade = Closure::once_into_js(move |ev: web_sys::IdbVersionChangeEvent| {
         if let Ok(db) = upgrade.result().and_then(|r| r.dyn_into::<IdbDatabase>()) {
-            if ev.old_version() < 1.0 {
-                let _ = db.create_object_store(STORE);
-            }
-            if ev.old_version() < 2.0 {
-                let _ = db.create_object_store(SIZES);
+            for (version, store) in [(1.0, STORE), (2.0, SIZES)] {
+                if ev.old_version() < version {
+                    let _ = db.create_object_store(store);
+                }
             }
         }
     });
     request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-    let db = done(&request).await?.dyn_into::<IdbDatabase>().map_err(|_| "IndexedDB did not open".to_string())?;
+    let db: IdbDatabase = result(Ok((*request).clone())).await?.unchecked_into();
     // Another tab with a newer page upgrades the database: let it, and open again next time.
     let closing = db.clone();
-    let on_change = Closure::<dyn FnMut()>::new(move || {
+    let on_change = Closure::once_into_js(move || {
         closing.close();
         CONNECTION.with(|c| *c.borrow_mut() = None);
     });
-    db.set_onversionchange(Some(on_change.as_ref().unchecked_ref()));
-    on_change.forget();
+    db.set_onversionchange(Some(on_change.unchecked_ref()));
     CONNECTION.with(|c| *c.borrow_mut() = Some(db.clone()));
     Ok(db)
 }
 
 async fn transaction(mode: IdbTransactionMode) -> Result<IdbTransaction, String> {
-    let db = db().await?;
     let stores = js_sys::Array::of2(&STORE.into(), &SIZES.into());
-    db.transaction_with_str_sequence_and_mode(&stores, mode).map_err(js_error)
+    db().await?.transaction_with_str_sequence_and_mode(&stores, mode).map_err(|e| prop(&e, "message"))
 }
 
 fn megabytes(bytes: f64) -> String {
@@ -281,65 +248,61 @@ fn megabytes(bytes: f64) -> String {
     }
 }
 
+/// Writes `(name, value)` pairs into the stores `[STORE, SIZES]` (a `None` value deletes) in
+/// one transaction; `Ok` only once it has committed.
+async fn write(pairs: [(&str, Option<JsValue>); 2], name: &str) -> Result<(), (String, String)> {
+    let tx = transaction(IdbTransactionMode::Readwrite).await.map_err(|e| (String::new(), e))?;
+    for (store, value) in pairs {
+        let done = tx.object_store(store).and_then(|s| match &value {
+            Some(v) => s.put_with_key(v, &name.into()),
+            None => s.delete(&name.into()),
+        });
+        if let Err(e) = done {
+            let _ = tx.abort();
+            return Err((prop(&e, "name"), prop(&e, "message")));
+        }
+    }
+    event(&tx, "complete", "abort").await
+}
+
 /// Stores a checkpoint; `Ok` only once the transaction has committed. The error says what the
 /// browser refused and what to do.
 async fn put(name: &str, bytes: &[u8], step: u32) -> Result<(), String> {
-    let tx = transaction(IdbTransactionMode::Readwrite).await?;
     let size = Saved { name: name.to_string(), bytes: bytes.len(), step };
-    let write = || -> Result<(), JsValue> {
-        tx.object_store(STORE)?.put_with_key(&js_sys::Uint8Array::from(bytes), &name.into())?;
-        tx.object_store(SIZES)?.put_with_key(&size.to_js(), &name.into())?;
-        Ok(())
-    };
-    if let Err(e) = write() {
-        let _ = tx.abort();
-        return Err(format!(
-            "the browser refused to store it ({}); the run is still here — download it instead",
-            js_error(e)
-        ));
-    }
-    committed(&tx).await.map_err(|a| {
+    let file = js_sys::Uint8Array::from(bytes).into();
+    write([(STORE, Some(file)), (SIZES, Some(size.to_js()))], name).await.map_err(|(error, message)| {
         let size = megabytes(bytes.len() as f64);
-        if a.name == "QuotaExceededError" {
+        if error == "QuotaExceededError" {
             format!(
                 "the browser refused to store {size}: its storage for this site is full; the run is still here — \
                  download it instead, or delete checkpoints saved here"
             )
         } else {
-            format!(
-                "the browser did not store {size} ({}: {}); the run is still here — download it instead",
-                a.name, a.message
-            )
+            format!("the browser did not store {size} ({error} {message}); the run is still here — download it instead")
         }
     })
 }
 
 async fn get(name: &str) -> Result<Vec<u8>, String> {
     let tx = transaction(IdbTransactionMode::Readonly).await?;
-    let v = done(&tx.object_store(STORE).map_err(js_error)?.get(&name.into()).map_err(js_error)?).await?;
+    let v = result(tx.object_store(STORE).and_then(|s| s.get(&name.into()))).await?;
     v.dyn_into::<js_sys::Uint8Array>()
         .map(|a| a.to_vec())
         .map_err(|_| format!("{name} is not in this browser any more"))
 }
 
 async fn remove(name: &str) -> Result<(), String> {
-    let tx = transaction(IdbTransactionMode::Readwrite).await?;
-    tx.object_store(STORE).and_then(|s| s.delete(&name.into())).map_err(js_error)?;
-    tx.object_store(SIZES).and_then(|s| s.delete(&name.into())).map_err(js_error)?;
-    committed(&tx).await.map_err(|a| format!("{}: {}", a.name, a.message))
+    write([(STORE, None), (SIZES, None)], name).await.map_err(|(error, message)| format!("{error} {message}"))
 }
 
 impl Saved {
     fn to_js(&self) -> JsValue {
-        let o = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&o, &"bytes".into(), &(self.bytes as f64).into());
-        let _ = js_sys::Reflect::set(&o, &"step".into(), &self.step.into());
-        o.into()
+        js_sys::Array::of2(&(self.bytes as f64).into(), &self.step.into()).into()
     }
 
-    fn from_js(name: String, v: &JsValue) -> Option<Saved> {
-        let number = |key: &str| js_sys::Reflect::get(v, &key.into()).ok().and_then(|n| n.as_f64());
-        Some(Saved { name, bytes: number("bytes")? as usize, step: number("step").unwrap_or(0.0) as u32 })
+    fn from_js(name: String, v: &JsValue) -> Saved {
+        let a: &js_sys::Array = v.unchecked_ref();
+        Saved { name, bytes: a.get(0).as_f64().unwrap_or(0.0) as usize, step: a.get(1).as_f64().unwrap_or(0.0) as u32 }
     }
 }
 
@@ -347,32 +310,27 @@ impl Saved {
 /// beside it) is measured once and its size written.
 async fn list() -> Result<Vec<Saved>, String> {
     let tx = transaction(IdbTransactionMode::Readonly).await?;
-    let (files, sizes) = (tx.object_store(STORE).map_err(js_error)?, tx.object_store(SIZES).map_err(js_error)?);
-    let names: js_sys::Array = done(&files.get_all_keys().map_err(js_error)?).await?.unchecked_into();
-    let size_names: js_sys::Array = done(&sizes.get_all_keys().map_err(js_error)?).await?.unchecked_into();
-    let size_values: js_sys::Array = done(&sizes.get_all().map_err(js_error)?).await?.unchecked_into();
-    let mut known: HashMap<String, Saved> = size_names
-        .iter()
-        .zip(size_values.iter())
-        .filter_map(|(k, v)| Saved::from_js(k.as_string()?, &v).map(|s| (s.name.clone(), s)))
-        .collect();
+    let keys = |store| tx.object_store(store).and_then(|s| s.get_all_keys());
+    let names: js_sys::Array = result(keys(STORE)).await?.unchecked_into();
+    let size_names: js_sys::Array = result(keys(SIZES)).await?.unchecked_into();
+    let sizes: js_sys::Array = result(tx.object_store(SIZES).and_then(|s| s.get_all())).await?.unchecked_into();
     let mut out = Vec::new();
     for name in names.iter().filter_map(|k| k.as_string()) {
-        match known.remove(&name) {
-            Some(s) => out.push(s),
-            None => {
+        let saved = match size_names.index_of(&name.clone().into(), 0) {
+            -1 => {
                 let bytes = get(&name).await?;
                 let step = checkpoint::read(&bytes)
                     .ok()
                     .and_then(|c| c.metadata.get(STEP_KEY).and_then(|s| s.parse().ok()))
                     .unwrap_or(0);
                 let s = Saved { name: name.clone(), bytes: bytes.len(), step };
-                let tx = transaction(IdbTransactionMode::Readwrite).await?;
-                tx.object_store(SIZES).and_then(|st| st.put_with_key(&s.to_js(), &name.into())).map_err(js_error)?;
-                let _ = committed(&tx).await;
-                out.push(s);
+                let file = js_sys::Uint8Array::from(&bytes[..]).into();
+                let _ = write([(STORE, Some(file)), (SIZES, Some(s.to_js()))], &name).await;
+                s
             }
-        }
+            i => Saved::from_js(name, &sizes.get(i as u32)),
+        };
+        out.push(saved);
     }
     Ok(out)
 }
