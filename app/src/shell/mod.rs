@@ -102,7 +102,12 @@ impl AppState {
         url::replace_query(&self.query());
     }
 
+    /// Shows a notice, once: the same notice again (two workers of a lab that stopped alike)
+    /// is not repeated.
     pub fn notify(&self, kind: NoticeKind, text: String) {
+        if self.notices.with_untracked(|n| n.iter().any(|n| n.kind == kind && n.text == text)) {
+            return;
+        }
         let id = self.next_notice.get_value();
         self.next_notice.set_value(id + 1);
         self.notices.update(|n| n.push(PageNotice { id, kind, text }));
@@ -179,6 +184,16 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         if let ComputeStatus::Stopped(why) = compute.status.get() {
             state.notify(NoticeKind::Error, format!("Computation is off: {why}"));
+        }
+    });
+    // A worker (the page's or a lab's) that stopped and was started again: say which and why.
+    let _restarted = window_event_listener_untyped(crate::worker::client::RESTARTED_EVENT, move |e| {
+        if let Some(message) =
+            wasm_bindgen::JsCast::dyn_ref::<web_sys::CustomEvent>(&e).and_then(|c| c.detail().as_string())
+        {
+            let mut text = message;
+            text[..1].make_ascii_uppercase();
+            state.notify(NoticeKind::Error, format!("{text}."));
         }
     });
     Effect::new(move |_| {

@@ -5,7 +5,7 @@
 use std::{cell::RefCell, collections::HashMap, marker::PhantomData, rc::Rc};
 
 use leptos::prelude::*;
-use softplay_worker::protocol::{Answer, Ask, Backend, Reply};
+use softplay_worker::protocol::{Answer, Ask, Backend, Reply, CRASH, PING};
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
@@ -75,6 +75,14 @@ impl ComputeStatus {
 
 type Handler<A> = Box<dyn FnMut(Reply<A>)>;
 
+/// How often the page checks that a ready worker still reads its messages, and how long a
+/// worker may stay silent after being asked before it counts as stopped. Long work yields to
+/// the worker's event loop between chunks, so a living worker answers within a chunk.
+const CHECK_MS: i32 = 2_000;
+const SILENT_MS: f64 = 15_000.0;
+/// A worker that stops this many times within a minute is not started again.
+const MAX_STOPS_PER_MINUTE: usize = 3;
+
 struct Inner<A> {
     worker: Option<Worker>,
     next_id: u32,
@@ -82,10 +90,30 @@ struct Inner<A> {
     /// Requests made before the worker said it is ready: a worker that is still loading its
     /// WebAssembly has no message handler yet, and a message sent then would be lost.
     queued: Option<Vec<JsValue>>,
+    /// The lab whose requests it answers, and where its loader is.
+    lab: &'static str,
+    url: String,
+    /// Which start of the worker this is (events of an earlier, stopped one are ignored).
+    generation: u32,
+    /// When it last said anything, when it was asked whether it is alive (unanswered), and
+    /// when it stopped within the last minute.
+    heard: f64,
+    pinged: Option<f64>,
+    stops: Vec<f64>,
+}
+
+/// The signals a worker's events update.
+#[derive(Clone, Copy)]
+struct Signals {
+    status: RwSignal<ComputeStatus>,
+    busy: RwSignal<usize>,
+    unreadable: RwSignal<Option<String>>,
 }
 
 /// A compute worker for lab `Q`'s requests, answered with `A`s. `Copy`: the fields are arena
-/// handles.
+/// handles. A worker that dies (a panic, a failed load, killed by the browser) or stops
+/// answering is started again: the requests it had in hand fail with a message that says so,
+/// and the page's notice names the lab; everything on the page stays.
 pub struct Compute<Q: Ask, A: Answer> {
     pub status: RwSignal<ComputeStatus>,
     /// Requests sent and not yet answered: pages use it so that leaving and coming back does
@@ -117,6 +145,25 @@ pub fn mounted_now() -> Rc<std::cell::Cell<bool>> {
     alive
 }
 
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// The worker, as a person would name it.
+fn who(lab: &str) -> String {
+    match lab {
+        "shell" => "the page's compute worker".into(),
+        lab => {
+            let mut name = lab.to_string();
+            name[..1].make_ascii_uppercase();
+            format!("the {name} lab's worker")
+        }
+    }
+}
+
+/// The window event the shell turns into a notice: a worker stopped and was started again.
+pub const RESTARTED_EVENT: &str = "softplay:worker-restarted";
+
 impl<Q: Ask, A: Answer> Compute<Q, A> {
     /// Starts the worker. If it cannot start, the status says so and requests fail at once.
     pub fn start() -> Self {
@@ -130,52 +177,32 @@ impl<Q: Ask, A: Answer> Compute<Q, A> {
     }
 
     fn start_at(url: &str) -> Self {
-        let status = RwSignal::new(ComputeStatus::Starting);
-        let (busy, unreadable) = (RwSignal::new(0usize), RwSignal::new(None::<String>));
+        let sig = Signals {
+            status: RwSignal::new(ComputeStatus::Starting),
+            busy: RwSignal::new(0usize),
+            unreadable: RwSignal::new(None::<String>),
+        };
         let inner = Rc::new(RefCell::new(Inner {
             worker: None,
             next_id: 1,
             handlers: HashMap::new(),
-            queued: Some(Vec::new()),
+            queued: None,
+            lab: Q::LAB,
+            url: url.to_string(),
+            generation: 0,
+            heard: now(),
+            pinged: None,
+            stops: Vec::new(),
         }));
-        match Worker::new(url) {
-            Ok(worker) => {
-                let weak = Rc::downgrade(&inner);
-                let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                    let Some(inner) = weak.upgrade() else { return };
-                    match serde_wasm_bindgen::from_value::<Reply<A>>(event.data()) {
-                        Ok(Reply::Unreadable { message }) => unreadable.set(Some(message)),
-                        Ok(response) => dispatch(&inner, status, busy, response),
-                        Err(e) => web_sys::console::error_1(&format!("unreadable worker message: {e}").into()),
-                    }
-                });
-                worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                on_message.forget();
-                let weak = Rc::downgrade(&inner);
-                let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-                    // A worker that already said why it stopped (a panic posts `Failed` before it
-                    // traps) keeps that message; the trap's own error adds nothing.
-                    event.prevent_default();
-                    if matches!(status.get_untracked(), ComputeStatus::Stopped(_)) {
-                        return;
-                    }
-                    let why = format!(
-                        "the compute worker failed ({}); reload the page to restart it",
-                        if event.message().is_empty() { "could not load it".to_string() } else { event.message() }
-                    );
-                    status.set(ComputeStatus::Stopped(why.clone()));
-                    if let Some(inner) = weak.upgrade() {
-                        stop(&inner, &why);
-                    }
-                    busy.set(0);
-                });
-                worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-                on_error.forget();
-                inner.borrow_mut().worker = Some(worker);
-            }
-            Err(e) => status.set(ComputeStatus::Stopped(format!("could not start the compute worker: {e:?}"))),
+        spawn(&inner, sig);
+        watch(&inner, sig);
+        Compute {
+            status: sig.status,
+            busy: sig.busy,
+            unreadable: sig.unreadable,
+            inner: StoredValue::new_local(inner),
+            ask: PhantomData,
         }
-        Compute { status, busy, unreadable, inner: StoredValue::new_local(inner), ask: PhantomData }
     }
 
     /// Sends `make(id)` and calls `on_response` with every answer for it (progress, then one
@@ -224,6 +251,174 @@ impl<Q: Ask, A: Answer> Compute<Q, A> {
     }
 }
 
+/// Starts (or starts again) `inner`'s worker and listens to it.
+fn spawn<A: Answer>(inner: &Rc<RefCell<Inner<A>>>, sig: Signals) {
+    let (url, generation) = {
+        let mut i = inner.borrow_mut();
+        i.generation += 1;
+        (i.url.clone(), i.generation)
+    };
+    let worker = match Worker::new(&url) {
+        Ok(w) => w,
+        Err(e) => return sig.status.set(ComputeStatus::Stopped(format!("could not start the compute worker: {e:?}"))),
+    };
+    let weak = Rc::downgrade(inner);
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(inner) = weak.upgrade() else { return };
+        if inner.borrow().generation != generation {
+            return;
+        }
+        {
+            let mut i = inner.borrow_mut();
+            i.heard = now();
+            i.pinged = None;
+        }
+        match serde_wasm_bindgen::from_value::<Reply<A>>(event.data()) {
+            Ok(Reply::Alive) => {}
+            Ok(Reply::Unreadable { message }) => sig.unreadable.set(Some(message)),
+            Ok(Reply::Failed { id: None, message }) => failed(&inner, sig, &message),
+            Ok(response) => dispatch(&inner, sig.status, sig.busy, response),
+            Err(e) => web_sys::console::error_1(&format!("unreadable worker message: {e}").into()),
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    let weak = Rc::downgrade(inner);
+    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+        // A worker that already said why it stopped (a panic posts `Failed` before it traps) has
+        // been replaced: the trap's own error, from the old worker, adds nothing.
+        event.prevent_default();
+        let Some(inner) = weak.upgrade() else { return };
+        if inner.borrow().generation != generation {
+            return;
+        }
+        let why = if event.message().is_empty() { "it could not load".to_string() } else { event.message() };
+        failed(&inner, sig, &why);
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+    let mut i = inner.borrow_mut();
+    i.worker = Some(worker);
+    i.queued = Some(Vec::new());
+    i.heard = now();
+    i.pinged = None;
+}
+
+/// Every `CHECK_MS`, asks a ready, quiet worker whether it still reads its messages; one that
+/// stays silent for `SILENT_MS` after being asked counts as stopped. Also hears the tests'
+/// window events `softplay:crash-worker` (the worker panics) and `softplay:kill-worker` (the page
+/// ends it without a word, as a browser ending it would), each with the lab's name as detail.
+fn watch<A: Answer>(inner: &Rc<RefCell<Inner<A>>>, sig: Signals) {
+    let Some(window) = web_sys::window() else { return };
+    let weak = Rc::downgrade(inner);
+    let tick = Closure::<dyn FnMut()>::new(move || {
+        let Some(inner) = weak.upgrade() else { return };
+        let t = now();
+        let ping = {
+            let i = inner.borrow();
+            let ready = i.worker.is_some() && i.queued.is_none();
+            match i.pinged {
+                _ if !ready => None,
+                Some(asked) if t - asked > SILENT_MS => {
+                    drop(i);
+                    return failed(&inner, sig, "it stopped answering");
+                }
+                Some(_) => None,
+                None if t - i.heard >= f64::from(CHECK_MS) => i.worker.clone(),
+                None => None,
+            }
+        };
+        if let Some(worker) = ping {
+            let message = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&message, &"lab".into(), &PING.into());
+            if worker.post_message(&message).is_ok() {
+                inner.borrow_mut().pinged = Some(t);
+            }
+        }
+    });
+    let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), CHECK_MS);
+    tick.forget();
+    for (event, crash) in [("softplay:crash-worker", true), ("softplay:kill-worker", false)] {
+        let weak = Rc::downgrade(inner);
+        let on_test = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+            let Some(inner) = weak.upgrade() else { return };
+            if e.detail().as_string().as_deref() != Some(inner.borrow().lab) {
+                return;
+            }
+            let worker = inner.borrow().worker.clone();
+            if let Some(worker) = worker {
+                if crash {
+                    let message = js_sys::Object::new();
+                    let _ = js_sys::Reflect::set(&message, &"lab".into(), &CRASH.into());
+                    let _ = worker.post_message(&message);
+                } else {
+                    worker.terminate();
+                }
+            }
+        });
+        let _ = window.add_event_listener_with_callback(event, on_test.as_ref().unchecked_ref());
+        on_test.forget();
+    }
+}
+
+/// The worker stopped (`why`): the requests it had in hand fail, saying so; a new worker starts
+/// unless this one stopped `MAX_STOPS_PER_MINUTE` times within a minute; the page hears of it.
+fn failed<A: Answer>(inner: &Rc<RefCell<Inner<A>>>, sig: Signals, why: &str) {
+    // A panic's report spans lines ("panicked at file:line:col:\nmessage"): one line here.
+    let why = &why.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (name, in_hand, never_listened) = {
+        let i = inner.borrow();
+        (who(i.lab), i.handlers.len(), i.queued.is_some())
+    };
+    // A worker that never read a message could not load: loading it again would fail again.
+    if never_listened {
+        let said = format!("{why}; reload the page to restart it");
+        stop(inner, &said);
+        sig.busy.set(0);
+        sig.status.set(ComputeStatus::Stopped(said));
+        return;
+    }
+    stop(inner, &format!("{name} stopped ({why}) before it answered; a new one has started: ask again"));
+    sig.busy.set(0);
+    let t = now();
+    let stops = {
+        let mut i = inner.borrow_mut();
+        i.stops.retain(|s| t - s < 60_000.0);
+        i.stops.push(t);
+        i.stops.len()
+    };
+    if stops >= MAX_STOPS_PER_MINUTE {
+        let said = format!(
+            "{name} stopped {stops} times within a minute (the last time: {why}); it was not started again: \
+             reload the page to restart it (the link keeps your settings)"
+        );
+        // The shell shows its own worker's status as a notice already.
+        if inner.borrow().lab != "shell" {
+            announce(&said);
+        }
+        sig.status.set(ComputeStatus::Stopped(said));
+        return;
+    }
+    let mut said = format!("{name} stopped ({why}) and was started again; your settings and results are kept");
+    if in_hand > 0 {
+        said += &format!(", and the {in_hand} computation(s) it had in hand say so: run them again");
+    }
+    announce(&said);
+    sig.status.set(ComputeStatus::Starting);
+    spawn(inner, sig);
+}
+
+/// Tells the page (the shell shows it as a notice) that a worker came back.
+fn announce(message: &str) {
+    let init = web_sys::CustomEventInit::new();
+    init.set_detail(&message.into());
+    if let (Some(window), Ok(event)) =
+        (web_sys::window(), web_sys::CustomEvent::new_with_event_init_dict(RESTARTED_EVENT, &init))
+    {
+        let _ = window.dispatch_event(&event);
+    }
+}
+
 fn dispatch<A: Answer>(
     inner: &Rc<RefCell<Inner<A>>>,
     status: RwSignal<ComputeStatus>,
@@ -248,12 +443,6 @@ fn dispatch<A: Answer>(
             }
             return;
         }
-        Reply::Failed { id: None, message } => {
-            status.set(ComputeStatus::Stopped(format!("{message}; reload the page to restart it")));
-            stop(inner, message);
-            busy.set(0);
-            return;
-        }
         _ => {}
     }
     let Some((id, last)) = response.request_id() else { return };
@@ -270,8 +459,7 @@ fn dispatch<A: Answer>(
     }
 }
 
-/// Ends a worker that failed: later requests fail at once with the status, and the ones
-/// waiting now fail with `message`.
+/// Ends a worker that failed: the requests waiting now fail with `message`.
 fn stop<A: Answer>(inner: &Rc<RefCell<Inner<A>>>, message: &str) {
     if let Some(worker) = inner.borrow_mut().worker.take() {
         worker.terminate();

@@ -26,7 +26,7 @@ mod web {
     };
     use softplay_worker::{
         activations, alignment, attention,
-        protocol::{Answer, Ask, Backend, Host, NoAnswer, Reply},
+        protocol::{self, Answer, Ask, Backend, Host, NoAnswer, Reply},
         shell,
     };
     use wasm_bindgen::{prelude::*, JsCast};
@@ -88,13 +88,22 @@ mod web {
     pub fn start() {
         std::panic::set_hook(Box::new(|info| {
             console_error_panic_hook::hook(info);
-            post(&Reply::<NoAnswer>::Failed { id: None, message: format!("the compute worker stopped: {info}") });
+            let what = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            let at = info.location().map(|l| format!(", at {}:{}", l.file(), l.line())).unwrap_or_default();
+            post(&Reply::<NoAnswer>::Failed { id: None, message: format!("it panicked: {what}{at}") });
         }));
 
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
             let lab = js_sys::Reflect::get(&data, &"lab".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
             match lab.as_str() {
+                protocol::PING => post(&Reply::<NoAnswer>::Alive),
+                protocol::CRASH => panic!("a test asked this worker to stop (softplay:crash-worker)"),
                 shell::Request::LAB => read(data, |r, h| async move { shell::handle(r, h).await }),
                 attention::Request::LAB => read(data, |r, h| async move { attention::handler::handle(r, h).await }),
                 alignment::Request::LAB => read(data, |r, h| async move { alignment::handler::handle(r, h).await }),

@@ -79,7 +79,15 @@ pub enum Reply<A> {
     /// A message the worker could not read as a request (say, from a page of another
     /// version); the worker keeps running.
     Unreadable { message: String },
+    /// The answer to the page's `{ lab: "__ping" }`: the worker still reads its messages.
+    Alive,
 }
+
+/// The page asks whether a worker still reads its messages (answered by [`Reply::Alive`]).
+pub const PING: &str = "__ping";
+/// A test's request that the worker panic (the page sends it on the window event
+/// `softplay:crash-worker`), so that the e2e tests see a worker die and come back.
+pub const CRASH: &str = "__crash";
 
 impl<A: Answer> Reply<A> {
     /// The request this answers, and whether it is the last answer for it.
@@ -88,7 +96,11 @@ impl<A: Answer> Reply<A> {
             Reply::Progress { id, .. } => Some((*id, false)),
             Reply::Done(answer) => Some((answer.id(), answer.last())),
             Reply::Failed { id: Some(id), .. } => Some((*id, true)),
-            Reply::Listening | Reply::Ready { .. } | Reply::Failed { id: None, .. } | Reply::Unreadable { .. } => None,
+            Reply::Listening
+            | Reply::Ready { .. }
+            | Reply::Failed { id: None, .. }
+            | Reply::Unreadable { .. }
+            | Reply::Alive => None,
         }
     }
 }

@@ -9,19 +9,135 @@ use web_sys::{ErrorEvent, MessageEvent, Worker};
 
 type Listener = Rc<RefCell<Option<Box<dyn FnMut(ModelResponse)>>>>;
 
+/// A training worker that stops this many times within a minute is not started again.
+const MAX_STOPS_PER_MINUTE: usize = 3;
+
 struct Inner {
     worker: Option<Worker>,
     /// Requests made before the worker listens (its WebAssembly is still loading).
     queued: Option<Vec<JsValue>>,
     listener: Listener,
+    /// Which start of the worker this is (events of a stopped one are ignored), and when it
+    /// stopped within the last minute.
+    generation: u32,
+    stops: Vec<f64>,
 }
 
-/// The worker, kept while the page lives (the lab's runs live in it).
+/// The worker, kept while the page lives (the lab's runs live in it). One that dies (a panic,
+/// a failed load) is started again; the runs it was training are marked stopped at their step,
+/// and the page keeps every run's settings, curve and sweep.
 #[derive(Clone)]
 pub struct Trainer(Rc<RefCell<Inner>>);
 
 thread_local! {
     static WORKER: RefCell<Option<Trainer>> = const { RefCell::new(None) };
+}
+
+/// Hands `response` to the listener (taken out while it runs, so that it may send requests).
+fn tell(listener: &Listener, response: ModelResponse) {
+    let taken = listener.borrow_mut().take();
+    if let Some(mut f) = taken {
+        f(response);
+        listener.borrow_mut().get_or_insert(f);
+    }
+}
+
+/// Starts (or starts again) the training worker and listens to it.
+fn spawn(inner: &Rc<RefCell<Inner>>) {
+    let (listener, generation) = {
+        let mut i = inner.borrow_mut();
+        i.generation += 1;
+        (i.listener.clone(), i.generation)
+    };
+    let worker = match Worker::new(&crate::worker::client::worker_url("bin=model")) {
+        Ok(w) => w,
+        Err(e) => return web_sys::console::error_1(&format!("could not start the training worker: {e:?}").into()),
+    };
+    let weak = Rc::downgrade(inner);
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(inner) = weak.upgrade() else { return };
+        if inner.borrow().generation != generation {
+            return;
+        }
+        let response =
+            serde_wasm_bindgen::from_value::<ModelResponse>(event.data()).unwrap_or_else(|e| ModelResponse::Failed {
+                run: None,
+                message: format!("an unreadable message from the training worker ({e})"),
+            });
+        match response {
+            ModelResponse::Listening => {
+                let (worker, queued) = {
+                    let mut i = inner.borrow_mut();
+                    (i.worker.clone(), i.queued.take().unwrap_or_default())
+                };
+                for value in queued {
+                    if let Some(w) = &worker {
+                        let _ = w.post_message(&value);
+                    }
+                }
+            }
+            ModelResponse::Stopped { message } => stopped(&inner, &message),
+            response => tell(&listener, response),
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    let weak = Rc::downgrade(inner);
+    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+        event.prevent_default();
+        let Some(inner) = weak.upgrade() else { return };
+        if inner.borrow().generation != generation {
+            return;
+        }
+        let why = if event.message().is_empty() { "it could not load".to_string() } else { event.message() };
+        stopped(&inner, &why);
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+    let mut i = inner.borrow_mut();
+    i.worker = Some(worker);
+    i.queued = Some(Vec::new());
+}
+
+/// The worker stopped (`why`): the runs hear it (those training are marked stopped at their
+/// step) and a new worker starts, unless this one stopped too often.
+fn stopped(inner: &Rc<RefCell<Inner>>, why: &str) {
+    let why = why.split_whitespace().collect::<Vec<_>>().join(" ");
+    let (listener, never_listened) = {
+        let mut i = inner.borrow_mut();
+        if let Some(w) = i.worker.take() {
+            w.terminate();
+        }
+        (i.listener.clone(), i.queued.is_some())
+    };
+    // A worker that never read a message could not load: loading it again would fail again.
+    if never_listened {
+        let message = format!("the training worker failed ({why}); reload the page to restart it");
+        return tell(&listener, ModelResponse::Failed { run: None, message });
+    }
+    let t = js_sys::Date::now();
+    let stops = {
+        let mut i = inner.borrow_mut();
+        i.stops.retain(|s| t - s < 60_000.0);
+        i.stops.push(t);
+        i.stops.len()
+    };
+    let message = if stops >= MAX_STOPS_PER_MINUTE {
+        format!(
+            "the training worker stopped {stops} times within a minute (the last time: {why}); it was not started \
+             again: reload the page to restart it (the link keeps your settings)"
+        )
+    } else {
+        format!(
+            "the training worker stopped ({why}) and was started again. Every run's settings, curve and sweep are \
+             kept; a run that was training is marked stopped at its step. The weights were in the stopped worker: \
+             train a run again to inspect, download or continue it"
+        )
+    };
+    tell(&listener, ModelResponse::Failed { run: None, message });
+    if stops < MAX_STOPS_PER_MINUTE {
+        spawn(inner);
+    }
 }
 
 impl Trainer {
@@ -31,82 +147,36 @@ impl Trainer {
     }
 
     fn start() -> Trainer {
-        let listener: Listener = Rc::new(RefCell::new(None));
-        let inner = Rc::new(RefCell::new(Inner { worker: None, queued: Some(Vec::new()), listener: listener.clone() }));
-        let tell = {
-            let listener = listener.clone();
-            move |response: ModelResponse| {
-                // Take the listener out while it runs, so it may send new requests.
-                let taken = listener.borrow_mut().take();
-                if let Some(mut f) = taken {
-                    f(response);
-                    listener.borrow_mut().get_or_insert(f);
-                }
+        let inner = Rc::new(RefCell::new(Inner {
+            worker: None,
+            queued: Some(Vec::new()),
+            listener: Rc::new(RefCell::new(None)),
+            generation: 0,
+            stops: Vec::new(),
+        }));
+        spawn(&inner);
+        // For the tests of a GPU that goes away mid-run: the event `softplay:lose-gpu` on the
+        // window destroys the worker's GPU device. `softplay:crash-worker` with the detail
+        // `model` makes the worker panic.
+        let weak = Rc::downgrade(&inner);
+        let on_test = Closure::<dyn FnMut(web_sys::CustomEvent)>::new(move |e: web_sys::CustomEvent| {
+            let Some(inner) = weak.upgrade() else { return };
+            let request = match e.type_().as_str() {
+                "softplay:lose-gpu" => ModelRequest::LoseGpu { run: 0 },
+                _ if e.detail().as_string().as_deref() == Some("model") => ModelRequest::Crash,
+                _ => return,
+            };
+            let worker = inner.borrow().worker.clone();
+            if let (Some(worker), Ok(v)) = (worker, serde_wasm_bindgen::to_value(&request)) {
+                let _ = worker.post_message(&v);
             }
-        };
-        match Worker::new(&crate::worker::client::worker_url("bin=model")) {
-            Ok(worker) => {
-                let weak = Rc::downgrade(&inner);
-                let tell_message = tell.clone();
-                let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                    let response = serde_wasm_bindgen::from_value::<ModelResponse>(event.data()).unwrap_or_else(|e| {
-                        ModelResponse::Failed {
-                            run: None,
-                            message: format!("an unreadable message from the training worker ({e})"),
-                        }
-                    });
-                    if response == ModelResponse::Listening {
-                        let Some(inner) = weak.upgrade() else { return };
-                        let (worker, queued) = {
-                            let mut i = inner.borrow_mut();
-                            (i.worker.clone(), i.queued.take().unwrap_or_default())
-                        };
-                        for value in queued {
-                            if let Some(w) = &worker {
-                                let _ = w.post_message(&value);
-                            }
-                        }
-                        return;
-                    }
-                    tell_message(response);
-                });
-                worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                on_message.forget();
-                let weak = Rc::downgrade(&inner);
-                let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-                    event.prevent_default();
-                    if let Some(inner) = weak.upgrade() {
-                        if let Some(w) = inner.borrow_mut().worker.take() {
-                            w.terminate();
-                        }
-                    }
-                    let why =
-                        if event.message().is_empty() { "could not load it".to_string() } else { event.message() };
-                    tell(ModelResponse::Failed {
-                        run: None,
-                        message: format!("the training worker failed ({why}); reload the page to restart it"),
-                    });
-                });
-                worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-                on_error.forget();
-                // For the tests of a GPU that goes away mid-run: the event
-                // `softplay:lose-gpu` on the window destroys the worker's GPU device.
-                let lose = Closure::<dyn FnMut()>::new({
-                    let worker = worker.clone();
-                    move || {
-                        if let Ok(v) = serde_wasm_bindgen::to_value(&ModelRequest::LoseGpu { run: 0 }) {
-                            let _ = worker.post_message(&v);
-                        }
-                    }
-                });
-                if let Some(window) = web_sys::window() {
-                    let _ = window.add_event_listener_with_callback("softplay:lose-gpu", lose.as_ref().unchecked_ref());
-                }
-                lose.forget();
-                inner.borrow_mut().worker = Some(worker);
+        });
+        if let Some(window) = web_sys::window() {
+            for event in ["softplay:lose-gpu", "softplay:crash-worker"] {
+                let _ = window.add_event_listener_with_callback(event, on_test.as_ref().unchecked_ref());
             }
-            Err(e) => web_sys::console::error_1(&format!("could not start the training worker: {e:?}").into()),
         }
+        on_test.forget();
         Trainer(inner)
     }
 

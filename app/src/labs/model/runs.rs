@@ -228,12 +228,15 @@ pub fn listen(lab: Lab) {
             }
         }
         ModelResponse::Failed { run: None, message } => {
-            lab.error.set(Some(message.clone()));
+            // The worker itself failed (it stopped and came back, or could not read a request):
+            // the runs it was training end at the step they reached; their curves stay.
+            lab.error.set(Some(message));
             lab.runs.update(|runs| {
                 for r in runs.iter_mut().filter(|r| r.status.is_live()) {
-                    r.status = Status::Failed(message.clone());
+                    r.status = Status::Failed(format!("stopped at step {} with the training worker", r.step));
                 }
             });
+            next(lab);
         }
         ModelResponse::Inspected { run, inspection } => {
             lab.inspection.set(Some((run, std::sync::Arc::new(*inspection))));
@@ -245,7 +248,7 @@ pub fn listen(lab: Lab) {
                 r.backend_note = Some(note);
             }
         }),
-        ModelResponse::Listening | ModelResponse::Dropped { .. } => {}
+        ModelResponse::Listening | ModelResponse::Stopped { .. } | ModelResponse::Dropped { .. } => {}
     });
 }
 

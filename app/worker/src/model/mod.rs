@@ -128,6 +128,9 @@ pub enum ModelRequest {
     /// Destroys the worker's GPU device, as a driver reset would: for the tests of what a run
     /// does when its GPU goes away. Answered with [`ModelResponse::Moved`] for `run`.
     LoseGpu { run: u32 },
+    /// Makes the worker panic, as a bug would: for the tests of a worker that dies and comes
+    /// back (the page sends it on the window event `softplay:crash-worker`, detail `model`).
+    Crash,
 }
 
 /// One logged step: the training batch's loss, and validation where it was measured.
@@ -176,6 +179,10 @@ pub struct Completion {
 pub enum ModelResponse {
     /// The worker reads messages from now on.
     Listening,
+    /// The worker panicked and stops; `message` says where and why. The page starts a new one.
+    Stopped {
+        message: String,
+    },
     Started {
         run: u32,
         params: u32,

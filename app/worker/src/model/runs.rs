@@ -98,6 +98,7 @@ impl Runs {
                     None => failed(run, format!("run {run} is not in the worker")),
                 }
             }
+            ModelRequest::Crash => panic!("a test asked this worker to stop (softplay:crash-worker)"),
             ModelRequest::LoseGpu { run } => {
                 let note = self.gpu.lose();
                 let backend = self.runs.get(&run).map_or(Backend::Cpu, Run::backend);
