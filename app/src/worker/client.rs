@@ -81,7 +81,30 @@ type Handler<A> = Box<dyn FnMut(Reply<A>)>;
 const CHECK_MS: i32 = 2_000;
 const SILENT_MS: f64 = 15_000.0;
 /// A worker that stops this many times within a minute is not started again.
-const MAX_STOPS_PER_MINUTE: usize = 3;
+pub(crate) const MAX_STOPS_PER_MINUTE: usize = 3;
+
+/// When a worker stopped, within the last minute.
+#[derive(Default)]
+pub(crate) struct Stops(Vec<f64>);
+
+impl Stops {
+    /// Counts a stop now; returns the stops within the last minute, this one included.
+    pub(crate) fn count(&mut self) -> usize {
+        let t = now();
+        self.0.retain(|s| t - s < 60_000.0);
+        self.0.push(t);
+        self.0.len()
+    }
+}
+
+/// Why a worker's error event says it stopped, on one line (a panic's report spans lines).
+pub(crate) fn one_line(why: &str) -> String {
+    if why.trim().is_empty() {
+        "it could not load".into()
+    } else {
+        why.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
 
 struct Inner<A> {
     worker: Option<Worker>,
@@ -99,7 +122,7 @@ struct Inner<A> {
     /// when it stopped within the last minute.
     heard: f64,
     pinged: Option<f64>,
-    stops: Vec<f64>,
+    stops: Stops,
 }
 
 /// The signals a worker's events update.
@@ -192,7 +215,7 @@ impl<Q: Ask, A: Answer> Compute<Q, A> {
             generation: 0,
             heard: now(),
             pinged: None,
-            stops: Vec::new(),
+            stops: Stops::default(),
         }));
         spawn(&inner, sig);
         watch(&inner, sig);
@@ -292,8 +315,7 @@ fn spawn<A: Answer>(inner: &Rc<RefCell<Inner<A>>>, sig: Signals) {
         if inner.borrow().generation != generation {
             return;
         }
-        let why = if event.message().is_empty() { "it could not load".to_string() } else { event.message() };
-        failed(&inner, sig, &why);
+        failed(&inner, sig, &event.message());
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
@@ -364,8 +386,7 @@ fn watch<A: Answer>(inner: &Rc<RefCell<Inner<A>>>, sig: Signals) {
 /// The worker stopped (`why`): the requests it had in hand fail, saying so; a new worker starts
 /// unless this one stopped `MAX_STOPS_PER_MINUTE` times within a minute; the page hears of it.
 fn failed<A: Answer>(inner: &Rc<RefCell<Inner<A>>>, sig: Signals, why: &str) {
-    // A panic's report spans lines ("panicked at file:line:col:\nmessage"): one line here.
-    let why = &why.split_whitespace().collect::<Vec<_>>().join(" ");
+    let why = &one_line(why);
     let (name, in_hand, never_listened) = {
         let i = inner.borrow();
         (who(i.lab), i.handlers.len(), i.queued.is_some())
@@ -380,13 +401,7 @@ fn failed<A: Answer>(inner: &Rc<RefCell<Inner<A>>>, sig: Signals, why: &str) {
     }
     stop(inner, &format!("{name} stopped ({why}) before it answered; a new one has started: ask again"));
     sig.busy.set(0);
-    let t = now();
-    let stops = {
-        let mut i = inner.borrow_mut();
-        i.stops.retain(|s| t - s < 60_000.0);
-        i.stops.push(t);
-        i.stops.len()
-    };
+    let stops = inner.borrow_mut().stops.count();
     if stops >= MAX_STOPS_PER_MINUTE {
         let said = format!(
             "{name} stopped {stops} times within a minute (the last time: {why}); it was not started again: \

@@ -88,14 +88,7 @@ mod web {
     pub fn start() {
         std::panic::set_hook(Box::new(|info| {
             console_error_panic_hook::hook(info);
-            let what = info
-                .payload()
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| info.payload().downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
-            let at = info.location().map(|l| format!(", at {}:{}", l.file(), l.line())).unwrap_or_default();
-            post(&Reply::<NoAnswer>::Failed { id: None, message: format!("it panicked: {what}{at}") });
+            post(&Reply::<NoAnswer>::Failed { id: None, message: protocol::panic_message(info) });
         }));
 
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {

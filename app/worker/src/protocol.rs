@@ -83,6 +83,19 @@ pub enum Reply<A> {
     Alive,
 }
 
+/// What a worker says when it panics: the panic's message and where (`it panicked: …, at
+/// file:line`), on one line for the page's notice.
+pub fn panic_message(info: &std::panic::PanicHookInfo) -> String {
+    let what = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    let at = info.location().map(|l| format!(", at {}:{}", l.file(), l.line())).unwrap_or_default();
+    format!("it panicked: {what}{at}")
+}
+
 /// The page asks whether a worker still reads its messages (answered by [`Reply::Alive`]).
 pub const PING: &str = "__ping";
 /// A test's request that the worker panic (the page sends it on the window event

@@ -4,13 +4,12 @@
 use std::{cell::RefCell, rc::Rc};
 
 use softplay_worker::model::{ModelRequest, ModelResponse};
+
+use crate::worker::client::{one_line, Stops, MAX_STOPS_PER_MINUTE};
 use wasm_bindgen::{prelude::*, JsCast};
 use web_sys::{ErrorEvent, MessageEvent, Worker};
 
 type Listener = Rc<RefCell<Option<Box<dyn FnMut(ModelResponse)>>>>;
-
-/// A training worker that stops this many times within a minute is not started again.
-const MAX_STOPS_PER_MINUTE: usize = 3;
 
 struct Inner {
     worker: Option<Worker>,
@@ -20,7 +19,7 @@ struct Inner {
     /// Which start of the worker this is (events of a stopped one are ignored), and when it
     /// stopped within the last minute.
     generation: u32,
-    stops: Vec<f64>,
+    stops: Stops,
 }
 
 /// The worker, kept while the page lives (the lab's runs live in it). One that dies (a panic,
@@ -89,8 +88,7 @@ fn spawn(inner: &Rc<RefCell<Inner>>) {
         if inner.borrow().generation != generation {
             return;
         }
-        let why = if event.message().is_empty() { "it could not load".to_string() } else { event.message() };
-        stopped(&inner, &why);
+        stopped(&inner, &event.message());
     });
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
@@ -102,7 +100,7 @@ fn spawn(inner: &Rc<RefCell<Inner>>) {
 /// The worker stopped (`why`): the runs hear it (those training are marked stopped at their
 /// step) and a new worker starts, unless this one stopped too often.
 fn stopped(inner: &Rc<RefCell<Inner>>, why: &str) {
-    let why = why.split_whitespace().collect::<Vec<_>>().join(" ");
+    let why = one_line(why);
     let (listener, never_listened) = {
         let mut i = inner.borrow_mut();
         if let Some(w) = i.worker.take() {
@@ -115,13 +113,7 @@ fn stopped(inner: &Rc<RefCell<Inner>>, why: &str) {
         let message = format!("the training worker failed ({why}); reload the page to restart it");
         return tell(&listener, ModelResponse::Failed { run: None, message });
     }
-    let t = js_sys::Date::now();
-    let stops = {
-        let mut i = inner.borrow_mut();
-        i.stops.retain(|s| t - s < 60_000.0);
-        i.stops.push(t);
-        i.stops.len()
-    };
+    let stops = inner.borrow_mut().stops.count();
     let message = if stops >= MAX_STOPS_PER_MINUTE {
         format!(
             "the training worker stopped {stops} times within a minute (the last time: {why}); it was not started \
@@ -152,7 +144,7 @@ impl Trainer {
             queued: Some(Vec::new()),
             listener: Rc::new(RefCell::new(None)),
             generation: 0,
-            stops: Vec::new(),
+            stops: Stops::default(),
         }));
         spawn(&inner);
         // For the tests of a GPU that goes away mid-run: the event `softplay:lose-gpu` on the
