@@ -3,10 +3,12 @@
 //! - `cargo xtask serve [--port 8080] [--base /softplay/]` — installs what is missing, builds the
 //!   release site and serves `dist/` on http://127.0.0.1:8080.
 //! - `cargo xtask test` — installs what is missing and runs every test: formatting and lints,
-//!   native tests, kernels in headless Chromium (WebGPU included), and the end-to-end tests
-//!   against the built site served from a sub-path.
+//!   native tests, kernels in headless Chromium (WebGPU included), the end-to-end tests
+//!   against the built site served from a sub-path, and a smoke run of every page in Firefox ESR
+//!   and WebKit.
 //!
-//! Also `cargo xtask build` (the site only), `cargo xtask e2e`, `cargo xtask bench attention`
+//! Also `cargo xtask build` (the site only), `cargo xtask e2e`, `cargo xtask smoke [firefox]
+//! [webkit]`, `cargo xtask bench attention`
 //! (ours against tfjs-wasm and onnxruntime-web), `cargo xtask bench activations` (simd128
 //! against scalar), `cargo xtask bench model` (training steps against tfjs-wasm) and `cargo
 //! xtask bench model --gpu` (on WebGPU, against our CPU and tfjs-webgpu), all in
@@ -185,6 +187,7 @@ fn test_cmd() -> Step {
     record("site build", built);
     if site_ok {
         record("end-to-end", step("end-to-end tests (Playwright, Chromium, site under /softplay/)", e2e));
+        record("smoke", step(SMOKE_STEP, || smoke(&[])));
     }
 
     let failed: Vec<&str> = results.iter().filter(|(_, ok)| !ok).map(|(n, _)| n.as_str()).collect();
@@ -214,6 +217,30 @@ fn e2e() -> Step {
         .env("CHROMIUM", tools::CHROMIUM))
 }
 
+const SMOKE_STEP: &str = "smoke run of every page in Firefox ESR and WebKit (site under /softplay/)";
+
+/// Serves `dist/` under /softplay/ on a free port and runs the smoke run (e2e/browsers/smoke.mjs)
+/// against it: every page in Firefox ESR (WebDriver BiDi) and in WebKit (WebKitWebDriver and
+/// MiniBrowser under xvfb-run), or only the `browsers` named.
+fn smoke(browsers: &[String]) -> Step {
+    if !root().join("dist/index.html").exists() {
+        return Err(Failure("dist/ is not built: run `cargo xtask build` first".into()));
+    }
+    let server = serve::Server::start(&root().join("dist"), 0, "/softplay/")?;
+    let url = format!("http://127.0.0.1:{}/softplay/", server.port);
+    println!("    serving dist/ at {url}");
+    let out = root().join("target/e2e");
+    std::fs::create_dir_all(&out).map_err(|e| Failure(format!("cannot create {}: {e}", out.display())))?;
+    run(Command::new("node")
+        .arg("e2e/browsers/smoke.mjs")
+        .args(browsers)
+        .env("SOFTPLAY_URL", &url)
+        .env("SOFTPLAY_E2E_OUT", &out)
+        .env("FIREFOX", tools::FIREFOX)
+        .env("WEBKIT_DRIVER", tools::WEBKIT_DRIVER)
+        .env("MINIBROWSER", tools::minibrowser()?))
+}
+
 /// Puts the folder `cargo install` writes to (`$CARGO_HOME/bin`, `~/.cargo/bin` by default) on
 /// PATH, so that the tools installed here are found even when the shell's PATH lacks it.
 fn put_cargo_bin_on_path() {
@@ -237,11 +264,16 @@ fn main() -> ExitCode {
         Some("build") => tools::ensure_build_tools().and_then(|_| build_site()),
         // The end-to-end tests alone, against the dist/ already built.
         Some("e2e") => step("end-to-end tests (Playwright, Chromium, site under /softplay/)", e2e),
+        // The smoke run alone, against the dist/ already built: its browsers and node_modules
+        // are installed when missing, nothing is built.
+        Some("smoke") => tools::ensure_test_tools()
+            .and_then(|_| step("check node_modules", tools::ensure_node_modules))
+            .and_then(|_| step(SMOKE_STEP, || smoke(&args[1..]))),
         Some("bench") => bench::bench_cmd(&args[1..]),
         Some("fuzz") => fuzz::fuzz_cmd(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e | fuzz [--links N] [--checkpoints N] | bench attention | bench activations | bench model [--gpu [SIZE …]]"
+                "usage: cargo xtask serve [--port 8080] [--base /softplay/] | test | build | e2e | smoke [firefox] [webkit] | fuzz [--links N] [--checkpoints N] | bench attention | bench activations | bench model [--gpu [SIZE …]]"
             );
             return ExitCode::from(2);
         }

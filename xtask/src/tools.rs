@@ -1,6 +1,7 @@
 //! Installs what the build and the tests need, from the package registries only: the wasm32
-//! target (rustup), trunk and wasm-bindgen-cli (the Rust package registry, built from source), wasm-opt and
-//! Playwright (npm), Chromium, ChromeDriver and the lavapipe Vulkan driver (Debian). A step
+//! target (rustup), trunk and wasm-bindgen-cli (the Rust package registry, built from source), wasm-opt,
+//! Playwright and puppeteer-core (npm), Chromium, ChromeDriver, the lavapipe Vulkan driver,
+//! Firefox ESR, WebKitGTK's WebKitWebDriver with its MiniBrowser, and Xvfb (Debian). A step
 //! that needs root and does not have it stops with the exact command to run.
 
 use std::{fs, path::Path, process::Command};
@@ -10,9 +11,23 @@ use crate::{cargo, root, run, step, Failure, Step};
 pub const TRUNK_VERSION: &str = "0.21.14";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-/// Debian packages the tests need: the browser and its driver, and Mesa's software Vulkan
-/// driver (lavapipe) for the native GPU tests.
-const APT_PACKAGES: [&str; 4] = ["chromium", "chromium-driver", "mesa-vulkan-drivers", "libvulkan1"];
+pub const FIREFOX: &str = "/usr/bin/firefox-esr";
+pub const WEBKIT_DRIVER: &str = "/usr/bin/WebKitWebDriver";
+pub const XVFB_RUN: &str = "/usr/bin/xvfb-run";
+/// Debian packages the tests need: Chromium and its driver, and Mesa's software Vulkan driver
+/// (lavapipe) for the native GPU tests; for the smoke run, Firefox ESR, and WebKitGTK's
+/// WebKitWebDriver (its MiniBrowser comes with libwebkit2gtk-4.1-0) with the X server it draws
+/// into (xvfb-run, which needs xauth).
+const APT_PACKAGES: [&str; 8] = [
+    "chromium",
+    "chromium-driver",
+    "mesa-vulkan-drivers",
+    "libvulkan1",
+    "firefox-esr",
+    "webkit2gtk-driver",
+    "xvfb",
+    "xauth",
+];
 
 /// What `cmd --version` prints, if it runs.
 fn version_of(program: &str) -> Option<String> {
@@ -131,18 +146,19 @@ pub fn ensure_build_tools() -> Step {
 }
 
 /// `npm ci` when node_modules is missing or older than package-lock.json.
-fn ensure_node_modules() -> Step {
+pub fn ensure_node_modules() -> Step {
     let root = root();
     let stamp = root.join("node_modules/.package-lock.json");
     let fresh = match (fs::metadata(&stamp), fs::metadata(root.join("package-lock.json"))) {
         (Ok(s), Ok(l)) => s.modified().ok() >= l.modified().ok(),
         _ => false,
     };
-    if fresh && root.join("node_modules/.bin/wasm-opt").exists() {
-        println!("    node_modules (wasm-opt, playwright-core): installed");
+    if fresh && root.join("node_modules/.bin/wasm-opt").exists() && root.join("node_modules/puppeteer-core").exists() {
+        println!("    node_modules (wasm-opt, playwright-core, puppeteer-core): installed");
         Ok(())
     } else {
-        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]))
+        // puppeteer-core downloads nothing; the variable keeps it so should that ever change.
+        run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).env("PUPPETEER_SKIP_DOWNLOAD", "1"))
     }
 }
 
@@ -160,8 +176,20 @@ fn apt_missing() -> Vec<&'static str> {
         .collect()
 }
 
+/// WebKitGTK's MiniBrowser, which WebKitWebDriver starts: where libwebkit2gtk-4.1-0 put it (a
+/// folder named by the machine's architecture).
+pub fn minibrowser() -> Result<String, Failure> {
+    let out = Command::new("dpkg-query").args(["-L", "libwebkit2gtk-4.1-0"]).output();
+    let listed = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    listed
+        .lines()
+        .find(|l| l.ends_with("/webkit2gtk-4.1/MiniBrowser") && Path::new(l).exists())
+        .map(str::to_string)
+        .ok_or_else(|| Failure("libwebkit2gtk-4.1-0 has no MiniBrowser (webkit2gtk-driver installs it)".into()))
+}
+
 pub fn ensure_test_tools() -> Step {
-    step("check the test tools (Chromium, ChromeDriver, lavapipe)", || {
+    step("check the test tools (Chromium, ChromeDriver, lavapipe, Firefox ESR, WebKitWebDriver, Xvfb)", || {
         let missing = apt_missing();
         if missing.is_empty() {
             println!("    {}: installed", APT_PACKAGES.join(", "));
@@ -177,11 +205,15 @@ pub fn ensure_test_tools() -> Step {
                 missing.join(" ")
             )));
         }
-        for path in [CHROMIUM, CHROMEDRIVER] {
+        for path in [CHROMIUM, CHROMEDRIVER, FIREFOX, WEBKIT_DRIVER, XVFB_RUN] {
             if !Path::new(path).exists() {
-                return Err(Failure(format!("{path} is missing after installing Debian's chromium packages")));
+                return Err(Failure(format!(
+                    "{path} is missing after installing the Debian packages {}",
+                    APT_PACKAGES.join(", ")
+                )));
             }
         }
+        println!("    MiniBrowser: {}", minibrowser()?);
         Ok(())
     })
 }
