@@ -13,6 +13,8 @@ export async function launchFirefox() {
     protocol: 'webDriverBiDi',
     executablePath: FIREFOX,
     headless: true,
+    // A driver that stops answering is named within 75 s (the smoke run then starts it again).
+    protocolTimeout: 75_000,
     // Nothing from outside: no update, telemetry, remote settings or captive-portal checks.
     extraPrefsFirefox: {
       'app.update.enabled': false,

@@ -22,6 +22,8 @@ const WAIT_MS = Number(process.env.SOFTPLAY_E2E_WAIT_MS) || 60_000;
 const POLL_MS = 50;
 
 const BROWSERS = { firefox: launchFirefox, webkit: launchWebKit };
+/** A driver that stopped answering (webkit.mjs's messages; puppeteer's protocol timeout). */
+const DRIVER_STALL = /WebKitWebDriver \S+ \S+: (no answer in|fetch failed)|protocolTimeout/;
 
 function describe(value) {
   let s;
@@ -337,19 +339,42 @@ async function runBrowser(key) {
   try {
     for (const p of PAGES) {
       const said = [];
-      const start = Date.now();
+      let start = Date.now();
       const secs = () => ((Date.now() - start) / 1000).toFixed(1);
       shotPath = `${OUT}/smoke-${key}-${p.name}.png`;
-      try {
-        const numbers = await p.run(browser, said, result);
-        if (numbers !== undefined) result.numbers[p.name] = numbers;
-        line(`${p.name.padEnd(12)} ok in ${secs()} s: ${said.join('; ')}`);
-        result.pages.push({ name: p.name, ok: true });
-      } catch (e) {
-        const why = e?.message ?? String(e);
-        line(`${p.name.padEnd(12)} FAILED after ${secs()} s${said.length ? ` (checked: ${said.join('; ')})` : ''}`);
-        console.log(`      ${browser.name}, page ${p.name}: ${why}`);
-        result.pages.push({ name: p.name, ok: false, why });
+      let retried = null;
+      for (;;) {
+        try {
+          const numbers = await p.run(browser, said, result);
+          if (numbers !== undefined) result.numbers[p.name] = numbers;
+          line(`${p.name.padEnd(12)} ok in ${secs()} s: ${said.join('; ')}${retried ? ` (on a second try, with the browser started again: the first ended "${retried}")` : ''}`);
+          result.pages.push({ name: p.name, ok: true, ...(retried && { retried }) });
+          break;
+        } catch (e) {
+          const why = e?.message ?? String(e);
+          // The driver itself stalled (no answer, a dropped connection), not the page: start the
+          // browser again and try the page once more, saying so. A page that hangs fails twice.
+          if (!retried && DRIVER_STALL.test(why)) {
+            line(`${p.name.padEnd(12)} the driver stalled after ${secs()} s (${why}); starting ${browser.name} again`);
+            retried = why;
+            said.length = 0;
+            await browser.close().catch(() => {});
+            try {
+              browser = await BROWSERS[key]();
+            } catch (again) {
+              line(`${p.name.padEnd(12)} FAILED: ${browser.name} did not start again: ${again.message}`);
+              result.pages.push({ name: p.name, ok: false, why: `${why}; then the browser did not start again: ${again.message}` });
+              result.seconds = (Date.now() - t0) / 1000;
+              return result;
+            }
+            start = Date.now();
+            continue;
+          }
+          line(`${p.name.padEnd(12)} FAILED after ${secs()} s${said.length ? ` (checked: ${said.join('; ')})` : ''}`);
+          console.log(`      ${browser.name}, page ${p.name}: ${why}${retried ? ` (a second try; the first ended "${retried}")` : ''}`);
+          result.pages.push({ name: p.name, ok: false, why });
+          break;
+        }
       }
     }
   } finally {
@@ -370,13 +395,27 @@ for (const k of keys) {
   }
 }
 console.log(`smoke run of every page against ${BASE} in ${keys.join(' and ')}`);
+// SOFTPLAY_SMOKE_PAGES=model,lessons runs only those pages (to look into one).
+const only = process.env.SOFTPLAY_SMOKE_PAGES?.split(',').filter(Boolean);
+if (only) {
+  const unknown = only.filter((n) => !PAGES.some((p) => p.name === n));
+  if (unknown.length) {
+    console.error(`unknown page(s) ${unknown.join(', ')}: the smoke run knows ${PAGES.map((p) => p.name).join(', ')}`);
+    process.exit(2);
+  }
+  PAGES.splice(0, PAGES.length, ...PAGES.filter((p) => only.includes(p.name)));
+}
 const results = [];
 for (const k of keys) results.push(await runBrowser(k));
 
 console.log('\nsmoke summary:');
 for (const r of results) {
   const failed = r.pages.filter((p) => !p.ok);
-  console.log(`  ${(r.name ?? r.key).padEnd(12)} ${failed.length ? `FAILED (${failed.map((p) => p.name).join(', ')})` : 'ok'}${r.seconds ? ` in ${r.seconds.toFixed(1)} s` : ''}; backend: ${r.backend ?? 'not named'}`);
+  const retried = r.pages.filter((p) => p.retried).map((p) => p.name);
+  console.log(
+    `  ${(r.name ?? r.key).padEnd(12)} ${failed.length ? `FAILED (${failed.map((p) => p.name).join(', ')})` : 'ok'}${r.seconds ? ` in ${r.seconds.toFixed(1)} s` : ''}` +
+      `${retried.length ? ` (${retried.join(', ')} on a second try after the driver stalled)` : ''}; backend: ${r.backend ?? 'not named'}`,
+  );
 }
 if (results.length > 1) {
   // Information, not a check: the same link's numbers in each browser.

@@ -15,6 +15,9 @@ import { createServer } from 'node:net';
 export const WEBKIT_DRIVER = process.env.WEBKIT_DRIVER ?? '/usr/bin/WebKitWebDriver';
 export const MINIBROWSER = process.env.MINIBROWSER ?? '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf';
+const CALL_MS = 75_000;
+/** A call slower than this is named in the output (a driver or browser that stalls). */
+const SLOW_MS = 10_000;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -62,12 +65,24 @@ export async function launchWebKit() {
 
   const base = `http://127.0.0.1:${port}`;
   async function call(method, path, body) {
-    const res = await fetch(base + path, {
-      method,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    let res;
+    const started = Date.now();
+    try {
+      res = await fetch(base + path, {
+        method,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        // Past the session's own timeouts (page load 60 s, script 30 s): a driver that does
+        // not answer is named, not waited on for undici's 300 s.
+        signal: AbortSignal.timeout(CALL_MS),
+      });
+    } catch (e) {
+      const why = e?.name === 'TimeoutError' ? `no answer in ${CALL_MS / 1000} s` : `${e?.message}${e?.cause ? ` (${e.cause.message ?? e.cause})` : ''}`;
+      throw new Error(`WebKitWebDriver ${method} ${path.replace(/^\/session\/[^/]+/, '/session/…')}: ${why}`);
+    }
     const json = await res.json().catch(() => ({}));
+    const took = Date.now() - started;
+    if (took > SLOW_MS) console.log(`      (slow: WebKitWebDriver ${method} ${path.replace(/^\/session\/[^/]+/, '/session/…')} took ${(took / 1000).toFixed(1)} s)`);
     if (!res.ok) {
       const v = json.value ?? {};
       // A script's own error: its message alone (it says what the page showed).
@@ -92,7 +107,12 @@ export async function launchWebKit() {
 
   const newSession = () =>
     call('POST', '/session', {
-      capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] } } },
+      capabilities: {
+        alwaysMatch: {
+          'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] },
+          timeouts: { pageLoad: 60_000, script: 30_000 },
+        },
+      },
     });
   // A first session tells the version (and that MiniBrowser starts at all).
   let version;
