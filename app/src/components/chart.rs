@@ -185,7 +185,7 @@ pub fn readout_number(v: f64) -> String {
 }
 
 fn path_of(points: &[(f64, f64)], x: &Scale, y: &Scale) -> String {
-    let mut d = String::new();
+    let mut d = String::with_capacity(points.len() * 14);
     let mut pen_down = false;
     for &(px, py) in points {
         let ok = px.is_finite() && py.is_finite() && (!x.log || px > 0.0) && (!y.log || py > 0.0);
@@ -193,11 +193,45 @@ fn path_of(points: &[(f64, f64)], x: &Scale, y: &Scale) -> String {
             pen_down = false;
             continue;
         }
-        let (sx, sy) = (x.at(px), y.at(py));
-        d.push_str(&format!("{}{sx:.2},{sy:.2} ", if pen_down { "L" } else { "M" }));
+        d.push(if pen_down { 'L' } else { 'M' });
+        push_tenths(&mut d, x.at(px));
+        d.push(',');
+        push_tenths(&mut d, y.at(py));
+        d.push(' ');
         pen_down = true;
     }
     d
+}
+
+/// Writes `v` with one decimal (a tenth of a unit of the 560-wide drawing is finer than a
+/// pixel). Redrawing a curve while a slider moves writes thousands of these a frame, and
+/// `format!` of a float costs several times as much as this integer arithmetic.
+fn push_tenths(d: &mut String, v: f64) {
+    // Far outside the drawing (a clipped curve) the exact place does not matter.
+    let tenths = (v * 10.0).round().clamp(-1e12, 1e12) as i64;
+    if tenths < 0 {
+        d.push('-');
+    }
+    let a = tenths.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    let mut whole = a / 10;
+    loop {
+        digits[n] = b'0' + (whole % 10) as u8;
+        n += 1;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
+    }
+    for &b in digits[..n].iter().rev() {
+        d.push(b as char);
+    }
+    let frac = (a % 10) as u8;
+    if frac != 0 {
+        d.push('.');
+        d.push((b'0' + frac) as char);
+    }
 }
 
 /// The CSV of a chart: one row per x, one column per series.
@@ -244,6 +278,8 @@ pub fn LineChart(
     #[prop(into, optional)]
     y_range: Signal<Option<(f64, f64)>>,
 ) -> impl IntoView {
+    // Computed once per change and compared: the parts below read it many times.
+    let series = Memo::new(move |_| series.get());
     let svg_ref = NodeRef::<leptos::svg::Svg>::new();
     // A dense chart builds its table only while it is open (it would be rebuilt with every
     // change of the data, unseen).
@@ -251,14 +287,16 @@ pub fn LineChart(
     let hover = RwSignal::new(None::<f64>);
     let message = RwSignal::new(None::<String>);
     let scales = Memo::new(move |_| {
-        let s = series.get();
         let y_axis = y.get();
-        let xs = Scale::new(s.iter().flat_map(|s| s.points.iter().map(|p| p.0)), x.log, LEFT, W - RIGHT)?;
-        let ys = match y_range.get() {
-            Some((lo, hi)) => Scale::new([lo, hi].into_iter(), y_axis.log, H - BOTTOM, TOP)?,
-            None => Scale::new(s.iter().flat_map(|s| s.points.iter().map(|p| p.1)), y_axis.log, H - BOTTOM, TOP)?,
-        };
-        Some((xs, ys))
+        let y_range = y_range.get();
+        series.with(|s| {
+            let xs = Scale::new(s.iter().flat_map(|s| s.points.iter().map(|p| p.0)), x.log, LEFT, W - RIGHT)?;
+            let ys = match y_range {
+                Some((lo, hi)) => Scale::new([lo, hi].into_iter(), y_axis.log, H - BOTTOM, TOP)?,
+                None => Scale::new(s.iter().flat_map(|s| s.points.iter().map(|p| p.1)), y_axis.log, H - BOTTOM, TOP)?,
+            };
+            Some((xs, ys))
+        })
     });
 
     let on_move = move |ev: ev::MouseEvent| {
@@ -302,7 +340,10 @@ pub fn LineChart(
         None => report(Err("the chart is not drawn yet".into())),
     };
 
-    let plot = move || {
+    // The drawing is split by what it depends on, so that a slider moving one curve rewrites
+    // that curve's path and nothing else: the grid follows the scales, each line its own points
+    // (compared, so an unchanged curve is left alone), the legend the names and colours.
+    let grid = move || {
         let Some((xs, ys)) = scales.get() else {
             return view! {
                 <text x=W / 2.0 y=H / 2.0 text-anchor="middle" fill="currentColor" opacity="0.7">"No data yet"</text>
@@ -335,33 +376,49 @@ pub fn LineChart(
                 }
             })
             .collect::<Vec<_>>();
-        let lines = series
-            .get()
-            .into_iter()
-            .map(|s| {
-                let d = path_of(&s.points, &xs, &ys);
-                let dots = s
-                    .points
-                    .iter()
-                    .filter(|_| !dense)
+        view! {
+            {grid_y}
+            {grid_x}
+            <line x1=LEFT x2=W - RIGHT y1=H - BOTTOM y2=H - BOTTOM stroke="currentColor"/>
+            <line x1=LEFT x2=LEFT y1=TOP y2=H - BOTTOM stroke="currentColor"/>
+        }
+        .into_any()
+    };
+    let line = move |i: usize| {
+        let points = Memo::new(move |_| series.with(|s| s.get(i).map(|s| s.points.clone()).unwrap_or_default()));
+        let style = Memo::new(move |_| series.with(|s| s.get(i).map(|s| (s.colour, s.dashed)).unwrap_or_default()));
+        let d = move || {
+            scales.with(|sc| sc.as_ref().map(|(xs, ys)| points.with(|p| path_of(p, xs, ys))).unwrap_or_default())
+        };
+        let dots = move || {
+            if dense {
+                return Vec::new();
+            }
+            let Some((xs, ys)) = scales.get() else { return Vec::new() };
+            let fill = colour(style.get().0);
+            points.with(|p| {
+                p.iter()
                     .filter(|p| p.0.is_finite() && p.1.is_finite() && (!xs.log || p.0 > 0.0) && (!ys.log || p.1 > 0.0))
-                    .map(|&(px, py)| view! { <circle cx=xs.at(px) cy=ys.at(py) r="2.5" fill=colour(s.colour)/> })
-                    .collect::<Vec<_>>();
-                view! {
-                    <g>
-                        <path
-                            d=d
-                            fill="none"
-                            stroke=colour(s.colour)
-                            stroke-width=if s.dashed { "4" } else { "2" }
-                            stroke-dasharray=if s.dashed { "6 4" } else { "none" }
-                        />
-                        {dots}
-                    </g>
-                }
+                    .map(|&(px, py)| view! { <circle cx=xs.at(px) cy=ys.at(py) r="2.5" fill=fill/> })
+                    .collect::<Vec<_>>()
             })
-            .collect::<Vec<_>>();
-        let marks = markers
+        };
+        view! {
+            <g>
+                <path
+                    d=d
+                    fill="none"
+                    stroke=move || colour(style.get().0)
+                    stroke-width=move || if style.get().1 { "4" } else { "2" }
+                    stroke-dasharray=move || if style.get().1 { "6 4" } else { "none" }
+                />
+                {dots}
+            </g>
+        }
+    };
+    let marks = move || {
+        let Some((xs, _)) = scales.get() else { return Vec::new() };
+        markers
             .get()
             .into_iter()
             .filter(|m| m.x.is_finite() && (!xs.log || m.x > 0.0))
@@ -372,26 +429,23 @@ pub fn LineChart(
                     <text x=px + 4.0 y=H - BOTTOM - 6.0 font-size="11" fill=colour(m.colour)>{m.label}</text>
                 }
             })
-            .collect::<Vec<_>>();
-        let guide = move || {
-            hover.get().map(|hx| {
-                let px = xs.at(hx);
-                view! { <line x1=px x2=px y1=TOP y2=H - BOTTOM stroke="currentColor" stroke-opacity="0.5"/> }
-            })
-        };
+            .collect::<Vec<_>>()
+    };
+    let guide = move || {
+        let hx = hover.get()?;
+        let px = scales.with(|sc| sc.as_ref().map(|(xs, _)| xs.at(hx)))?;
+        Some(view! { <line x1=px x2=px y1=TOP y2=H - BOTTOM stroke="currentColor" stroke-opacity="0.5"/> })
+    };
+    let plot = move |n: usize| {
         view! {
-            {grid_y}
-            {grid_x}
-            <line x1=LEFT x2=W - RIGHT y1=H - BOTTOM y2=H - BOTTOM stroke="currentColor"/>
-            <line x1=LEFT x2=LEFT y1=TOP y2=H - BOTTOM stroke="currentColor"/>
+            {grid}
             <clipPath id=format!("clip-{test_id}")>
                 <rect x=LEFT y=TOP width=W - LEFT - RIGHT height=H - TOP - BOTTOM/>
             </clipPath>
-            <g clip-path=format!("url(#clip-{test_id})")>{lines}</g>
+            <g clip-path=format!("url(#clip-{test_id})")>{(0..n).map(line).collect::<Vec<_>>()}</g>
             {marks}
             {guide}
         }
-        .into_any()
     };
 
     let readout = move || {
@@ -406,15 +460,17 @@ pub fn LineChart(
         Some(format!("{} = {}: {}", x.label, readout_number(hx), parts.join(" · ")))
     };
 
+    let legend_items =
+        Memo::new(move |_| series.with(|s| s.iter().map(|s| (s.name.clone(), s.colour, s.dashed)).collect::<Vec<_>>()));
     let legend = move || {
-        series
+        legend_items
             .get()
             .into_iter()
-            .map(|s| {
+            .map(|(name, c, dashed)| {
                 view! {
                     <li>
-                        <span class="swatch" class:dashed=s.dashed style:background-color=colour(s.colour)></span>
-                        {s.name}
+                        <span class="swatch" class:dashed=dashed style:background-color=colour(c)></span>
+                        {name}
                     </li>
                 }
             })
@@ -481,7 +537,7 @@ pub fn LineChart(
             >
                 // Rebuilt afresh when the number of series changes: an in-place rebuild of the
                 // series' group list dropped the new ones (a run added to a live chart).
-                <For each=move || std::iter::once(series.with(Vec::len)) key=|n| *n children=move |_| plot/>
+                <For each=move || std::iter::once(series.with(Vec::len)) key=|n| *n children=plot/>
                 <text x=(LEFT + W - RIGHT) / 2.0 y=H - 10.0 text-anchor="middle" font-size="12" fill="currentColor">
                     {format!("{}{}", x.label, if x.log { " (log scale)" } else { "" })}
                 </text>
@@ -554,6 +610,12 @@ mod tests {
         ];
         assert_eq!(chart_csv("n", &s), "n,a,\"b, c\"\n1,0.5,\n2,NaN,3\n");
         assert_eq!(short_number(1e5), "1e5");
+        let mut d = String::new();
+        for v in [0.0, 12.34, -0.04, -0.06, 99.95, -1234.5, 1e300] {
+            push_tenths(&mut d, v);
+            d.push(' ');
+        }
+        assert_eq!(d, "0 12.3 0 -0.1 100 -1234.5 100000000000 ");
         assert_eq!(short_number(0.25), "0.25");
     }
 }
