@@ -6,6 +6,7 @@ use super::{kan::knots, Activation};
 
 /// Properties of an activation, computed from its values and derivatives (never typed in).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Properties {
     /// `f' ≥ 0` on [−50, 50] (every 10⁻³) and at ±10³, ±10⁴, ±10⁶.
     pub monotone: bool,

@@ -5,6 +5,10 @@ use std::sync::Arc;
 
 use leptos::{ev, prelude::*};
 use softplay_kernels::activation::{kan_bases, Activation as Kernel, Properties, KAN_BASES};
+use softplay_worker::{
+    activations::{Done, Request},
+    protocol::Reply,
+};
 
 use super::{
     content::{function, Function},
@@ -424,8 +428,9 @@ fn saturates(p: &Properties) -> &'static str {
     }
 }
 
-/// Functions whose properties are kept (the shown ones and their recent parameters).
-const PROPERTY_CACHE: usize = 32;
+/// Functions whose properties are kept (the shown ones and their recent parameters); at least
+/// the most the page asks for at once.
+const PROPERTY_CACHE: usize = 64;
 
 const PROPERTY_COLUMNS: [&str; 10] = [
     "monotone",
@@ -455,45 +460,107 @@ fn property_cells(p: &Properties) -> [String; 10] {
     ]
 }
 
-/// The property table: computed from each function under the current parameters.
+/// A row of the property table.
+#[derive(Clone, Debug, PartialEq)]
+enum Row {
+    /// PolyNorm: a function of the whole row, not of x alone.
+    Whole,
+    /// The function's properties; `stale` while those of its new parameters are computed (the
+    /// last ones known for the function are shown meanwhile).
+    Known(Properties, bool),
+    /// Nothing known yet.
+    Computing,
+}
+
+/// The property table: computed in the lab's worker from each function under the current
+/// parameters (a function's properties read tens of thousands of its values and slopes: too
+/// long for the page's thread while a slider moves).
 #[component]
 pub fn PropertyTable() -> impl IntoView {
-    let config = expect_context::<Lab>().config;
-    // A function's properties take about a millisecond: kept per function and parameters, so
-    // that moving one parameter recomputes one row.
+    let Lab { config, compute } = expect_context::<Lab>();
+    let shown = Memo::new(move |_| {
+        config.with(|c| c.shown.iter().map(|&a| (a, spec::kernel(a, c))).collect::<Vec<(Activation, Option<Kernel>)>>())
+    });
+    // Properties known, oldest first; `known` counts the answers, so that the rows follow.
     let cache = StoredValue::new(Vec::<(Kernel, Properties)>::new());
+    let known = RwSignal::new(0u32);
+    let in_flight = RwSignal::new(false);
+    // The functions asked for when the worker failed, and why: not asked again until they change
+    // or the person asks.
+    let failed = RwSignal::new(None::<(Vec<Kernel>, String)>);
+    let cached = move |k: &Kernel| cache.with_value(|c| c.iter().rev().find(|(held, _)| held == k).map(|(_, p)| *p));
+    // One request at a time, for what is missing; the answer asks again if the settings moved on.
+    Effect::new(move |_| {
+        if in_flight.get() {
+            return;
+        }
+        known.track();
+        let mut missing: Vec<Kernel> = Vec::new();
+        shown.with(|s| {
+            for k in s.iter().filter_map(|(_, k)| *k) {
+                if cached(&k).is_none() && !missing.contains(&k) {
+                    missing.push(k);
+                }
+            }
+        });
+        if missing.is_empty() || failed.with(|f| f.as_ref().is_some_and(|(asked, _)| *asked == missing)) {
+            return;
+        }
+        in_flight.set(true);
+        let asked = missing.clone();
+        compute.send(
+            move |id| Request::Properties { id, functions: missing },
+            move |reply| match reply {
+                Reply::Done(Done::Properties { properties, .. }) => {
+                    cache.update_value(|c| {
+                        c.extend(asked.iter().copied().zip(properties));
+                        let over = c.len().saturating_sub(PROPERTY_CACHE);
+                        c.drain(..over);
+                    });
+                    failed.set(None);
+                    known.update(|n| *n += 1);
+                    in_flight.set(false);
+                }
+                Reply::Failed { message, .. } => {
+                    failed.set(Some((asked.clone(), message)));
+                    in_flight.set(false);
+                }
+                _ => {}
+            },
+        );
+    });
     let rows = Memo::new(move |_| {
-        let kernels: Vec<(Activation, Option<Kernel>)> =
-            config.with(|c| c.shown.iter().map(|&a| (a, spec::kernel(a, c))).collect());
-        cache
-            .try_update_value(|cache| {
-                kernels
-                    .into_iter()
-                    .map(|(a, k)| {
-                        let p = k.map(|k| match cache.iter().find(|(held, _)| *held == k) {
-                            Some((_, p)) => *p,
-                            None => {
-                                let p = k.properties();
-                                if cache.len() >= PROPERTY_CACHE {
-                                    cache.remove(0);
-                                }
-                                cache.push((k, p));
-                                p
-                            }
-                        });
-                        (a, p)
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
+        known.track();
+        shown.with(|s| {
+            s.iter()
+                .map(|&(a, k)| {
+                    let row = match k {
+                        None => Row::Whole,
+                        Some(k) => match cached(&k) {
+                            Some(p) => Row::Known(p, false),
+                            // The last known of the same function, its parameters moved since.
+                            None => cache
+                                .with_value(|c| {
+                                    c.iter()
+                                        .rev()
+                                        .find(|(held, _)| std::mem::discriminant(held) == std::mem::discriminant(&k))
+                                        .map(|(_, p)| Row::Known(*p, true))
+                                })
+                                .unwrap_or(Row::Computing),
+                        },
+                    };
+                    (a, row)
+                })
+                .collect::<Vec<_>>()
+        })
     });
     let csv = move || {
         let mut out =
             format!("function,{}\n", PROPERTY_COLUMNS.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
-        for (a, p) in rows.get_untracked() {
+        for (a, row) in rows.get_untracked() {
             out.push_str(&csv_field(a.label()));
-            match p {
-                Some(p) => {
+            match row {
+                Row::Known(p, false) => {
                     for (i, cell) in property_cells(&p).into_iter().enumerate() {
                         out.push(',');
                         out.push_str(&match i {
@@ -506,7 +573,8 @@ pub fn PropertyTable() -> impl IntoView {
                         });
                     }
                 }
-                None => out.push_str(&",row-wise".repeat(PROPERTY_COLUMNS.len())),
+                Row::Whole => out.push_str(&",row-wise".repeat(PROPERTY_COLUMNS.len())),
+                Row::Known(_, true) | Row::Computing => out.push_str(&",computing".repeat(PROPERTY_COLUMNS.len())),
             }
             out.push('\n');
         }
@@ -536,14 +604,19 @@ pub fn PropertyTable() -> impl IntoView {
                         </tr>
                     </thead>
                     <tbody>
-                        {move || rows.get().into_iter().map(|(a, p)| {
-                            let cells = match p {
-                                Some(p) => property_cells(&p)
+                        {move || rows.get().into_iter().map(|(a, row)| {
+                            let stale = matches!(row, Row::Known(_, true));
+                            let cells = match row {
+                                Row::Known(p, _) => property_cells(&p)
                                     .into_iter()
                                     .map(|text| view! { <td>{text}</td> })
                                     .collect::<Vec<_>>()
                                     .into_any(),
-                                None => view! {
+                                Row::Computing => view! {
+                                    <td colspan=PROPERTY_COLUMNS.len()>"Computing in the worker…"</td>
+                                }
+                                .into_any(),
+                                Row::Whole => view! {
                                     <td colspan=PROPERTY_COLUMNS.len()>
                                         "Row-wise: PolyNorm's output for one value depends on the whole hidden vector, \
                                          so these properties are not a function's of x alone."
@@ -551,11 +624,22 @@ pub fn PropertyTable() -> impl IntoView {
                                 }
                                 .into_any(),
                             };
-                            view! { <tr data-function=a.name()><th scope="row">{a.label()}</th>{cells}</tr> }
+                            view! {
+                                <tr data-function=a.name() class:stale=stale aria-busy=stale.then_some("true")>
+                                    <th scope="row">{a.label()}</th>
+                                    {cells}
+                                </tr>
+                            }
                         }).collect::<Vec<_>>()}
                     </tbody>
                 </table>
             </div>
+            {move || failed.get().map(|(_, why)| view! {
+                <p class="notice" role="alert" data-testid="properties-failed">
+                    {format!("The properties could not be computed: {why}. ")}
+                    <button type="button" on:click=move |_| failed.set(None)>"Compute again"</button>
+                </p>
+            })}
             <div class="export">
                 <span>"Export:"</span>
                 <button type="button" on:click=export data-testid="properties-csv">"CSV"</button>

@@ -22,6 +22,9 @@ pub fn handle<H: Host>(races: &mut Races, request: Request, host: &H) -> Reply<D
                 Err(message) => Reply::Failed { id: Some(id), message },
             }
         }
+        Request::Properties { id, functions } => {
+            Reply::Done(Done::Properties { id, properties: functions.into_iter().map(|f| f.properties()).collect() })
+        }
     }
 }
 
@@ -132,5 +135,14 @@ mod tests {
         let mut races = Races::default();
         run(&mut races, 1, 20);
         assert_eq!(run(&mut races, 2, 5).step, 5);
+    }
+
+    #[test]
+    fn the_property_table_is_the_kernels_own_in_the_order_asked() {
+        let functions = vec![Activation::Silu { beta: 1.0 }, Activation::Relu];
+        let reply = handle(&mut Races::default(), Request::Properties { id: 9, functions }, &TestHost::default());
+        let Reply::Done(Done::Properties { id: 9, properties }) = reply else { panic!("{reply:?}") };
+        assert_eq!(properties, vec![Activation::Silu { beta: 1.0 }.properties(), Activation::Relu.properties()]);
+        assert!(!properties[0].monotone && properties[1].monotone);
     }
 }

@@ -5,7 +5,10 @@
 pub mod handler;
 
 use serde::{Deserialize, Serialize};
-use softplay_kernels::fit::{FitSpec, Snapshot};
+use softplay_kernels::{
+    activation::{Activation, Properties},
+    fit::{FitSpec, Snapshot},
+};
 
 use crate::protocol::{Answer, Ask, F32s};
 
@@ -18,13 +21,24 @@ pub enum Request {
     /// answering after about `budget_ms`; a race number the worker does not hold starts a new
     /// race from `spec` (the worker holds one race at a time).
     Fit { id: u32, race: u32, spec: FitSpec, steps: u32, budget_ms: f64 },
+    /// The property table's rows: each function's [`Properties`] (tens of thousands of values
+    /// and slopes each, too long for the page's thread while a slider moves).
+    Properties { id: u32, functions: Vec<Activation> },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Done {
     Fit(FitReport),
+    /// The answer to [`Request::Properties`], in the order asked.
+    Properties {
+        id: u32,
+        properties: Vec<Properties>,
+    },
 }
+
+/// Most functions one [`Request::Properties`] may name.
+pub const PROPERTIES_MAX: usize = 64;
 
 /// Most steps one [`Request::Fit`] may ask for, and the longest race.
 pub const FIT_MAX_STEPS: u32 = 100_000;
@@ -52,8 +66,12 @@ impl Ask for Request {
     const LAB: &'static str = "activations";
     fn id(&self) -> u32 {
         match self {
-            Request::Fit { id, .. } => *id,
+            Request::Fit { id, .. } | Request::Properties { id, .. } => *id,
         }
+    }
+    /// The property table answers between a race's slices, not after the race.
+    fn is_long(&self) -> bool {
+        matches!(self, Request::Fit { .. })
     }
     fn validate(&self) -> Result<(), String> {
         match self {
@@ -66,6 +84,17 @@ impl Ask for Request {
                 }
                 spec.check()
             }
+            Request::Properties { functions, .. } => {
+                if functions.len() > PROPERTIES_MAX {
+                    return Err(format!("{} functions: at most {PROPERTIES_MAX} a request", functions.len()));
+                }
+                for f in functions {
+                    if let Some(bad) = f.params().into_iter().find(|v| !(v.is_finite() && v.abs() <= 1e3)) {
+                        return Err(format!("a parameter of {f:?} is {bad}: allowed −1000 to 1000"));
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -74,6 +103,7 @@ impl Answer for Done {
     fn id(&self) -> u32 {
         match self {
             Done::Fit(r) => r.id,
+            Done::Properties { id, .. } => *id,
         }
     }
 }
@@ -106,5 +136,20 @@ mod tests {
         assert_eq!(fit(bad, 10).validate().unwrap_err(), "learning rate 0: allowed above 0 up to 1");
         let budget = Request::Fit { id: 1, race: 1, spec, steps: 1, budget_ms: f64::INFINITY };
         assert_eq!(budget.validate().unwrap_err(), "budget_ms=inf: must be in (0, 10000]");
+    }
+
+    #[test]
+    fn property_requests_are_checked() {
+        let ask = |functions: Vec<Activation>| Request::Properties { id: 3, functions };
+        assert!(ask(vec![Activation::Relu, Activation::Silu { beta: 2.0 }]).validate().is_ok());
+        assert_eq!(
+            ask(vec![Activation::Relu; PROPERTIES_MAX + 1]).validate().unwrap_err(),
+            "65 functions: at most 64 a request"
+        );
+        assert_eq!(
+            ask(vec![Activation::Elu { alpha: f64::NAN }]).validate().unwrap_err(),
+            "a parameter of Elu { alpha: NaN } is NaN: allowed −1000 to 1000"
+        );
+        assert!(!ask(vec![]).is_long());
     }
 }
