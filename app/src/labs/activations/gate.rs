@@ -52,33 +52,51 @@ pub fn GateMap() -> impl IntoView {
     let hover = RwSignal::new(None::<(usize, usize)>);
     let message = RwSignal::new(None::<String>);
     // Rows are b from +range (top) to −range; columns are a from −range to +range.
+    // Recomputed when the gate or the range changes, not with every other setting.
+    let gate = Memo::new(move |_| config.with(|c| (spec::gate(c.gate, c), c.gate_range)));
     let values = Memo::new(move |_| {
-        config.with(|c| {
-            let g = spec::gate(c.gate, c);
-            let ax = axis(c.gate_range);
-            let mut v = Vec::with_capacity(CELLS * CELLS);
-            for r in 0..CELLS {
-                let b = ax[CELLS - 1 - r];
-                v.extend(ax.iter().map(|&a| g.value(a as f32, b as f32) as f64));
-            }
-            v
-        })
+        let (g, range) = gate.get();
+        let ax = axis(range);
+        let mut v = Vec::with_capacity(CELLS * CELLS);
+        for r in 0..CELLS {
+            let b = ax[CELLS - 1 - r];
+            v.extend(ax.iter().map(|&a| g.value(a as f32, b as f32) as f64));
+        }
+        v
     });
-    let vmax = Memo::new(move |_| {
-        values.with(|v| v.iter().filter(|x| x.is_finite()).fold(0.0f64, |m, x| m.max(x.abs())).max(f64::MIN_POSITIVE))
-    });
-    Effect::new(move |_| {
-        let m = vmax.get();
-        let Some(canvas) = canvas_ref.get() else { return };
-        let rgba: Vec<u8> = values.with(|v| {
-            v.iter()
+    // The colour scale's top, set when the map is drawn.
+    let vmax = RwSignal::new(1.0f64);
+    // The map is computed and drawn in a task of its own (a slider moving SwiGLU's β also moves
+    // the curves above, in the task of the move); a draw still waiting takes the newest gate.
+    let pending = StoredValue::new(false);
+    let draw = move || {
+        if pending.try_set_value(false).is_some() {
+            return;
+        }
+        let Some(canvas) = canvas_ref.try_get_untracked().flatten() else { return };
+        let Some((m, rgba)) = values.try_with_untracked(|v| {
+            let m = v.iter().filter(|x| x.is_finite()).fold(0.0f64, |m, x| m.max(x.abs())).max(f64::MIN_POSITIVE);
+            let rgba: Vec<u8> = v
+                .iter()
                 .flat_map(|&x| {
                     let [r, g, b] = diverging(x, m);
                     [r, g, b, 255]
                 })
-                .collect()
-        });
+                .collect();
+            (m, rgba)
+        }) else {
+            return;
+        };
         put_pixels(&canvas, CELLS, CELLS, &rgba);
+        vmax.set(m);
+    };
+    Effect::new(move |_| {
+        gate.track();
+        if canvas_ref.get().is_none() || pending.get_value() {
+            return;
+        }
+        pending.set_value(true);
+        set_timeout(draw, std::time::Duration::ZERO);
     });
     Effect::new(move |_| {
         if let Some(legend) = legend_ref.get() {

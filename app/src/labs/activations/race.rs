@@ -20,6 +20,9 @@ use crate::{
     state::codec::{format_float, Choice},
 };
 
+/// How long the race's settings must rest before a new race starts.
+const RESTART_MS: f64 = 250.0;
+
 /// Worker time per request: the page hears from the race about 12 times a second.
 const BUDGET_MS: f64 = 80.0;
 /// The fitted-curves chart leaves out predictions beyond this magnitude.
@@ -110,15 +113,44 @@ pub fn Race() -> impl IntoView {
         data.set(RaceData { race, units: config.with_untracked(|c| c.race.clone()), ..RaceData::default() });
         running.set(true);
     };
-    // A new race whenever its settings change (and on opening the lab).
+    // A new race whenever its settings change (and on opening the lab). While a slider moves
+    // one of them (SwiGLU's β, a PolyReLU coefficient) the race stands reset and asks the worker
+    // for nothing until the settings have rested for RESTART_MS: a race per step of the slider
+    // would only compete with the slider's redraws.
+    let settling = RwSignal::new(false);
+    let rest_until = StoredValue::new(None::<f64>);
+    let first = StoredValue::new(true);
+    fn when_rested(rest_until: StoredValue<Option<f64>>, settling: RwSignal<bool>, ms: f64) {
+        set_timeout(
+            move || match rest_until.try_get_value().flatten() {
+                Some(at) if at > js_sys::Date::now() => when_rested(rest_until, settling, at - js_sys::Date::now()),
+                Some(_) => {
+                    rest_until.set_value(None);
+                    settling.set(false);
+                }
+                None => {}
+            },
+            std::time::Duration::from_millis(ms.ceil() as u64),
+        );
+    }
     Effect::new(move |_| {
         spec.track();
         start_over();
+        if first.get_value() {
+            first.set_value(false);
+            return;
+        }
+        let waiting = rest_until.get_value().is_some();
+        rest_until.set_value(Some(js_sys::Date::now() + RESTART_MS));
+        settling.set(true);
+        if !waiting {
+            when_rested(rest_until, settling, RESTART_MS);
+        }
     });
     // One request at a time: first the networks as initialised (no step: the activation ratios
     // at step 0, shown even when paused), then, while running, the steps that are left.
     Effect::new(move |_| {
-        if in_flight.get() {
+        if in_flight.get() || settling.get() {
             return;
         }
         let (race, step, first, failed) = data.with(|d| (d.race, d.step, d.ratios.is_empty(), d.error.is_some()));
@@ -163,7 +195,9 @@ pub fn Race() -> impl IntoView {
         }
         let target = target_steps.get();
         let speed = if ms > 0.0 { format!("{:.0} steps/s", step as f64 / (ms / 1000.0)) } else { "—".into() };
-        let state = if step >= target && !in_flight.get() {
+        let state = if settling.get() {
+            "Waiting for the settings to rest"
+        } else if step >= target && !in_flight.get() {
             "Finished"
         } else if running.get() {
             "Running"
