@@ -69,15 +69,18 @@ test('the lab shows 2 to 4 variants side by side: heatmap, statistics, formula a
   for (const panel of await page.$$('.variant-panel')) {
     assert.ok((await panel.$$('math')).length >= 1, 'a MathML formula');
     assert.match(await panel.$eval('.paper a', (a) => a.href), /^https:\/\/arxiv\.org\/abs\//);
-    // The heatmap canvas has many colours, not a blank or flat image.
-    const colours = await panel.$eval('.heatmap-canvas canvas', (c) => {
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      const seen = new Set();
-      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-      return { size: [c.width, c.height], distinct: seen.size };
-    });
-    assert.deepEqual(colours.size, [128, 128]);
-    assert.ok(colours.distinct > 20, `only ${colours.distinct} colours`);
+    // The heatmap canvas has many colours, not a blank or flat image (each heatmap draws in a
+    // task of its own after its data arrives: wait for it).
+    await eventually(page, async () => {
+      const colours = await panel.$eval('.heatmap-canvas canvas', (c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        return { size: [c.width, c.height], distinct: seen.size };
+      });
+      assert.deepEqual(colours.size, [128, 128]);
+      assert.ok(colours.distinct > 20, `only ${colours.distinct} colours`);
+    }, 'the heatmap drawn in many colours');
   }
   // A fifth variant is refused with a message; the four stay.
   await page.click('#cmp-relu');
