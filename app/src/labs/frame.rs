@@ -119,11 +119,14 @@ pub fn LabFrame(
     // A printed page lists the settings (from the link) instead of the controls.
     let printed = RwSignal::new(String::new());
     let link = use_context::<PageLink>();
-    let _print = window_event_listener_untyped("beforeprint", move |_| {
+    // Window listeners outlive the view unless removed: one per visit would pile up (and call
+    // into a lab that is gone).
+    let print = window_event_listener_untyped("beforeprint", move |_| {
         if let Some(link) = link {
             printed.set(link.0.run(()));
         }
     });
+    on_cleanup(move || print.remove());
     let selected = RwSignal::new(last_tab(title).min(tabs.len().saturating_sub(1)));
     Effect::new(move |_| remember_tab(title, selected.get()));
     let count = tabs.len();

@@ -234,7 +234,12 @@ pub fn fit_embed() {
 #[component]
 pub fn OpenInSoftplay() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let _fit = set_interval_with_handle(fit_embed, std::time::Duration::from_millis(400));
+    let fit = set_interval_with_handle(fit_embed, std::time::Duration::from_millis(400));
+    on_cleanup(move || {
+        if let Ok(fit) = fit {
+            fit.clear();
+        }
+    });
     view! {
         <a class="open-in-softplay" data-testid="open-in-softplay" href=move || open_href(state) target="_blank" rel="noopener">
             "Open in Softplay ↗"

@@ -91,11 +91,12 @@ pub fn ShareQr() -> impl IntoView {
         present::present_href(state, (kept.len() < all).then_some(kept))
     };
     let close = move || open.set(false);
-    window_event_listener(ev::keydown, move |e| {
+    let escape = window_event_listener(ev::keydown, move |e| {
         if e.key() == "Escape" && open.get_untracked() {
             close();
         }
     });
+    on_cleanup(move || escape.remove());
     view! {
         <button
             type="button"

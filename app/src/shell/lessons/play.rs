@@ -276,10 +276,15 @@ pub fn Notes() -> impl IntoView {
     let lessons = expect_context::<Lessons>();
     let started = js_sys::Date::now();
     let elapsed = RwSignal::new(0u64);
-    let _tick = set_interval_with_handle(
+    let tick = set_interval_with_handle(
         move || elapsed.set(((js_sys::Date::now() - started) / 1000.0) as u64),
         std::time::Duration::from_secs(1),
     );
+    on_cleanup(move || {
+        if let Ok(tick) = tick {
+            tick.clear();
+        }
+    });
     move || {
         let Some((open, index)) = lessons.current(state) else {
             return view! {
