@@ -25,6 +25,11 @@ const versioned = (file) => {
   return url;
 };
 
+// The size of each WebAssembly memory of the page (the app's and each lab's, in bytes): the
+// memory soak test reads it, as it reads the workers' own (worker-loader.js).
+const memories = {};
+window.softplayMemory = () => Object.fromEntries(Object.entries(memories).map(([name, m]) => [name, m.buffer.byteLength]));
+
 // A lab loaded on demand (softplay-lab-<name>.js, beside this file): imported and started
 // once per page; a failed load is forgotten, so "Try again" loads it afresh.
 const labs = new Map();
@@ -33,7 +38,8 @@ window.softplayLab = (name) => {
     const js = versioned(`./softplay-lab-${name}.js`);
     const wasm = versioned(`./softplay-lab-${name}_bg.wasm`);
     const loading = import(js).then(async (lab) => {
-      await lab.default({ module_or_path: wasm });
+      const exports = await lab.default({ module_or_path: wasm });
+      if (exports?.memory) memories[name] = exports.memory;
       return lab;
     });
     loading.catch(() => labs.delete(name));
@@ -96,7 +102,8 @@ if (build && 'serviceWorker' in navigator) {
 
 try {
   const { default: init } = await import(script.dataset.js);
-  await init({ module_or_path: script.dataset.wasm });
+  const exports = await init({ module_or_path: script.dataset.wasm });
+  if (exports?.memory) memories.app = exports.memory;
 } catch (e) {
   showFatal(
     `Softplay could not start (${e}). It needs a browser with WebAssembly SIMD: ` +

@@ -16,7 +16,10 @@ const failed = (e) =>
   });
 try {
   importScripts(versioned(`${name}.js`));
-  wasm_bindgen({ module_or_path: versioned(`${name}_bg.wasm`) }).catch(failed);
+  wasm_bindgen({ module_or_path: versioned(`${name}_bg.wasm`) }).then((exports) => {
+    // Its WebAssembly memory's size in bytes, for the memory soak test (as the page's in boot.js).
+    self.softplayMemory = () => exports.memory.buffer.byteLength;
+  }, failed);
 } catch (e) {
   failed(e);
 }
