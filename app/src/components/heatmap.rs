@@ -313,33 +313,16 @@ pub fn Heatmap(
     // One pass per new data for the colour scale's top (the drawing and the legend) and the
     // count of broken cells.
     let top_and_broken = Memo::new(move |_| data.with(|d| d.as_ref().map_or((1.0, 0), |d| top_and_broken(&d.values))));
-    // Each heatmap draws in a task of its own, after the one that brought its data: four maps
-    // of 512 × 512 arriving at once would otherwise colour a million cells in one task, too long
-    // for a slow laptop's page to stay responsive. A draw still waiting takes the newest data.
-    let pending = StoredValue::new(false);
-    let draw = move || {
-        if pending.try_set_value(false).is_some() {
-            return;
+    Effect::new(move |_| {
+        let log = log.get();
+        let Some(d) = data.get() else { return };
+        if let Some(canvas) = canvas_ref.get() {
+            put_pixels(&canvas, d.cols, d.rows, &pixels_up_to(&d, log, top_and_broken.get().0));
         }
-        let log = log.get_untracked();
-        let Some(d) = data.try_get_untracked().flatten() else { return };
-        if let Some(canvas) = canvas_ref.try_get_untracked().flatten() {
-            put_pixels(&canvas, d.cols, d.rows, &pixels_up_to(&d, log, top_and_broken.get_untracked().0));
-        }
-        if let Some(strip) = strip_ref.try_get_untracked().flatten() {
+        if let Some(strip) = strip_ref.get() {
             put_pixels(&strip, STRIP_COL * ROW_STATS.len(), d.rows, &strip_pixels(&d));
         }
         draws.update(|n| *n += 1);
-    };
-    Effect::new(move |_| {
-        log.track();
-        top_and_broken.track();
-        let (drawn, canvas) = (data.with(Option::is_some), canvas_ref.get());
-        if !drawn || canvas.is_none() || pending.get_value() {
-            return;
-        }
-        pending.set_value(true);
-        set_timeout(draw, std::time::Duration::ZERO);
     });
     Effect::new(move |_| {
         if let Some(legend) = legend_ref.get() {
