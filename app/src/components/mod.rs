@@ -6,3 +6,4 @@ pub mod export;
 pub mod formula;
 pub mod heatmap;
 pub mod heatmap_table;
+pub mod scale;

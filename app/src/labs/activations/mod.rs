@@ -8,6 +8,7 @@
 pub mod content;
 mod gate;
 mod plots;
+mod properties;
 mod race;
 pub mod settings;
 pub mod spec;
@@ -53,7 +54,7 @@ pub fn ActivationsLab() -> impl IntoView {
             aim=content::INTRO
             main=Box::new(move || view! { <plots::Curves/> }.into_any())
             tabs=vec![
-                Tab::new("properties", "Properties", view! { <plots::PropertyTable/> }),
+                Tab::new("properties", "Properties", view! { <properties::PropertyTable/> }),
                 Tab::new("gate", "Gated units", view! { <gate::GateMap/> }),
                 Tab::new("race", "Fitting race", view! { <race::Race/> }),
             ]
