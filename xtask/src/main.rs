@@ -203,18 +203,27 @@ fn test_cmd() -> Step {
     }
 }
 
-/// Serves `dist/` under /softplay/ on a free port and runs the Playwright tests against it.
-fn e2e() -> Step {
+/// Serves `dist/` under /softplay/ on a free port and runs `node` with `args` against it
+/// (SOFTPLAY_URL, and SOFTPLAY_E2E_OUT = target/e2e for what the tests write), with `env`.
+fn node_against_dist(args: &[&str], env: &[(&str, &str)]) -> Step {
     let server = serve::Server::start(&root().join("dist"), 0, "/softplay/")?;
     let url = format!("http://127.0.0.1:{}/softplay/", server.port);
     println!("    serving dist/ at {url}");
     let out = root().join("target/e2e");
     std::fs::create_dir_all(&out).map_err(|e| Failure(format!("cannot create {}: {e}", out.display())))?;
     run(Command::new("node")
-        .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "e2e/"])
+        .args(args)
         .env("SOFTPLAY_URL", &url)
         .env("SOFTPLAY_E2E_OUT", &out)
-        .env("CHROMIUM", tools::CHROMIUM))
+        .envs(env.iter().copied()))
+}
+
+/// The Playwright tests against the built site.
+fn e2e() -> Step {
+    node_against_dist(
+        &["--test", "--test-concurrency=1", "--test-reporter=spec", "e2e/"],
+        &[("CHROMIUM", tools::CHROMIUM)],
+    )
 }
 
 const SMOKE_STEP: &str = "smoke run of every page in Firefox ESR and WebKit (site under /softplay/)";
@@ -226,19 +235,13 @@ fn smoke(browsers: &[String]) -> Step {
     if !root().join("dist/index.html").exists() {
         return Err(Failure("dist/ is not built: run `cargo xtask build` first".into()));
     }
-    let server = serve::Server::start(&root().join("dist"), 0, "/softplay/")?;
-    let url = format!("http://127.0.0.1:{}/softplay/", server.port);
-    println!("    serving dist/ at {url}");
-    let out = root().join("target/e2e");
-    std::fs::create_dir_all(&out).map_err(|e| Failure(format!("cannot create {}: {e}", out.display())))?;
-    run(Command::new("node")
-        .arg("e2e/browsers/smoke.mjs")
-        .args(browsers)
-        .env("SOFTPLAY_URL", &url)
-        .env("SOFTPLAY_E2E_OUT", &out)
-        .env("FIREFOX", tools::FIREFOX)
-        .env("WEBKIT_DRIVER", tools::WEBKIT_DRIVER)
-        .env("MINIBROWSER", tools::minibrowser()?))
+    let minibrowser = tools::minibrowser()?;
+    let args: Vec<&str> =
+        std::iter::once("e2e/browsers/smoke.mjs").chain(browsers.iter().map(String::as_str)).collect();
+    node_against_dist(
+        &args,
+        &[("FIREFOX", tools::FIREFOX), ("WEBKIT_DRIVER", tools::WEBKIT_DRIVER), ("MINIBROWSER", &minibrowser)],
+    )
 }
 
 /// Puts the folder `cargo install` writes to (`$CARGO_HOME/bin`, `~/.cargo/bin` by default) on
