@@ -6,6 +6,7 @@
 // Run: `cargo xtask build`, serve dist/ under /softplay/, then
 // `SOFTPLAY_URL=http://127.0.0.1:8767/softplay/ node bench/run-throttled.mjs [rate …]`.
 import { launchChromium } from '../e2e/chromium.mjs';
+import { drag, draws } from '../e2e/drag.mjs';
 
 const BASE = process.env.SOFTPLAY_URL ?? 'http://127.0.0.1:8080/softplay/';
 const RATES = process.argv.slice(2).map(Number).filter((r) => r >= 1);
@@ -22,37 +23,6 @@ async function open(query, rate, ready) {
   return { page, context };
 }
 
-/** Moves the slider `id` one step per frame for `ms` and counts the frames that changed `figure()`. */
-function drag(page, id, from, to, stepBy, ms, figure) {
-  return page.evaluate(
-    async ([id, from, to, stepBy, ms, figure]) => {
-      const slider = document.getElementById(id);
-      const read = new Function('return ' + figure);
-      const long = [];
-      new PerformanceObserver((l) => l.getEntries().forEach((e) => long.push(Math.round(e.duration)))).observe({ entryTypes: ['longtask'] });
-      let pos = from;
-      let frames = 0;
-      let last = read();
-      const t0 = performance.now();
-      await new Promise((done) => {
-        const step = () => {
-          const now = read();
-          if (now !== last) frames++;
-          last = now;
-          pos = pos >= to ? from : pos + stepBy;
-          slider.value = String(pos);
-          slider.dispatchEvent(new Event('input', { bubbles: true }));
-          if (performance.now() - t0 < ms) requestAnimationFrame(step);
-          else done();
-        };
-        requestAnimationFrame(step);
-      });
-      return { per_second: Math.round((frames / ((performance.now() - t0) / 1000)) * 10) / 10, long_tasks_ms: long };
-    },
-    [id, from, to, stepBy, ms, figure],
-  );
-}
-
 const out = {};
 for (const rate of RATES.length ? RATES : [1, 4]) {
   const r = {};
@@ -60,19 +30,21 @@ for (const rate of RATES.length ? RATES : [1, 4]) {
     const { page, context } = await open('?page=activations&fns=relu,gelu,silu,mish,polyrelu,crrelu,rational,kan', rate, () =>
       document.querySelector('[data-testid=chart-f] svg path'),
     );
-    await drag(page, 'ctl-beta', 200, 800, 3, 1000, "document.querySelector('[data-testid=chart-f] svg').innerHTML.length");
-    r.activations_drag = await drag(
-      page, 'ctl-beta', 200, 800, 3, 3000,
-      "document.querySelector('[data-testid=chart-f] svg').innerHTML.length + ':' + document.querySelector('[data-testid=property-table] tbody').textContent",
-    );
+    const figure = '[data-testid=chart-f] svg,[data-testid=property-table] tbody';
+    await drag(page, { id: 'ctl-beta', from: 200, to: 800, by: 3, ms: 1000, figure });
+    r.activations_drag = await drag(page, { id: 'ctl-beta', from: 200, to: 800, by: 3, ms: 3000, figure });
     await context.close();
   }
   {
     const { page, context } = await open('?page=attention&n=512', rate, () =>
       /computed in/.test(document.querySelector('[data-testid=maps-status]')?.textContent ?? ''),
     );
-    await drag(page, 'ctl-scale', 300, 700, 2, 1000, "document.querySelector('.variant-panel .heatmap').dataset.draws");
-    r.attention_drag_n512 = await drag(page, 'ctl-scale', 300, 700, 2, 3000, "document.querySelector('.variant-panel .heatmap').dataset.draws");
+    const figure = '.variant-panel .heatmap';
+    await drag(page, { id: 'ctl-scale', from: 300, to: 700, by: 2, ms: 1000, figure });
+    const before = await draws(page, figure);
+    const r2 = await drag(page, { id: 'ctl-scale', from: 300, to: 700, by: 2, ms: 3000, figure });
+    r2.redraws_per_s = Math.round((((await draws(page, figure)) - before) / r2.seconds) * 10) / 10;
+    r.attention_drag_n512 = r2;
     await context.close();
   }
   {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 
+import { drag, draws } from './drag.mjs';
 import { OUT, open, openTab, rendered } from './lib.mjs';
 import { launchChromium } from './chromium.mjs';
 
@@ -52,48 +53,6 @@ function recordLongTasks(page) {
 
 const longTasks = (page) => page.evaluate(() => window.__long);
 
-/**
- * Moves the range input `id` one step (`by`) per animation frame between `from` and `to` for
- * `ms`, and counts the frames on which `figure` (an expression read in the page) had changed
- * since the frame before: redraws per second, and the main-thread tasks over 50 ms meanwhile.
- */
-function drag(page, { id, from, to, by, ms, figure }) {
-  return page.evaluate(
-    async ({ id, from, to, by, ms, figure }) => {
-      const slider = document.getElementById(id);
-      const read = () => figure.split(',').map((s) => document.querySelector(s)?.innerHTML.length + ':' + document.querySelector(s)?.textContent.length).join('|');
-      const long = [];
-      const observer = new PerformanceObserver((l) => l.getEntries().forEach((e) => long.push(Math.round(e.duration))));
-      observer.observe({ entryTypes: ['longtask'] });
-      let pos = from;
-      let frames = 0;
-      let moves = 0;
-      let last = read();
-      const t0 = performance.now();
-      await new Promise((done) => {
-        const step = () => {
-          const now = read();
-          if (now !== last) frames++;
-          last = now;
-          pos = pos >= to ? from : pos + by;
-          slider.value = String(pos);
-          slider.dispatchEvent(new Event('input', { bubbles: true }));
-          moves++;
-          if (performance.now() - t0 < ms) requestAnimationFrame(step);
-          else done();
-        };
-        requestAnimationFrame(step);
-      });
-      const seconds = (performance.now() - t0) / 1000;
-      // Tasks that began during the drag are reported by the time the next frame is drawn.
-      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
-      observer.disconnect();
-      return { redraws_per_s: Math.round((frames / seconds) * 10) / 10, moves, seconds: Math.round(seconds * 100) / 100, long_tasks_ms: long };
-    },
-    { id, from, to, by, ms, figure },
-  );
-}
-
 function assertNoStall(long, what) {
   const over = long.filter((d) => d > STALL_MS);
   console.log(`${what}, CPU slowed ${RATE}×: ${long.filter((d) => d > LONG_MS).length} main-thread tasks over ${LONG_MS} ms: ${JSON.stringify(long)}`);
@@ -130,11 +89,10 @@ test(`dragging the logit scale at n = 512 with the CPU slowed ${RATE}×: no main
   );
   try {
     const figure = '.variant-panel .heatmap';
-    const draws = () => page.evaluate(() => Number(document.querySelector('.variant-panel .heatmap').dataset.draws));
-    await drag(page, { id: 'ctl-scale', from: 300, to: 700, by: 2, ms: 1000, figure });
-    const before = await draws();
+      await drag(page, { id: 'ctl-scale', from: 300, to: 700, by: 2, ms: 1000, figure });
+    const before = await draws(page, figure);
     const r = await drag(page, { id: 'ctl-scale', from: 300, to: 700, by: 2, ms: 3000, figure });
-    r.redraws_per_s = Math.round(((await draws()) - before) / r.seconds * 10) / 10;
+    r.redraws_per_s = Math.round((((await draws(page, figure)) - before) / r.seconds) * 10) / 10;
     figures.attention_drag_n512 = r;
     console.log(`Attention drag at n = 512, CPU slowed ${RATE}×: ${JSON.stringify(r)}`);
     assertNoStall(r.long_tasks_ms, 'the logit-scale drag');
